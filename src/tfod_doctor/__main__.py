@@ -1,0 +1,5 @@
+"""``python -m tfod_doctor`` runs the command line."""
+
+from tfod_doctor.cli import main
+
+main()

@@ -1,0 +1,60 @@
+"""What the checks need to know beyond the records: label map, num_classes, reader flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tfod_doctor.catalogue import RuleFilter
+
+
+@dataclass(frozen=True)
+class LabelTable:
+    """A label map reduced to what the decoder uses: name/display name -> id, and id -> name."""
+
+    names: dict[str, int] = field(default_factory=dict)
+    display_names: dict[str, int] = field(default_factory=dict)
+    ids: dict[int, str] = field(default_factory=dict)
+    #: Where it came from, for messages.
+    path: str | None = None
+
+    def lookup(self, text: str) -> int:
+        """The id the OD API decoder gives a ``class/text`` value: -1 when unknown.
+
+        The decoder looks the text up in both tables and takes the larger id.
+        """
+        return max(self.names.get(text, -1), self.display_names.get(text, -1))
+
+
+@dataclass(frozen=True)
+class InputFlags:
+    """The InputReader switches that add keys to the decoder (spec §1)."""
+
+    load_instance_masks: bool = False
+    mask_type: str = "NUMERICAL_MASKS"
+    num_keypoints: int = 0
+    load_keypoint_depth_features: bool = False
+    num_additional_channels: int = 0
+    load_multiclass_scores: bool = False
+    load_context_features: bool = False
+    load_dense_pose: bool = False
+    load_track_id: bool = False
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """Everything the record and dataset checks read, besides the records themselves.
+
+    Fields that are ``None`` are unknown (no config given), and rules that need them stay quiet.
+    """
+
+    label_map: LabelTable | None = None
+    #: Whether the input reader sets ``label_map_path`` (class/text is only read when it does).
+    label_map_in_reader: bool | None = None
+    num_classes: int | None = None
+    max_boxes: int | None = None
+    flags: InputFlags = field(default_factory=InputFlags)
+    #: ``--deep``: decode every image fully instead of reading headers only.
+    deep: bool = False
+    rule_filter: RuleFilter = field(default_factory=RuleFilter)
+    #: Keep at most this many findings per rule in the report (counts stay exact).
+    max_findings_per_rule: int = 1000

@@ -1,0 +1,116 @@
+"""What the commands share: report options, writing the report, progress bars, exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from tfod_doctor import report as reports
+from tfod_doctor.findings import Severity
+from tfod_doctor.report.model import Report
+
+
+def split_selectors(values: tuple[str, ...]) -> list[str]:
+    """``--select B,L --select R001`` -> ``["B", "L", "R001"]``."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+class SeverityType(click.ParamType):
+    """A click type for ``--fail-on``."""
+
+    name = "severity"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None):
+        if isinstance(value, Severity):
+            return value
+        try:
+            return Severity.parse(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def report_options(func: Callable) -> Callable:
+    """The options every command that prints a report takes."""
+    decorators = [
+        click.option("--format", "fmt", default="text", show_default=True,
+                     type=click.Choice(reports.formats()),
+                     help="How to write the report."),
+        click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write the report to this file instead of the terminal."),
+        click.option("--fail-on", type=SeverityType(), default="data-loss", show_default=True,
+                     help="Exit with 1 when a finding is at or above this severity "
+                          "(info, warning, data-loss, error)."),
+        click.option("--select", multiple=True, metavar="RULES",
+                     help="Only these rules: ids, prefixes or families (B, L001, boxes). "
+                          "Comma-separated, repeatable."),
+        click.option("--ignore", multiple=True, metavar="RULES",
+                     help="Leave out these rules (same forms as --select)."),
+        click.option("--verbose", "-v", is_flag=True,
+                     help="List every kept finding, not the first few per rule."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def use_color() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set."""
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def show_progress() -> bool:
+    """A progress bar only on an interactive terminal, and not in CI."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A byte progress bar on stderr, or ``None`` where none should be shown."""
+    if not show_progress() or total <= 0:
+        yield None
+        return
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+        TransferSpeedColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    )
+    with progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def emit_report(
+    report: Report, fmt: str, output: Path | None, verbose: bool, fail_on: Severity, command: str
+) -> int:
+    """Write the report where asked and return the exit code."""
+    options = reports.RenderOptions(
+        verbose=verbose, color=use_color() and output is None and fmt == "text", command=command
+    )
+    text = reports.render(report, fmt, options)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
+        summary = reports.render(report, "text", reports.RenderOptions(command=command)).split(
+            "\n", 2
+        )[:2]
+        click.echo("\n".join(summary), err=True)
+        click.echo(f"report written to {output}", err=True)
+    return report.exit_code(fail_on)

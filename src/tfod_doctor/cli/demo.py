@@ -1,0 +1,67 @@
+"""``tfod-doctor demo``: make a clean and a broken dataset, and check both."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+
+from tfod_doctor import api
+from tfod_doctor import report as reports
+from tfod_doctor.cli.common import use_color
+from tfod_doctor.errors import UserError
+
+MARKER = ".tfod-doctor-demo"
+#: The problems planted in the broken dataset: one of each kind people hit most.
+DEMO_DEFECTS = ["bad_payload_crc", "cut_in_header"]
+
+
+def _fresh(folder: Path) -> None:
+    if folder.exists():
+        if not (folder / MARKER).exists():
+            raise UserError(f"{folder} exists and was not made by `tfod-doctor demo`; "
+                            "name another folder")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / MARKER).write_text("made by tfod-doctor demo; safe to delete\n")
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  tfod-doctor demo                     writes ./tfod-doctor-demo/{clean,broken}
+  tfod-doctor demo /tmp/demo --format json
+"""
+)
+@click.argument("folder", required=False, default="tfod-doctor-demo",
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(reports.formats()), help="How to write the broken report.")
+def demo(folder: Path, fmt: str) -> int:
+    """Write a small clean dataset and a broken copy with planted problems into FOLDER, then
+    check both, so you see what tfod-doctor finds in a few seconds."""
+    from tfod_doctor.testing import make_dataset
+
+    clean_dir, broken_dir = folder / "clean", folder / "broken"
+    for sub in (clean_dir, broken_dir):
+        _fresh(sub)
+    clean = make_dataset(clean_dir, varied=True, n_train=24, n_eval=8)
+    broken = make_dataset(broken_dir, DEMO_DEFECTS, varied=True, n_train=24, n_eval=8)
+    options = reports.RenderOptions(color=use_color() and fmt == "text", command="scan")
+
+    clean_report = api.scan([str(p) for p in clean.record_files])
+    broken_report = api.scan([str(p) for p in broken.record_files])
+    if fmt != "text":
+        click.echo(reports.render(broken_report, fmt, options), nl=False)
+        return 0
+    click.secho(f"1. A clean dataset: {clean_dir}", bold=True)
+    click.echo(reports.render(clean_report, "text", options))
+    click.secho(f"2. The same kind of dataset with planted problems: {broken_dir}", bold=True)
+    click.echo(reports.render(broken_report, "text", options))
+    click.echo(f"Planted: {', '.join(DEMO_DEFECTS)}. Try: tfod-doctor scan {broken_dir}/data "
+               "--format json")
+    return 0
+
+
+COMMANDS = [demo]

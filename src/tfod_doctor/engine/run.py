@@ -1,0 +1,94 @@
+"""Running the checks over a dataset: plan the work, process it, merge, finish into a Report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Any
+
+from tfod_doctor.checks import base, framing
+from tfod_doctor.checks.context import CheckContext
+from tfod_doctor.engine.partial import Partial
+from tfod_doctor.engine.process import Progress, process
+from tfod_doctor.engine.work import WorkItem
+from tfod_doctor.findings import Finding
+from tfod_doctor.records import InputProblem, Inputs
+from tfod_doctor.report.model import Report
+
+
+@dataclass
+class Plan:
+    """What to read: work items, the inputs as the user named them, and problems found so far."""
+
+    inputs: list[str]
+    items: list[WorkItem] = field(default_factory=list)
+    problems: list[InputProblem] = field(default_factory=list)
+    #: Findings made before reading records (config and label map findings).
+    findings: list[Finding] = field(default_factory=list)
+    #: Extra stats to merge into the report (for example, what the config says).
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes to read, for progress bars."""
+        return sum((item.end or item.source.size) - item.start for item in self.items)
+
+    def add_inputs(self, found: Inputs, role: str | None = None) -> None:
+        """Add the files and problems of a :func:`~tfod_doctor.records.discover` call."""
+        known = {item.source.path for item in self.items}
+        self.items.extend(WorkItem(s, role) for s in found.sources if s.path not in known)
+        self.problems.extend(found.problems)
+
+
+def execute(plan: Plan, ctx: CheckContext, progress: Progress | None = None) -> Report:
+    """Process every work item of the plan, one after another, and merge the results."""
+    checks = base.record_checks()
+    aggregators = base.aggregators()
+    partials = [process(item, ctx, checks, aggregators, progress) for item in plan.items]
+    merged = reduce(lambda a, b: a.merge(b, aggregators), partials,
+                    Partial.empty(ctx, aggregators))
+    return finish(plan, merged, ctx)
+
+
+def finish(plan: Plan, merged: Partial, ctx: CheckContext) -> Report:
+    """Turn the fully merged partial into a report: dataset findings, stats, summary."""
+    aggregators = base.aggregators()
+    for problem in plan.problems:
+        merged.emit(framing.input_problem_finding(problem), ctx)
+    for finding in plan.findings:
+        merged.emit(finding, ctx)
+    stats: dict[str, Any] = {}
+    for agg in aggregators:
+        findings, agg_stats = agg.finish(merged.states[agg.name], ctx)
+        for finding in findings:
+            merged.emit(finding, ctx)
+        stats.update(agg_stats)
+    files = [merged.files[name].to_dict() for name in sorted(merged.files)]
+    records = sum(f["records"] for f in files)
+    stats = {
+        "totals": {
+            "files": len(files),
+            "records": records,
+            "bytes": sum(f["bytes"] for f in files),
+            "damaged_files": sum(1 for f in files if f["damaged_ranges"]),
+            "lost_bytes": sum(f["lost_bytes"] for f in files),
+        },
+        "images": "decoded" if ctx.deep else "headers",
+        "files": files,
+        **stats,
+        **plan.stats,
+    }
+    nothing_read = records == 0 and bool(plan.problems) and not any(
+        f["bytes"] for f in files
+    )
+    return Report.from_store(plan.inputs, merged.store, stats, nothing_read)
+
+
+def scan_plan(inputs: Sequence[str]) -> Plan:
+    """A plan that reads the given paths, directories, globs or URLs (no config)."""
+    from tfod_doctor.records import discover
+
+    plan = Plan(inputs=list(inputs))
+    plan.add_inputs(discover(inputs))
+    return plan

@@ -1,0 +1,238 @@
+"""The tf.train.Example codec: decode a payload into a light feature view, encode features.
+
+The message classes come from this package's own ``example.proto`` (wire-identical to
+TensorFlow's), registered under the package ``tfod_doctor.records`` so that both can live in one
+process. Decoding uses protobuf's C (upb) backend when it is installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from enum import Enum
+from typing import Any
+
+from google.protobuf import descriptor_pool
+from google.protobuf.message import DecodeError
+
+from tfod_doctor.records._example_descriptor import SERIALIZED
+
+
+def _message_classes() -> dict[str, type]:
+    pool = descriptor_pool.Default()
+    try:
+        file_desc = pool.FindFileByName("tfod_doctor/records/example.proto")
+    except KeyError:
+        file_desc = pool.AddSerializedFile(SERIALIZED)
+    try:
+        from google.protobuf.message_factory import GetMessageClass
+    except ImportError:  # protobuf < 4.22
+        from google.protobuf.message_factory import MessageFactory
+
+        factory = MessageFactory(pool)
+        return {n: factory.GetPrototype(d) for n, d in file_desc.message_types_by_name.items()}
+    return {n: GetMessageClass(d) for n, d in file_desc.message_types_by_name.items()}
+
+
+_CLASSES = _message_classes()
+Example = _CLASSES["Example"]
+Features = _CLASSES["Features"]
+Feature = _CLASSES["Feature"]
+BytesList = _CLASSES["BytesList"]
+FloatList = _CLASSES["FloatList"]
+Int64List = _CLASSES["Int64List"]
+
+
+class Kind(str, Enum):
+    """Which list a feature holds; ``NONE`` is a feature with no list set at all."""
+
+    BYTES = "bytes_list"
+    FLOAT = "float_list"
+    INT64 = "int64_list"
+    NONE = "none"
+
+    @property
+    def tf_name(self) -> str:
+        """The dtype name TensorFlow's parser uses in its messages (``string``, ``float``...)."""
+        return {"bytes_list": "string", "float_list": "float", "int64_list": "int64"}.get(
+            self.value, "none"
+        )
+
+
+class ExampleDecodeError(ValueError):
+    """The payload is not a serialized tf.train.Example."""
+
+
+def parse_example(payload: bytes) -> Any:
+    """Decode a payload into an ``Example``; :class:`ExampleDecodeError` if it is not one."""
+    try:
+        return Example.FromString(payload)
+    except (DecodeError, RuntimeError, TypeError) as exc:
+        raise ExampleDecodeError(str(exc) or "not a serialized tf.train.Example") from None
+
+
+class FeatureView(Mapping[str, Sequence[Any]]):
+    """One decoded example as ``key -> values``, with each key's :class:`Kind`.
+
+    The view reads the protobuf message in place: values are protobuf's repeated containers
+    (sequences), not copies. ``view[key]`` is empty for a key that is absent.
+    """
+
+    __slots__ = ("_features", "kinds")
+
+    def __init__(self, example: Any) -> None:
+        self._features = example.features.feature
+        self.kinds: dict[str, Kind] = {
+            key: Kind(feature.WhichOneof("kind") or "none")
+            for key, feature in self._features.items()
+        }
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> FeatureView:
+        """Decode a payload; :class:`ExampleDecodeError` if it is not a tf.train.Example."""
+        return cls(parse_example(payload))
+
+    def kind(self, key: str) -> Kind | None:
+        """The kind of list under ``key``, or ``None`` when the key is absent."""
+        return self.kinds.get(key)
+
+    def __getitem__(self, key: str) -> Sequence[Any]:
+        kind = self.kinds.get(key)
+        if kind is None or kind is Kind.NONE:
+            return ()
+        return getattr(self._features[key], kind.value).value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.kinds
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.kinds)
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    def length(self, key: str) -> int:
+        """How many values ``key`` holds (0 when absent)."""
+        return len(self[key])
+
+    def floats(self, key: str) -> Sequence[float]:
+        """The values of a float list, or ``()`` when the key is absent or of another kind."""
+        return self[key] if self.kinds.get(key) is Kind.FLOAT else ()
+
+    def ints(self, key: str) -> Sequence[int]:
+        """The values of an int64 list, or ``()`` when the key is absent or of another kind."""
+        return self[key] if self.kinds.get(key) is Kind.INT64 else ()
+
+    def bytes_list(self, key: str) -> Sequence[bytes]:
+        """The values of a bytes list, or ``()`` when the key is absent or of another kind."""
+        return self[key] if self.kinds.get(key) is Kind.BYTES else ()
+
+    def first_bytes(self, key: str) -> bytes:
+        """The first value of a bytes list, or ``b""``."""
+        values = self.bytes_list(key)
+        return values[0] if values else b""
+
+    def first_int(self, key: str) -> int | None:
+        """The first value of an int64 list, or ``None``."""
+        values = self.ints(key)
+        return values[0] if values else None
+
+    def to_python(self) -> dict[str, tuple[Kind, list[Any]]]:
+        """Every feature as ``key -> (kind, list of values)``: plain Python objects."""
+        return {key: (kind, list(self[key])) for key, kind in self.kinds.items()}
+
+
+# -- encoding -----------------------------------------------------------------------------------
+
+
+class _Typed:
+    """A list of values with an explicit kind, for writing exactly the kind you mean."""
+
+    kind: Kind = Kind.NONE
+    __slots__ = ("values",)
+
+    def __init__(self, values: Iterable[Any] = ()) -> None:
+        if isinstance(values, (bytes, str, int, float)):
+            values = [values]
+        self.values = list(values)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.values!r})"
+
+
+class Floats(_Typed):
+    """Values to write as a ``float_list``."""
+
+    kind = Kind.FLOAT
+
+
+class Ints(_Typed):
+    """Values to write as an ``int64_list``."""
+
+    kind = Kind.INT64
+
+
+class Bytes(_Typed):
+    """Values to write as a ``bytes_list`` (``str`` is encoded as UTF-8)."""
+
+    kind = Kind.BYTES
+
+
+class NoKind(_Typed):
+    """A feature with no list set at all (``Feature()``)."""
+
+    kind = Kind.NONE
+
+
+def as_typed(values: Any) -> _Typed:
+    """Values with their kind: explicit wrappers as they are, plain values by inference."""
+    if isinstance(values, _Typed):
+        return values
+    if hasattr(values, "tolist"):  # numpy arrays and scalars
+        values = values.tolist()
+    if isinstance(values, (bytes, bytearray, str, bool, int, float)):
+        values = [values]
+    values = list(values)
+    if not values:
+        raise ValueError("an empty list has no kind: write Floats([]), Ints([]) or Bytes([])")
+    if all(isinstance(v, (bytes, bytearray, str)) for v in values):
+        return Bytes(values)
+    if all(isinstance(v, (bool, int)) for v in values):
+        return Ints(values)
+    if all(isinstance(v, (bool, int, float)) for v in values):
+        return Floats(values)
+    raise TypeError(f"cannot tell the kind of {values[:3]!r}...: use Floats, Ints or Bytes")
+
+
+def _fill(feature: Any, typed: _Typed) -> None:
+    if typed.kind is Kind.BYTES:
+        feature.bytes_list.value.extend(
+            v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in typed.values
+        )
+    elif typed.kind is Kind.FLOAT:
+        feature.float_list.value.extend(float(v) for v in typed.values)
+    elif typed.kind is Kind.INT64:
+        feature.int64_list.value.extend(int(v) for v in typed.values)
+
+
+def build_example(features: Mapping[str, Any]) -> Any:
+    """An ``Example`` message from ``key -> values``.
+
+    Values may be scalars, lists, numpy arrays, or :class:`Floats` / :class:`Ints` /
+    :class:`Bytes` / :class:`NoKind` to choose the kind explicitly (needed for empty lists, and to
+    write a wrong kind on purpose). Plain ints become int64, any float makes a float list.
+    """
+    example = Example()
+    target = example.features.feature
+    for key, values in features.items():
+        feature = target[key]
+        typed = as_typed(values)
+        if typed.kind is Kind.NONE:
+            feature.SetInParent()
+        else:
+            _fill(feature, typed)
+    return example
+
+
+def encode_example(features: Mapping[str, Any]) -> bytes:
+    """The serialized ``Example`` for ``key -> values`` (see :func:`build_example`)."""
+    return build_example(features).SerializeToString(deterministic=True)

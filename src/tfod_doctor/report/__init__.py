@@ -1,0 +1,52 @@
+"""Reports: the Report model and its renderings (terminal, JSON, and more by format name).
+
+A format is a function ``render(report, options) -> str`` registered with :func:`register`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tfod_doctor.report.model import FindingStore, Report
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to render: all findings or the first few per rule, colour, terminal width."""
+
+    verbose: bool = False
+    color: bool = False
+    width: int | None = None
+    #: The command that produced the report (``check``, ``scan``), for titles.
+    command: str = "check"
+
+
+Renderer = Callable[[Report, RenderOptions], str]
+_FORMATS: dict[str, Renderer] = {}
+
+
+def register(name: str, renderer: Renderer) -> None:
+    """Make ``--format NAME`` render with ``renderer``."""
+    _FORMATS[name] = renderer
+
+
+def formats() -> list[str]:
+    """The format names ``--format`` accepts."""
+    _load()
+    return sorted(_FORMATS)
+
+
+def render(report: Report, fmt: str = "text", options: RenderOptions | None = None) -> str:
+    """The report in the named format."""
+    _load()
+    if fmt not in _FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of: {', '.join(formats())}")
+    return _FORMATS[fmt](report, options or RenderOptions())
+
+
+def _load() -> None:
+    from tfod_doctor.report import json_format, terminal  # noqa: F401 - they register
+
+
+__all__ = ["FindingStore", "RenderOptions", "Report", "formats", "register", "render"]
