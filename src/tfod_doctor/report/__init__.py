@@ -45,8 +45,17 @@ def render(report: Report, fmt: str = "text", options: RenderOptions | None = No
     return _FORMATS[fmt](report, options or RenderOptions())
 
 
+_RENDERER_MODULES_SKIP = {"model"}
+
+
 def _load() -> None:
-    from tfod_doctor.report import json_format, terminal  # noqa: F401 - they register
+    """Import every module of this package once: the format modules register themselves."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        if module.name not in _RENDERER_MODULES_SKIP and not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
 
 
 __all__ = ["FindingStore", "RenderOptions", "Report", "formats", "register", "render"]
