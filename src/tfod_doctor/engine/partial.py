@@ -7,13 +7,19 @@ from typing import Any
 
 from tfod_doctor.checks.base import Aggregator
 from tfod_doctor.checks.context import CheckContext
+from tfod_doctor.engine.work import WorkItem
 from tfod_doctor.findings import Finding
+from tfod_doctor.records import Damage
 from tfod_doctor.report.model import FindingStore
 
 
 @dataclass
 class FileStats:
-    """What one file (or one byte range of it) held."""
+    """What one file (or one byte range of it) held.
+
+    ``damages`` are the framing damages met; their findings are made once the whole file is
+    merged (how many records a damage is followed by depends on every piece of the file).
+    """
 
     file: str
     role: str | None = None
@@ -21,6 +27,7 @@ class FileStats:
     bytes: int = 0
     records: int = 0
     damaged: list[dict[str, Any]] = field(default_factory=list)
+    damages: list[Damage] = field(default_factory=list)
 
     def merge(self, other: FileStats) -> FileStats:
         self.kind = self.kind or other.kind
@@ -28,7 +35,18 @@ class FileStats:
         self.records += other.records
         self.damaged.extend(other.damaged)
         self.damaged.sort(key=lambda d: d["offset"])
+        self.damages.extend(other.damages)
+        self.damages.sort(key=lambda d: d.offset)
         return self
+
+    def damages_with_records_after(self) -> list[tuple[Damage, int]]:
+        """Each damage with the number of intact records of the file that come after it.
+
+        Records and damages share one index sequence, so the records before a damage are its
+        index minus the damages before it.
+        """
+        ordered = sorted(self.damages, key=lambda d: d.record)
+        return [(d, self.records - (d.record - before)) for before, d in enumerate(ordered)]
 
     def to_dict(self) -> dict[str, Any]:
         lost = sum(d["end"] - d["offset"] for d in self.damaged)
@@ -70,6 +88,11 @@ class Partial:
             stats = self.files[name] = FileStats(name, role)
         return stats
 
+    def compact(self) -> Partial:
+        """Drop the findings past each rule's cap now (before sending this partial elsewhere)."""
+        self.store.findings()  # trims every rule's bucket to the cap
+        return self
+
     def merge(self, other: Partial, aggregators: list[Aggregator]) -> Partial:
         """Fold ``other`` into this partial (in place); returns self."""
         self.store.merge(other.store)
@@ -81,3 +104,22 @@ class Partial:
         for agg in aggregators:
             self.states[agg.name] = agg.merge(self.states[agg.name], other.states[agg.name])
         return self
+
+
+@dataclass
+class Piece:
+    """What reading one work item gave: its partial, and where its records stopped.
+
+    ``stop`` is the offset where the item after the last one read starts (``>= item.end``, or
+    the file size) and ``next_index`` its index: the next piece of the file must start there.
+    """
+
+    item: WorkItem
+    partial: Partial
+    stop: int
+    next_index: int
+
+    @property
+    def follows(self) -> tuple[int, int]:
+        """Where this piece starts, as the piece before it must have stopped."""
+        return self.item.start, self.item.first_index

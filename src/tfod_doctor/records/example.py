@@ -58,6 +58,9 @@ class Kind(str, Enum):
         )
 
 
+_KIND_OF_FIELD = {kind.value: kind for kind in Kind}
+
+
 class ExampleDecodeError(ValueError):
     """The payload is not a serialized tf.train.Example."""
 
@@ -74,17 +77,29 @@ class FeatureView(Mapping[str, Sequence[Any]]):
     """One decoded example as ``key -> values``, with each key's :class:`Kind`.
 
     The view reads the protobuf message in place: values are protobuf's repeated containers
-    (sequences), not copies. ``view[key]`` is empty for a key that is absent.
+    (sequences), not copies. ``view[key]`` is empty for a key that is absent. Each feature is
+    looked at once, when the view is made; the first value of a bytes list is copied out of the
+    message at most once (:meth:`first_bytes`), however many checks read it.
     """
 
-    __slots__ = ("_features", "kinds")
+    __slots__ = ("_first", "_values", "kinds")
 
     def __init__(self, example: Any) -> None:
-        self._features = example.features.feature
-        self.kinds: dict[str, Kind] = {
-            key: Kind(feature.WhichOneof("kind") or "none")
-            for key, feature in self._features.items()
-        }
+        kinds: dict[str, Kind] = {}
+        values: dict[str, Sequence[Any]] = {}
+        features = example.features.feature
+        for key in features:  # faster than .items() on protobuf's map
+            feature = features[key]
+            name = feature.WhichOneof("kind")
+            if name is None:
+                kinds[key] = Kind.NONE
+                values[key] = ()
+            else:
+                kinds[key] = _KIND_OF_FIELD[name]
+                values[key] = getattr(feature, name).value
+        self.kinds = kinds
+        self._values = values
+        self._first: dict[str, bytes] = {}
 
     @classmethod
     def from_payload(cls, payload: bytes) -> FeatureView:
@@ -96,10 +111,7 @@ class FeatureView(Mapping[str, Sequence[Any]]):
         return self.kinds.get(key)
 
     def __getitem__(self, key: str) -> Sequence[Any]:
-        kind = self.kinds.get(key)
-        if kind is None or kind is Kind.NONE:
-            return ()
-        return getattr(self._features[key], kind.value).value
+        return self._values.get(key, ())
 
     def __contains__(self, key: object) -> bool:
         return key in self.kinds
@@ -127,9 +139,12 @@ class FeatureView(Mapping[str, Sequence[Any]]):
         return self[key] if self.kinds.get(key) is Kind.BYTES else ()
 
     def first_bytes(self, key: str) -> bytes:
-        """The first value of a bytes list, or ``b""``."""
-        values = self.bytes_list(key)
-        return values[0] if values else b""
+        """The first value of a bytes list, or ``b""`` (copied out of the message once)."""
+        first = self._first.get(key)
+        if first is None:
+            values = self.bytes_list(key)
+            first = self._first[key] = values[0] if values else b""
+        return first
 
     def first_int(self, key: str) -> int | None:
         """The first value of an int64 list, or ``None``."""
