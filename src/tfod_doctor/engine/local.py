@@ -26,7 +26,7 @@ from tfod_doctor.engine.split import split_size, splittable, tasks
 from tfod_doctor.engine.work import WorkItem
 
 #: Below this many bytes a pool of workers costs more than it saves.
-PARALLEL_MIN_BYTES = 32 << 20
+PARALLEL_MIN_BYTES = 8 << 20
 _POLL_SECONDS = 0.1
 
 

@@ -16,10 +16,9 @@ from tfod_doctor.engine.work import WorkItem
 from tfod_doctor.records import FileKind, RecordReader, sniff_file
 from tfod_doctor.records.sniff import SNIFF_BYTES
 
-MIN_SPLIT_BYTES = 8 << 20
+MIN_SPLIT_BYTES = 4 << 20
 MAX_SPLIT_BYTES = 64 << 20
-#: Whole files are batched into tasks of about this many bytes (and at most _TASK_ITEMS files).
-TASK_BYTES = 16 << 20
+#: At most this many whole files go into one task.
 _TASK_ITEMS = 256
 
 
@@ -77,7 +76,8 @@ def cut(item: WorkItem, split_bytes: int) -> Iterator[WorkItem]:
 
 
 def tasks(items: Iterable[WorkItem], split_bytes: int) -> Iterator[Sequence[WorkItem]]:
-    """Work for one worker at a time: one piece of a large file, or a batch of whole files."""
+    """Work for one worker at a time: one piece of a large file, or whole files batched up to
+    about ``split_bytes``."""
     batch: list[WorkItem] = []
     batch_bytes = 0
     for item in split_items(items, split_bytes):
@@ -86,7 +86,7 @@ def tasks(items: Iterable[WorkItem], split_bytes: int) -> Iterator[Sequence[Work
             continue
         batch.append(item)
         batch_bytes += item.length
-        if batch_bytes >= TASK_BYTES or len(batch) >= _TASK_ITEMS:
+        if batch_bytes >= split_bytes or len(batch) >= _TASK_ITEMS:
             yield tuple(batch)
             batch, batch_bytes = [], 0
     if batch:
