@@ -66,25 +66,30 @@ def parse_example(payload: bytes) -> Any:
     """Decode a payload into an ``Example``; :class:`ExampleDecodeError` if it is not one."""
     try:
         return Example.FromString(payload)
-    except (DecodeError, RuntimeError, TypeError) as exc:
-        raise ExampleDecodeError(str(exc) or "not a serialized tf.train.Example") from None
+    except (DecodeError, RuntimeError, TypeError):
+        raise ExampleDecodeError("the bytes do not parse as a tf.train.Example") from None
 
 
 class FeatureView(Mapping[str, Sequence[Any]]):
     """One decoded example as ``key -> values``, with each key's :class:`Kind`.
 
     The view reads the protobuf message in place: values are protobuf's repeated containers
-    (sequences), not copies. ``view[key]`` is empty for a key that is absent.
+    (sequences), not copies. ``view[key]`` is empty for a key that is absent. A key that is not
+    valid UTF-8 (TensorFlow's parser accepts it) is shown with backslash escapes.
     """
 
-    __slots__ = ("_features", "kinds")
+    __slots__ = ("_features", "_raw_keys", "kinds")
 
     def __init__(self, example: Any) -> None:
         self._features = example.features.feature
-        self.kinds: dict[str, Kind] = {
-            key: Kind(feature.WhichOneof("kind") or "none")
-            for key, feature in self._features.items()
-        }
+        self._raw_keys: dict[str, Any] | None = None
+        self.kinds: dict[str, Kind] = {}
+        for key, feature in self._features.items():
+            if not isinstance(key, str):  # invalid UTF-8: protobuf hands back the raw bytes
+                text = key.decode("utf-8", "backslashreplace")
+                self._raw_keys = {**(self._raw_keys or {}), text: key}
+                key = text
+            self.kinds[key] = Kind(feature.WhichOneof("kind") or "none")
 
     @classmethod
     def from_payload(cls, payload: bytes) -> FeatureView:
@@ -99,6 +104,8 @@ class FeatureView(Mapping[str, Sequence[Any]]):
         kind = self.kinds.get(key)
         if kind is None or kind is Kind.NONE:
             return ()
+        if self._raw_keys is not None:
+            key = self._raw_keys.get(key, key)
         return getattr(self._features[key], kind.value).value
 
     def __contains__(self, key: object) -> bool:
