@@ -127,7 +127,7 @@ def test_a_record_larger_than_the_read_chunk(tf_oracle, tmp_path):
 
 
 def test_small_read_chunks_give_the_same_result(tf_file):
-    path, payloads, _ = tf_file
+    path, _, _ = tf_file
     data = bytearray(path.read_bytes())
     data[40] ^= 1
     path.write_bytes(bytes(data))
@@ -265,7 +265,7 @@ def test_a_length_field_larger_than_the_file(tf_oracle, tf_file, length, tf_text
     (Lengths between a few GB and 2**63 make TensorFlow reserve that much memory first: it
     crashes the process, so they are not run here.)
     """
-    path, payloads, offsets = tf_file
+    path, payloads, _ = tf_file
     size = path.stat().st_size
     header = struct.pack("<Q", length)
     header += struct.pack("<I", masked_crc32c(header))
@@ -324,7 +324,7 @@ def test_a_file_that_is_not_a_tfrecord(tf_oracle, tmp_path, what):
 
 
 def test_first_record_damaged_is_damage_not_a_foreign_file(tf_oracle, tf_file):
-    path, payloads, offsets = tf_file
+    path, _, _ = tf_file
     path.write_bytes(_flip(path.read_bytes(), 3))
     report = scan(str(path))
     assert not report.by_rule("R001")
@@ -405,7 +405,7 @@ def test_damaged_gzip_stream_never_crashes(tf_oracle, tmp_path):
     data[len(data) // 2 : len(data) // 2 + 8] = b"\xff" * 8
     path.write_bytes(bytes(data))
     tf_records, tf_error = tf_oracle.tf_read_records(path, "GZIP")
-    assert tf_error is not None
+    assert tf_error is not None and len(tf_records) < 40
     report = scan(str(path))
     (finding,) = report.by_rule("R002")
     assert "decompress_error" in finding.evidence

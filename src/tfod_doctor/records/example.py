@@ -40,6 +40,7 @@ Feature = _CLASSES["Feature"]
 BytesList = _CLASSES["BytesList"]
 FloatList = _CLASSES["FloatList"]
 Int64List = _CLASSES["Int64List"]
+RawExample = _CLASSES["RawExample"]
 
 
 class Kind(str, Enum):
@@ -56,6 +57,18 @@ class Kind(str, Enum):
         return {"bytes_list": "string", "float_list": "float", "int64_list": "int64"}.get(
             self.value, "none"
         )
+
+
+def _features_by_raw_key(example: Any) -> dict[str, Any]:
+    """The features of an example read entry by entry, keys decoded with backslash escapes.
+
+    As in a map, the last entry of a key wins.
+    """
+    raw = RawExample.FromString(example.SerializeToString())
+    return {
+        entry.key.decode("utf-8", "backslashreplace"): entry.value
+        for entry in raw.features.feature
+    }
 
 
 class ExampleDecodeError(ValueError):
@@ -78,18 +91,21 @@ class FeatureView(Mapping[str, Sequence[Any]]):
     valid UTF-8 (TensorFlow's parser accepts it) is shown with backslash escapes.
     """
 
-    __slots__ = ("_features", "_raw_keys", "kinds")
+    __slots__ = ("_features", "kinds")
 
     def __init__(self, example: Any) -> None:
-        self._features = example.features.feature
-        self._raw_keys: dict[str, Any] | None = None
-        self.kinds: dict[str, Kind] = {}
-        for key, feature in self._features.items():
-            if not isinstance(key, str):  # invalid UTF-8: protobuf hands back the raw bytes
-                text = key.decode("utf-8", "backslashreplace")
-                self._raw_keys = {**(self._raw_keys or {}), text: key}
-                key = text
-            self.kinds[key] = Kind(feature.WhichOneof("kind") or "none")
+        self._features: Mapping[str, Any] = example.features.feature
+        try:
+            self.kinds: dict[str, Kind] = {
+                key: Kind(feature.WhichOneof("kind") or "none")
+                for key, feature in self._features.items()
+            }
+        except UnicodeDecodeError:  # a key that is not UTF-8: protobuf cannot look it up
+            self._features = _features_by_raw_key(example)
+            self.kinds = {
+                key: Kind(feature.WhichOneof("kind") or "none")
+                for key, feature in self._features.items()
+            }
 
     @classmethod
     def from_payload(cls, payload: bytes) -> FeatureView:
@@ -104,8 +120,6 @@ class FeatureView(Mapping[str, Sequence[Any]]):
         kind = self.kinds.get(key)
         if kind is None or kind is Kind.NONE:
             return ()
-        if self._raw_keys is not None:
-            key = self._raw_keys.get(key, key)
         return getattr(self._features[key], kind.value).value
 
     def __contains__(self, key: object) -> bool:
