@@ -11,11 +11,14 @@ import gzip
 import io
 import struct
 
+import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tfod_doctor.records import Damage, Record, RecordReader, frame
 from tfod_doctor.records.files import _decompress
+from tfod_doctor.records.framing import _verified_headers
 
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -143,3 +146,30 @@ def test_damaged_gzip_never_crashes(payloads, data):
         inflated = spool.read()
     assert len(inflated) == size
     _check_invariants(inflated, _read(inflated))
+
+
+@SETTINGS
+@given(noise=st.binary(min_size=12, max_size=400), headers=st.lists(
+    st.tuples(st.integers(0, 388), st.integers(0, 2**32 - 1)), max_size=5))
+def test_vectorised_header_search_finds_exactly_the_verified_headers(noise, headers):
+    """The numpy CRC of every candidate agrees with the scalar check, position by position."""
+    data = bytearray(noise)
+    for at, length in headers:
+        if at + 12 <= len(data):
+            field = struct.pack("<Q", length)
+            data[at : at + 12] = field + struct.pack("<I", _masked_crc(field))
+    span = len(data) - 11
+    found = _verified_headers(np.frombuffer(bytes(data), dtype=np.uint8), span).tolist()
+    expected = [
+        at for at in range(span)
+        if data[at + 4 : at + 8] == bytes(4)
+        and struct.unpack_from("<I", data, at + 8)[0] == _masked_crc(bytes(data[at : at + 8]))
+    ]
+    assert found == expected
+
+
+def test_a_file_that_shrinks_while_it_is_read():
+    data = b"".join(frame(bytes([i]) * 50) for i in range(4))
+    reader = RecordReader(io.BytesIO(data[:-30]), len(data), "f", chunk_size=16)
+    with pytest.raises(OSError, match="change while it was read"):
+        list(reader)

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from tfod_doctor.records.crc import masked_crc32c
+from tfod_doctor.records.crc import MASK_DELTA, masked_crc32c
 
 HEADER_SIZE = 12
 FOOTER_SIZE = 4
@@ -254,24 +254,54 @@ class RecordReader:
         or ``None``.
 
         Candidates are found vectorised: a real length is below 2**32 (protobuf caps messages at
-        2 GiB), so bytes 4-7 of a header are zero. Runs of zero bytes are skipped too: there the
-        stored CRC would be 0, which a real header has with probability 2**-32.
+        2 GiB), so bytes 4-7 of a header are zero; the length CRC of every such candidate is then
+        computed at once with numpy, and only headers that verify are looked at one by one.
         """
         pos = offset
         last = self.size - HEADER_SIZE  # the last offset where a header fits
         while pos <= last:
             span = min(_SCAN_WINDOW, last - pos + 1)
             data = np.frombuffer(self._window.get(pos, span + HEADER_SIZE - 1), dtype=np.uint8)
-            zero = data == 0
-            high_zero = zero[4 : 4 + span] & zero[5 : 5 + span] & zero[6 : 6 + span]
-            high_zero &= zero[7 : 7 + span]
-            crc_zero = zero[8 : 8 + span] & zero[9 : 9 + span] & zero[10 : 10 + span]
-            crc_zero &= zero[11 : 11 + span]
-            for rel in np.flatnonzero(high_zero & ~crc_zero).tolist():
+            for rel in _verified_headers(data, span).tolist():
                 if self._plausible_record(pos + rel):
                     return pos + rel
             pos += span
         return None
+
+
+def _crc32c_table() -> np.ndarray:
+    table = np.arange(256, dtype=np.uint32)
+    for _ in range(8):
+        table = np.where(table & 1, (table >> 1) ^ np.uint32(0x82F63B78), table >> 1)
+    return table.astype(np.uint32)
+
+
+_CRC_TABLE = _crc32c_table()
+
+
+def _verified_headers(data: np.ndarray, span: int) -> np.ndarray:
+    """The offsets ``< span`` in ``data`` where 12 bytes are a header whose length CRC verifies
+    (and whose length is below 2**32), in increasing order."""
+    zero = data == 0
+    high_zero = zero[4 : 4 + span] & zero[5 : 5 + span] & zero[6 : 6 + span]
+    high_zero &= zero[7 : 7 + span]
+    # A stored CRC of 0 next to a zero length field is a run of zeros: skip it cheaply.
+    crc_zero = zero[8 : 8 + span] & zero[9 : 9 + span] & zero[10 : 10 + span]
+    crc_zero &= zero[11 : 11 + span]
+    candidates = np.flatnonzero(high_zero & ~crc_zero)
+    if candidates.size == 0:
+        return candidates
+    crc = np.full(candidates.size, 0xFFFFFFFF, dtype=np.uint32)
+    for i in range(4):  # bytes 4-7 are zero: (crc ^ 0) & 0xFF needs no gather of the data
+        crc = _CRC_TABLE[(crc ^ data[candidates + i]) & 0xFF] ^ (crc >> 8)
+    for _ in range(4):
+        crc = _CRC_TABLE[crc & 0xFF] ^ (crc >> 8)
+    crc ^= np.uint32(0xFFFFFFFF)
+    masked = ((crc >> 15) | (crc << 17)) + np.uint32(MASK_DELTA)
+    stored = data[candidates + 8].astype(np.uint32) | (data[candidates + 9].astype(np.uint32) << 8)
+    stored |= (data[candidates + 10].astype(np.uint32) << 16)
+    stored |= (data[candidates + 11].astype(np.uint32) << 24)
+    return candidates[masked == stored]
 
 
 def _truncation_detail(length: int, remaining: int) -> str:
