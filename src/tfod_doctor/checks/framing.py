@@ -128,12 +128,13 @@ def not_an_example_finding(
 
     With the ``payload``, the message says what the bytes look like instead (a JPEG image...).
     """
-    message = f"record {index} is not a serialized tf.train.Example: {error}"
+    message = f"record {index} is not a serialized tf.train.Example ({error})"
     evidence: dict = {"tensorflow": R.NOT_AN_EXAMPLE.tf_message}
     if payload is not None:
         kind = sniff_file(payload[:SNIFF_BYTES])
-        message += f"; {kind.phrase}"
-        evidence.update(detected=kind.value, payload_bytes=len(payload))
+        message = (f"record {index} is not a serialized tf.train.Example: its {len(payload):,} "
+                   f"bytes look like {kind.value}")
+        evidence.update(detected=kind.value, payload_bytes=len(payload), error=error)
     return R.NOT_AN_EXAMPLE.finding(
         message, Location(file=name, record=index, offset=offset), **evidence
     )
