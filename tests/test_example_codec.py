@@ -105,7 +105,7 @@ def _shape(descriptor) -> dict:
     return {
         "name": descriptor.name,
         "fields": sorted(
-            (f.name, f.number, f.type, f.label, f.is_packed,
+            (f.name, f.number, f.type, _repeated(f), f.is_packed,
              f.message_type.name if f.message_type else None,
              f.containing_oneof.name if f.containing_oneof else None,
              _shape(f.message_type) if f.message_type and
@@ -114,6 +114,12 @@ def _shape(descriptor) -> dict:
         ),
         "oneofs": sorted(o.name for o in descriptor.oneofs),
     }
+
+
+def _repeated(field) -> bool:
+    if hasattr(field, "is_repeated"):  # protobuf >= 6
+        return field.is_repeated
+    return field.label == field.LABEL_REPEATED
 
 
 def test_a_key_that_is_not_utf8(tf_oracle):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -279,6 +280,33 @@ def test_a_length_field_larger_than_the_file(tf_oracle, tf_file, length, tf_text
     assert (damage.kind, damage.record, damage.offset, damage.length) == (
         DamageKind.TRUNCATED, N, size, length)
     assert _tf_says(damage.tf_message, tf_error)
+
+
+def test_a_huge_length_allocates_nothing_near_it(tmp_path):
+    """A verified header announcing 1 TB (TensorFlow crashes reserving it): we allocate ~0."""
+    header = struct.pack("<Q", 1 << 40)
+    path = tmp_path / "tb.tfrecord"
+    path.write_bytes(header + struct.pack("<I", masked_crc32c(header)) + bytes(1000))
+    tracemalloc.start()
+    try:
+        _, (damage,), _ = _read(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert damage.kind is DamageKind.TRUNCATED and damage.length == 1 << 40
+    assert "can crash" in damage.detail
+    assert peak < 1 << 20
+
+
+def test_an_empty_file(tf_oracle, tmp_path):
+    path = tmp_path / "empty.tfrecord"
+    tf_oracle.tf_write_records(path, [])
+    assert path.read_bytes() == b""
+    assert tf_oracle.tf_read_records(path) == ([], None)  # valid, silent, nothing
+    report = scan(str(path))
+    (finding,) = report.by_rule("R007")
+    assert finding.severity.label == "warning"
+    assert report.stats["files"][0]["records"] == 0
 
 
 def test_the_huge_length_defect_header(tf_oracle, tmp_path):
