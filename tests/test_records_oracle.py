@@ -491,3 +491,16 @@ def test_scan_names_file_record_and_offset_of_each_damage(tf_oracle, tmp_path):
     first = report.by_rule("R003")[0]
     assert first.evidence["records_recovered_after"] == 6
     assert first.evidence["tensorflow"] == f"DataLossError: corrupted record at {offsets[2]}"
+
+
+def test_a_damaged_header_that_starts_like_gzip(tf_oracle, tmp_path):
+    """A length whose low bytes are 1f 8b (gzip's magic) in a header that fails its CRC."""
+    payloads = [bytes(0x8B1F), *_payloads(tf_oracle, 2)]
+    path = tmp_path / "magic.tfrecord"
+    tf_oracle.tf_write_records(path, payloads)
+    path.write_bytes(_flip(path.read_bytes(), 9))  # the length CRC
+    tf_records, tf_error = tf_oracle.tf_read_records(path)
+    assert tf_records == [] and "corrupted record at 0" in tf_error
+    report = scan(str(path), select=["R"])
+    assert list(report.rule_counts) == ["R003"]
+    assert report.stats["files"][0]["records"] == 2

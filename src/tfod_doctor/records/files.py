@@ -134,6 +134,13 @@ def open_records(source: Source) -> Iterator[OpenedFile]:
         if kind in _WBITS:
             raw.seek(0)
             spool, size, error = _decompress(raw, _WBITS[kind])
+            if size == 0 and error is not None and kind in _AS_TFRECORD:
+                # Magic bytes, then nothing inflates: not compressed after all (a damaged
+                # TFRecord header can start with them). Read the bytes as they are.
+                spool.close()
+                raw.seek(0)
+                yield OpenedFile(source, FileKind.UNKNOWN, raw, _file_size(raw, source.size))
+                return
             with spool:
                 inner = sniff_file(spool.read(SNIFF_BYTES))
                 spool.seek(0)
