@@ -254,8 +254,10 @@ def _stderr_on_a_terminal(args: list[str], env: dict[str, str]) -> str:
 
 
 def test_progress_bar_on_a_terminal_but_not_in_ci(records):
-    assert "scanning" in _stderr_on_a_terminal(["scan", str(records)], _env())
-    assert "scanning" not in _stderr_on_a_terminal(["scan", str(records)], _env(CI="true"))
+    terminal = _env(TERM="xterm-256color")
+    assert "scanning" in _stderr_on_a_terminal(["scan", str(records)], terminal)
+    assert "scanning" not in _stderr_on_a_terminal(["scan", str(records)], {**terminal,
+                                                                             "CI": "true"})
 
 
 def test_a_file_that_changes_while_it_is_read(capsys, monkeypatch, records):

@@ -11,9 +11,11 @@ fsspec when its backend (gcsfs, s3fs) is installed.
 
 from __future__ import annotations
 
+import glob as globlib
 import os
 import re
 import stat
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +26,8 @@ from typing import Any, BinaryIO
 
 from tfod_doctor.records.sniff import SNIFF_BYTES, FileKind, sniff_file
 
-_GLOB_CHARS = re.compile(r"[*?\[\\]")
+#: On Windows a backslash separates folders (and TensorFlow knows no escapes there).
+_GLOB_CHARS = re.compile(r"[*?\[\\]" if os.sep == "/" else r"[*?\[]")
 _SHARD = re.compile(r"^(?P<prefix>.*?)(?P<index>\d+)-of-(?P<count>\d+)(?P<suffix>[^/]*)$")
 _RECORD_NAME = re.compile(r"\.(tfrecords?|records?|tfrec)(\.gz|\.gzip|\.zz|\.zlib)?$|-of-\d+", re.I)
 _READABLE_KINDS = (FileKind.TFRECORD, FileKind.TFRECORD_GZIP, FileKind.TFRECORD_ZLIB)
@@ -218,6 +221,10 @@ def _local_children(folder: str) -> list[str]:
 
 def local_glob(pattern: str) -> list[str]:
     """``tf.io.gfile.glob`` on the local file system."""
+    if os.sep != "/":  # Windows: drive letters and backslashes; Python's glob knows them
+        if sys.version_info >= (3, 11):
+            return sorted(globlib.glob(pattern, include_hidden=True))
+        return sorted(globlib.glob(pattern))
     return match_glob(pattern, _local_children, os.path.lexists)
 
 
