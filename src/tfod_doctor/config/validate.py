@@ -222,7 +222,7 @@ class _Validator:
             self.add("wrong-type",
                      f"{entry.name} is a single value ({info.type_label}), not a block",
                      value.pos, hint=f"write {entry.name}: VALUE",
-                     tensorflow=_parse_error(value.pos, f'Expected ":".'))
+                     tensorflow=_parse_error(value.pos, 'Expected ":".'))
             return None
         if not entry.colon:
             self.add("syntax", f'Expected ":" between {entry.name} and its value {value.raw}',
