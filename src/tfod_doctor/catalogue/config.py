@@ -51,8 +51,8 @@ WRONG_TYPE = define(Rule(
     severity=Severity.ERROR,
     summary="A value of the wrong type: a fraction for a whole number, a negative count, an "
             "unquoted string, a word for true/false, a value where a block is expected.",
-    why="Training stops with `ParseError` (`Couldn't parse integer: 2.5`, `Value out of range: -1`, "
-        "`Expected string but found: ...`).",
+    why="Training stops with `ParseError` (`Couldn't parse integer: 2.5`, `Value out of range: "
+        "-1`, `Expected string but found: ...`).",
     fix="Write the value as the type named in the message.",
     example="batch_size: 4.5",
     defect="config_fraction_for_integer",

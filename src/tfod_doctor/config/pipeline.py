@@ -341,7 +341,8 @@ def _reader_findings(config: PipelineConfig, role: str, reader: Node) -> list[Fi
     if role == "eval" and not reader.get("label_map_path"):
         findings.append(config.finding(
             C.EVAL_WITHOUT_LABEL_MAP, "eval_input_reader has no label_map_path: TF2 evaluation "
-            "reads its class names from it", reader.pos, tensorflow=C.EVAL_WITHOUT_LABEL_MAP.tf_message))
+            "reads its class names from it", reader.pos,
+            tensorflow=C.EVAL_WITHOUT_LABEL_MAP.tf_message))
     for entry in reader.entries("label_map_path"):
         if PLACEHOLDER in entry.value:
             findings.append(config.finding(

@@ -81,7 +81,7 @@ class MessageInfo:
 
 @cache
 def message(name: str) -> MessageInfo:
-    """The schema of one message by its short name (``TrainConfig``, ``CenterNet.ObjectDetection``)."""
+    """A message by its short name (``TrainConfig``, ``CenterNet.ObjectDetection``)."""
     rows = od_schema.MESSAGES[name]
     oneofs = od_schema.ONEOFS.get(name, {})
     group_of = {member: group for group, members in oneofs.items() for member in members}
