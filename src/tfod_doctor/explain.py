@@ -83,7 +83,8 @@ KNOWN: tuple[Known, ...] = (
            "image/object/class/text without label_map_path in the input reader, or an empty "
            "label list.",),
           ("L006", "B002"), priority=3),
-    Known("label-count", r"indices\[(?P<index>\d+)\] = (?P<value>-?\d+) is not in \[0, (?P<size>\d+)\)",
+    Known("label-count",
+          r"indices\[(?P<index>\d+)\] = (?P<value>-?\d+) is not in \[0, (?P<size>\d+)\)",
           ("A record has a different number of class labels than boxes.",),
           ("B002",), "tfod-doctor check {config} --select B002",
           "Box index {value} has no label: only {size} labels."),
