@@ -47,6 +47,7 @@ class LabelItem:
     id_pos: Pos | None
     name_pos: Pos
     keypoints: tuple[Keypoint, ...] = ()
+    display_pos: Pos | None = None
 
     @property
     def is_background(self) -> bool:
@@ -147,6 +148,7 @@ def _items(root: Node) -> list[LabelItem]:
             pos=node.pos, id_pos=node.value_pos("id") if node.has("id") else None,
             name_pos=node.value_pos("name") if node.has("name") else node.pos,
             keypoints=keypoints,
+            display_pos=node.value_pos("display_name") if node.has("display_name") else None,
         ))
     return items
 
@@ -200,11 +202,12 @@ def _check_keypoints(item: LabelItem, source: TextFile) -> list[Finding]:
 def _duplicates(label_map: LabelMap, source: TextFile) -> list[Finding]:
     findings: list[Finding] = []
     checks = (
-        (M.DUPLICATE_ID, "id", lambda item: item.id),
-        (M.DUPLICATE_NAME, "name", lambda item: item.name),
-        (M.DUPLICATE_DISPLAY_NAME, "display_name", lambda item: item.display_name),
+        (M.DUPLICATE_ID, "id", lambda item: item.id, label_map.place_of),
+        (M.DUPLICATE_NAME, "name", lambda item: item.name, lambda item: item.name_pos),
+        (M.DUPLICATE_DISPLAY_NAME, "display_name", lambda item: item.display_name,
+         lambda item: item.display_pos),
     )
-    for rule, label, key in checks:
+    for rule, label, key, place in checks:
         groups: dict[object, list[LabelItem]] = defaultdict(list)
         for item in label_map.items:
             if key(item) is not None:
@@ -213,8 +216,7 @@ def _duplicates(label_map: LabelMap, source: TextFile) -> list[Finding]:
             for later in items[1:]:
                 first = items[0]
                 findings.append(source.finding(
-                    rule, _duplicate_message(label, value, first, later),
-                    label_map.place_of(later) if label == "id" else later.name_pos,
+                    rule, _duplicate_message(label, value, first, later), place(later),
                     first_line=first.pos.line,
                 ))
     return findings
