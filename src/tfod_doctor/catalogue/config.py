@@ -137,8 +137,10 @@ CHECKPOINT_NOT_PREFIX = define(Rule(
     severity=Severity.ERROR,
     summary="`fine_tune_checkpoint` names a checkpoint file (`.index`, `.data-…`) or a folder, "
             "not the checkpoint prefix.",
-    why="TensorFlow reads a checkpoint by its prefix; given a file it finds no `FILE.index` and "
-        "training stops (#8892).",
+    why="TensorFlow reads a checkpoint by its prefix. Given `ckpt-0.index` it sees a checkpoint "
+        "with no variables, so the OD API stops with `Checkpoint is expected to be an "
+        "object-based checkpoint`; given a `.data-…` file it fails with `not an sstable`; given "
+        "a folder, restoring fails with `Is a directory` (#8892).",
     fix="Drop the suffix: `checkpoint/ckpt-0`, not `checkpoint/ckpt-0.index`.",
     example="fine_tune_checkpoint: \"checkpoint/ckpt-0.index\"",
     defect="checkpoint_index_file",

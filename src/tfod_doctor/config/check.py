@@ -200,13 +200,22 @@ def _not_a_prefix(config: PipelineConfig, written: str, path: Path, pos) -> Find
         hint = (f"use the prefix: {os.path.join(written, prefixes[-1])}" if prefixes
                 else "name the checkpoint prefix inside the folder (e.g. checkpoint/ckpt-0)")
         what = "a folder"
+        tensorflow = f"DataLossError: Unable to open table file {written}: Is a directory"
+    elif ".data-" in path.name:
+        stem = path.name.split(".data-")[0]
+        hint = f"use the prefix without the suffix: {os.path.join(os.path.dirname(written), stem)}"
+        what = "a checkpoint data file"
+        tensorflow = (f"DataLossError: Unable to open table file {written}: not an sstable (bad "
+                      "magic number)")
     else:
         stem = path.name.split(".index")[0].split(".data-")[0]
         hint = f"use the prefix without the suffix: {os.path.join(os.path.dirname(written), stem)}"
         what = "a checkpoint file"
+        # TensorFlow reads FILE.index as a checkpoint with no variables, so the OD API finds
+        # no object graph in it.
+        tensorflow = C.CHECKPOINT_NOT_PREFIX.tf_message
     return config.finding(C.CHECKPOINT_NOT_PREFIX, f"fine_tune_checkpoint {written!r} is {what}, "
-                          "not a checkpoint prefix", pos, hint,
-                          tensorflow=C.CHECKPOINT_NOT_PREFIX.tf_message)
+                          "not a checkpoint prefix", pos, hint, tensorflow=tensorflow)
 
 
 def _prefix_hint(resolver: Resolver, written: str) -> str | None:
