@@ -49,10 +49,8 @@ def test_rule_fires_on_its_defect_and_where_it_was_planted(rule, tmp_path, monke
         api = fake_od_api(OLD_API[rule.id])
         monkeypatch.setattr(witness, "installed_api", lambda: api)
     dataset = make_dataset(tmp_path, [rule.defect], train_shards=3)
-    if dataset.extra_inputs:
-        report = scan(dataset.scan_inputs)
-    else:
-        report = check(dataset.config_path)
+    # Defects of the inputs named on the command line are scan's; everything else is check's.
+    report = scan(dataset.scan_inputs) if dataset.extra_inputs else check(dataset.config_path)
     found = report.by_rule(rule.id)
     assert found, f"{rule.id} did not fire on defect {rule.defect}: {report.rule_counts}"
     for planted in dataset.planted_for(rule.defect):

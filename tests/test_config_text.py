@@ -127,7 +127,7 @@ def test_label_map_errors_are_located_though_tensorflow_hides_them(name):
     text = LABEL_MAPS[name]
     line, _, message = _tf_error(text, LABEL_MAP, merge=True)
     # load_labelmap then retries the text as binary: that is all TensorFlow shows.
-    with pytest.raises(TypeError, match="bytes-like object is required|expected bytes"):
+    with pytest.raises(TypeError, match=r"bytes-like object is required|expected bytes"):
         LABEL_MAP().ParseFromString(text)
     _, findings = parse_label_map(text, "label_map.pbtxt")
     syntax = [f for f in findings if f.rule == "M001"]

@@ -16,7 +16,7 @@ from typing import Any
 from tfod_doctor import catalogue
 
 CHECK = "tfod-doctor check {config}"
-_CONFIG = re.compile(r"(?:pipeline_config_path[= ]|\s|['\"(])([^\s'\"()]+\.config)\b")
+_CONFIG = re.compile(r"([^\s'\"()=]+\.config)\b")
 _RECORDS = re.compile(r"([^\s'\"\[\](),]+\.(?:tfrecords?|records?|tfrec)(?:-\d+-of-\d+)?)\b")
 _LABEL_MAP = re.compile(r"([^\s'\"\[\](),]+\.pbtxt)\b")
 
