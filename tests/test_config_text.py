@@ -133,3 +133,24 @@ def test_label_map_errors_are_located_though_tensorflow_hides_them(name):
     syntax = [f for f in findings if f.rule == "M001"]
     assert line in {f.location.line for f in syntax}, (message, findings)
     assert syntax[0].evidence["tensorflow"].startswith("TypeError: a bytes-like object")
+
+
+def test_damaged_configs_never_crash_the_check(tmp_path):
+    import random
+
+    from tfod_doctor.api import check_plan
+    from tfod_doctor.testing import make_dataset
+
+    dataset = make_dataset(tmp_path, n_train=2, n_eval=1)
+    text = dataset.config_path.read_text()
+    rng = random.Random(7)
+    for _ in range(150):
+        chars = list(text)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(chars))
+            if rng.random() < 0.5:
+                del chars[at:at + rng.randint(1, 30)]
+            else:
+                chars.insert(at, rng.choice('{}:"\'[]<>;,#\n x0-.“'))
+        dataset.config_path.write_text("".join(chars))
+        check_plan(dataset.config_path)  # findings, never an exception
