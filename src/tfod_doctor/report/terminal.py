@@ -56,6 +56,24 @@ def _header(report: Report, options: RenderOptions) -> Text:
     return text
 
 
+def source_excerpt(finding: Finding, indent: int = 12) -> list[Text]:
+    """The quoted source line of a line:column finding, with a caret under the column."""
+    source = finding.evidence.get("source_line")
+    line_number = finding.location.line
+    if source is None or line_number is None:
+        return []
+    gutter = f"{line_number} | "
+    quoted = Text(" " * indent)
+    quoted.append(gutter, style="dim")
+    quoted.append(source.expandtabs(1))
+    excerpt = [quoted]
+    if finding.location.column:
+        caret = Text(" " * (indent + len(gutter) + finding.location.column - 1))
+        caret.append("^", style=STYLES[finding.severity])
+        excerpt.append(caret)
+    return excerpt
+
+
 def _rule_block(rule_id: str, findings: list[Finding], count: int, verbose: bool) -> Group:
     rule = catalogue.get(rule_id)
     severity = findings[0].severity if findings else rule.severity
@@ -70,6 +88,7 @@ def _rule_block(rule_id: str, findings: list[Finding], count: int, verbose: bool
         line.append(str(finding.location), style="underline")
         line.append(f"  {finding.message}")
         lines.append(line)
+        lines.extend(source_excerpt(finding))
     if count > len(shown):
         lines.append(Text(f"          … and {count - len(shown)} more (--verbose shows the kept "
                           "ones, --format json lists them)", style="dim"))
