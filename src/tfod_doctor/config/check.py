@@ -7,7 +7,6 @@ nothing, the config's folder is tried too and the finding says which one matched
 
 from __future__ import annotations
 
-import glob as globlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,7 +20,7 @@ from tfod_doctor.config.validate import Node, Value
 from tfod_doctor.engine import Plan
 from tfod_doctor.findings import Finding, Location, Severity
 from tfod_doctor.records import discover
-from tfod_doctor.records.sources import has_glob, is_url
+from tfod_doctor.records.sources import has_glob, is_url, local_glob
 
 ROLES = ("train", "eval")
 _FLAG_FIELDS = ("load_instance_masks", "mask_type", "num_keypoints",
@@ -72,7 +71,7 @@ class Resolver:
 
 def _matches(path: str) -> list[str]:
     if has_glob(path):
-        return sorted(globlib.glob(path))
+        return local_glob(path)
     return [path] if os.path.exists(path) else []
 
 

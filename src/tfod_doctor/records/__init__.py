@@ -18,6 +18,7 @@ from tfod_doctor.records.example import (
 )
 from tfod_doctor.records.files import OpenedFile, open_records
 from tfod_doctor.records.framing import Damage, DamageKind, Record, RecordReader
+from tfod_doctor.records.salvage import Salvage, SalvageReport, salvage, salvage_to
 from tfod_doctor.records.sniff import FileKind, image_format, sniff_file
 from tfod_doctor.records.sources import InputProblem, Inputs, ProblemKind, Source, discover
 from tfod_doctor.records.writer import TFRecordWriter, frame, write_records
@@ -39,6 +40,8 @@ __all__ = [
     "ProblemKind",
     "Record",
     "RecordReader",
+    "Salvage",
+    "SalvageReport",
     "Source",
     "TFRecordWriter",
     "build_example",
@@ -48,6 +51,8 @@ __all__ = [
     "image_format",
     "open_records",
     "parse_example",
+    "salvage",
+    "salvage_to",
     "sniff_file",
     "write_records",
 ]
