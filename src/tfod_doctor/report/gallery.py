@@ -43,6 +43,8 @@ class Picture:
     record: int | None
     caption: str
     findings: list[Finding] = field(default_factory=list)
+    #: Whether some of its boxes are drawn as the offending ones.
+    highlighted: bool = False
 
 
 @dataclass
@@ -185,10 +187,12 @@ def finding_pictures(
             view = fetcher.view_at(file, offset, group[0].location.record or 0)
             if view is None:
                 continue
-            image = draw_record(view, names, bad_boxes(group), limits.side)
-            pictures.setdefault(rule, []).append(
-                Picture(data_uri(image), file, group[0].location.record, _caption(group[0]), group)
-            )
+            bad = bad_boxes(group)
+            image = draw_record(view, names, bad, limits.side)
+            pictures.setdefault(rule, []).append(Picture(
+                data_uri(image), file, group[0].location.record, _caption(group[0]), group,
+                highlighted=bool(bad),
+            ))
             made += 1
     return pictures
 

@@ -97,6 +97,7 @@ figcaption span{display:block;color:#98a2b3;word-break:normal}
 .note{color:var(--mute);font-size:12.5px;margin:4px 0}
 .samples .thumbs{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr))}
 .samples figure{max-width:none;display:flex;flex-direction:column;justify-content:space-between}
+.samples figure img{max-width:100%}
 .verdict+.verdict{margin-top:2px}
 footer{color:var(--mute);margin-top:40px;font-size:12px}
 """
@@ -223,7 +224,9 @@ def _figure(picture: Picture) -> str:
 def _thumbs(pictures: list[Picture]) -> str:
     if not pictures:
         return ""
-    return f"<div class=thumbs>{''.join(_figure(p) for p in pictures)}</div>"
+    legend = ("<p class=note>Boxes drawn thick in red are the ones the findings name.</p>"
+              if any(p.highlighted for p in pictures) else "")
+    return f"<div class=thumbs>{''.join(_figure(p) for p in pictures)}</div>{legend}"
 
 
 def _rule_article(report: Report, rule_id: str, pictures: list[Picture], verbose: bool) -> str:
