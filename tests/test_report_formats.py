@@ -9,7 +9,6 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from importlib import resources
 from pathlib import Path
 
 import jsonschema
@@ -27,6 +26,7 @@ from tfod_doctor.cli.common import use_color
 from tfod_doctor.findings import Location, Severity
 from tfod_doctor.records import FeatureView
 from tfod_doctor.report import RenderOptions
+from tfod_doctor.report.json_format import json_schema
 from tfod_doctor.report.model import SCHEMA_VERSION, Report
 from tfod_doctor.report.pictures import BAD, THUMB_SIDE, draw_record
 from tfod_doctor.testing import make_dataset
@@ -47,8 +47,7 @@ def demo(tmp_path, monkeypatch):
 
 
 def _published_schema() -> dict:
-    text = resources.files("tfod_doctor.report").joinpath("report.schema.json").read_text()
-    return json.loads(text)
+    return json_schema()  # read from the installed package, as users get it
 
 
 # -- JSON -----------------------------------------------------------------------------------------

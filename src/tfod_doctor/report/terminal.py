@@ -106,8 +106,9 @@ def _rule_title(rule_id: str, severity: Severity, count: int) -> Text:
 
 def finding_renderable(finding: Finding) -> RenderableType:
     """One finding under its rule: where (own line), then what."""
-    where = Text(str(finding.location), style="underline", overflow="fold")
-    return Group(where, Text(finding.message, style="default"))
+    where = Text(overflow="fold")
+    where.append(str(finding.location), style="underline")  # a span: padding stays plain
+    return Group(where, Text(finding.message))
 
 
 def _more_line(count: int, shown: int, kept: int, verbose: bool) -> Text | None:
