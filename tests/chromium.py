@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -14,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+#: Seconds to wait for one DevTools answer.
+TIMEOUT = 30
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -21,7 +22,6 @@ FLAGS = (
     "--disable-default-apps", "--disable-extensions", "--no-first-run", "--mute-audio",
     "--hide-scrollbars", "--remote-debugging-port=0", "--remote-allow-origins=*",
 )
-_LISTENING = re.compile(r"DevTools listening on (ws://\S+)")
 _IMAGES_JS = """JSON.stringify(Array.from(document.images).map(i => ({
   src: i.src.slice(0, 40), complete: i.complete, width: i.naturalWidth, height: i.naturalHeight,
   alt: i.alt})))"""
@@ -58,7 +58,7 @@ class DevTools:
     def __init__(self, url: str) -> None:
         import websocket
 
-        self._ws = websocket.create_connection(url, timeout=20, suppress_origin=True)
+        self._ws = websocket.create_connection(url, timeout=TIMEOUT, suppress_origin=True)
         self._next = 0
         self.events: list[dict[str, Any]] = []
 
@@ -79,44 +79,47 @@ class DevTools:
         if any(e.get("method") == method for e in self.events):
             return True
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            self._ws.settimeout(max(0.1, end - time.monotonic()))
-            try:
-                message = json.loads(self._ws.recv())
-            except Exception:
-                return False
-            self.events.append(message)
-            if message.get("method") == method:
-                return True
-        return False
+        try:
+            while time.monotonic() < end:
+                self._ws.settimeout(max(0.1, end - time.monotonic()))
+                try:
+                    message = json.loads(self._ws.recv())
+                except Exception:
+                    return False
+                self.events.append(message)
+                if message.get("method") == method:
+                    return True
+            return False
+        finally:
+            self._ws.settimeout(TIMEOUT)
 
     def close(self) -> None:
         self._ws.close()
 
 
-def _start(executable: str, profile: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [executable, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+def _start(executable: str, profile: Path) -> tuple[subprocess.Popen, int]:
+    """Start Chromium; its DevTools port, from the file it writes into its profile."""
+    profile.mkdir(parents=True, exist_ok=True)
+    log = profile / "chromium.log"  # a file, not a pipe: a full pipe would stall the browser
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(
+            [executable, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=stderr,
+        )
+    port_file = profile / "DevToolsActivePort"
     end = time.monotonic() + 20
-    seen = []
-    while time.monotonic() < end:
-        line = process.stderr.readline() if process.stderr else ""
-        if not line and process.poll() is not None:
-            break
-        seen.append(line)
-        match = _LISTENING.search(line)
-        if match:
-            return process, match.group(1)
+    while time.monotonic() < end and process.poll() is None:
+        lines = port_file.read_text().split() if port_file.exists() else []
+        if lines and lines[0].isdigit():
+            return process, int(lines[0])
+        time.sleep(0.05)
     process.kill()
-    raise RuntimeError("Chromium did not start:\n" + "".join(seen[-20:]))
+    raise RuntimeError("Chromium did not start:\n" + log.read_text()[-3000:])
 
 
-def _page_websocket(browser_ws: str) -> str:
+def _page_websocket(port: int) -> str:
     import urllib.request
 
-    port = re.search(r":(\d+)/", browser_ws).group(1)
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
         targets = json.load(answer)
     return next(t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page")
@@ -124,9 +127,9 @@ def _page_websocket(browser_ws: str) -> str:
 
 def visit(executable: str, page: Path, profile: Path, width: int = 1280) -> PageVisit:
     """Load ``page`` (a local file) in headless Chromium and report what happened."""
-    process, browser_ws = _start(executable, profile)
+    process, port = _start(executable, profile)
     try:
-        tools = DevTools(_page_websocket(browser_ws))
+        tools = DevTools(_page_websocket(port))
         try:
             return _load(tools, page, width)
         finally:
