@@ -80,7 +80,8 @@ border-radius:10px;padding:16px 18px;margin:0 0 16px}
 .rule .count{color:var(--mute)}
 .rule p{margin:8px 0}
 .badge{display:inline-block;font-size:11px;font-weight:700;text-transform:uppercase;
-letter-spacing:.04em;color:#fff;border-radius:4px;padding:2px 7px;background:var(--mute)}
+letter-spacing:.04em;color:#fff;border-radius:4px;padding:2px 7px;background:var(--mute);
+white-space:nowrap}
 .badge.data-loss{background:var(--dl)}.badge.error{background:var(--er)}
 .badge.warning{background:var(--wa)}.badge.info{background:var(--in)}
 .fix{background:#ecfdf3;border:1px solid #abefc6;border-radius:6px;padding:8px 12px;margin:10px 0}
