@@ -65,6 +65,7 @@ def process(
     progress: Progress | None = None,
 ) -> Partial:
     """Read one work item and check every record in it; never raises for bad input."""
+    ctx = ctx.for_role(item.role)
     partial = Partial.empty(ctx, aggregators)
     name = item.source.name
     stats = partial.file(name, item.role)

@@ -62,6 +62,24 @@ def _header(report: Report, options: RenderOptions) -> Text:
     return text
 
 
+def source_excerpt(finding: Finding, indent: int = 0) -> list[Text]:
+    """The quoted source line of a line:column finding, with a caret under the column."""
+    source = finding.evidence.get("source_line")
+    line_number = finding.location.line
+    if source is None or line_number is None:
+        return []
+    gutter = f"{line_number} | "
+    quoted = Text(" " * indent, no_wrap=True, overflow="ellipsis")
+    quoted.append(gutter, style="dim")
+    quoted.append(source.expandtabs(1))
+    excerpt = [quoted]
+    if finding.location.column:
+        caret = Text(" " * (indent + len(gutter) + finding.location.column - 1))
+        caret.append("^", style=STYLES[finding.severity])
+        excerpt.append(caret)
+    return excerpt
+
+
 def rule_order(rule_id: str, severity: Severity) -> tuple[int, str]:
     """Where a rule goes in a report: by severity as the summary orders them, then by id."""
     return SUMMARY_ORDER.index(severity), rule_id
@@ -105,10 +123,11 @@ def _rule_title(rule_id: str, severity: Severity, count: int) -> Text:
 
 
 def finding_renderable(finding: Finding) -> RenderableType:
-    """One finding under its rule: where (own line), then what."""
+    """One finding under its rule: where (own line), then what, then the quoted source line
+    with a caret for line:column findings."""
     where = Text(overflow="fold")
     where.append(str(finding.location), style="underline")  # a span: padding stays plain
-    return Group(where, Text(finding.message))
+    return Group(where, Text(finding.message), *source_excerpt(finding))
 
 
 def _more_line(count: int, shown: int, kept: int, verbose: bool) -> Text | None:
