@@ -190,6 +190,34 @@ def test_show_index_draws_that_record(tmp_path, monkeypatch):
     assert np.array_equal(np.asarray(written), np.asarray(expected))
 
 
+def test_show_names_boxes_from_a_label_map(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    dataset = make_dataset("ds", n_train=4, n_eval=2)
+    Path("renamed.pbtxt").write_text("".join(
+        f"item {{\n  id: {i + 1}\n  name: 'label {name.upper()}'\n}}\n"
+        for i, name in enumerate(dataset.classes)))
+    path = str(dataset.train_files[0])
+    result = _run(["show", path, "--index", "0", "--label-map", "renamed.pbtxt", "-o", "n.png"])
+    assert result.exception is None, result.output
+    view = FeatureView.from_payload(records_of([path])[0].payload)
+    names = {i + 1: f"label {name.upper()}" for i, name in enumerate(dataset.classes)}
+    caption = [f"{Path(path).name} · record 0"]
+    written = np.asarray(Image.open("n.png").convert("RGB"))
+    named = np.asarray(grid([draw_record(view, names, max_side=640)], caption))
+    default = np.asarray(grid([draw_record(view, max_side=640)], caption))
+    assert np.array_equal(written, named) and not np.array_equal(written, default)
+
+
+def test_show_refuses_a_broken_label_map(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    dataset = make_dataset("ds", n_train=4, n_eval=2)
+    Path("broken.pbtxt").write_text("item {\n  id: 1\n  name: ‘cat’\n}\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["show", str(dataset.train_files[0]), "--label-map", "broken.pbtxt"])
+    assert exit_.value.code == 2
+    assert "cannot use the label map broken.pbtxt" in capsys.readouterr().err
+
+
 def test_show_offset_draws_the_record_a_finding_points_at(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     dataset = make_dataset("ds", n_train=8, n_eval=2)

@@ -20,6 +20,7 @@ from report_helpers import demo_report
 
 from tfod_doctor import report as reports
 from tfod_doctor.cli import app
+from tfod_doctor.cli.demo import DEMO_DEFECTS
 from tfod_doctor.report import RenderOptions
 from tfod_doctor.testing import make_dataset
 
@@ -75,4 +76,19 @@ def test_scan_html_from_the_command_line_loads_in_chromium(tmp_path, monkeypatch
     result = CliRunner().invoke(app, ["scan", "ds/data", "--format", "html", "-o", str(page)],
                                 standalone_mode=False)
     assert result.exception is None, result.output
+    _check_page(page, tmp_path, expected_images=12)
+
+
+@needs_chromium
+def test_check_html_of_the_demo_dataset_loads_in_chromium(tmp_path, monkeypatch):
+    """What the issue asks for: `check pipeline.config --format html` on the demo dataset."""
+    monkeypatch.chdir(tmp_path)
+    dataset = make_dataset("demo", DEMO_DEFECTS, varied=True, n_train=24, n_eval=8)
+    page = tmp_path / "check.html"
+    result = CliRunner().invoke(app, ["check", str(dataset.config_path), "--format", "html",
+                                      "--output", str(page)], standalone_mode=False)
+    assert result.exception is None, result.output
+    assert result.return_value == 1
+    text = page.read_text()
+    assert "<pre class=src>" in text  # config findings quote their line
     _check_page(page, tmp_path, expected_images=12)

@@ -5,6 +5,7 @@ HTML page's content (the browser test loads it in Chromium)."""
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import re
@@ -20,7 +21,7 @@ from report_helpers import box_rule, demo_report, records_of
 
 from tfod_doctor import catalogue
 from tfod_doctor import report as reports
-from tfod_doctor.api import scan
+from tfod_doctor.api import check, scan
 from tfod_doctor.cli import app
 from tfod_doctor.cli.common import use_color
 from tfod_doctor.findings import Location, Severity
@@ -388,6 +389,18 @@ def test_html_names_files_that_are_gone(demo, tmp_path):
     page = reports.render(report, "html")
     assert "No record could be read back" in page
     assert not [u for u, _ in _images(page) if u.startswith("data:image/jpeg")]
+
+
+def test_html_quotes_the_source_line_of_config_findings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    dataset = make_dataset("ds", ["config_bad_enum"], n_train=4, n_eval=2)
+    report = check(dataset.config_path)
+    (bad_enum,) = report.by_rule("C003")
+    page = reports.render(report, "html")
+    quoted = re.search(r"<pre class=src>(.*?)</pre>", page, re.S).group(1)
+    source, caret = html.unescape(quoted).split("\n")
+    assert source.startswith(f"{bad_enum.location.line} | ")
+    assert caret.endswith("^") and source[len(caret) - 1:].startswith("V3")
 
 
 def test_notebook_view_shows_summary_findings_and_thumbnails(demo):

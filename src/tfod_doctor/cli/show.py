@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from tfod_doctor.config import read_label_map
 from tfod_doctor.errors import UserError
 from tfod_doctor.records import (
     Damage,
@@ -87,6 +88,17 @@ def _first(sources: list[Source], start: int, count: int) -> list[tuple[str, int
     return picked
 
 
+def _label_names(path: Path | None) -> dict[int, str] | None:
+    """Class id -> name from a label map (the names training's eval uses), if one is given."""
+    if path is None:
+        return None
+    label_map, findings = read_label_map(path)
+    if not label_map.loadable or not label_map.items:
+        problem = findings[0].message if findings else "it holds no items"
+        raise UserError(f"cannot use the label map {path}: {problem}")
+    return label_map.table().ids
+
+
 def _caption(name: str, index: int, offset: int | None) -> str:
     short = Path(name).name if "://" not in name else name.rsplit("/", 1)[-1]
     return f"{short} @ byte {offset}" if index < 0 else f"{short} · record {index}"
@@ -97,6 +109,7 @@ def _caption(name: str, index: int, offset: int | None) -> str:
 Examples:
   tfod-doctor show data/train.tfrecord --index 7 -o record7.png
   tfod-doctor show data/train.tfrecord --offset 123456   the record a finding points at
+  tfod-doctor show data/train.tfrecord --index 7 --label-map label_map.pbtxt
   tfod-doctor show 'data/train-*.tfrecord' --grid --count 25 -o grid.png
 """
 )
@@ -113,13 +126,17 @@ Examples:
               help="The record number the grid starts at.")
 @click.option("--size", type=click.IntRange(min=64, max=2048), default=None,
               help="Longest side of each picture in pixels [default: 320 in a grid, 640 alone].")
+@click.option("--label-map", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Name the boxes from this label_map.pbtxt (default: their class/text).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("records.png"), show_default=True,
               help="The picture to write (PNG, or JPEG by its extension).")
 def show(records: tuple[str, ...], indices: tuple[int, ...], offsets: tuple[int, ...],
-         as_grid: bool, count: int, start: int, size: int | None, output: Path) -> int:
+         as_grid: bool, count: int, start: int, size: int | None, label_map: Path | None,
+         output: Path) -> int:
     """Draw records of RECORDS with their boxes and labels, as training sees them (no EXIF
     rotation, boxes clipped to the image), into a picture."""
+    names = _label_names(label_map)
     sources = _sources(records)
     if offsets:
         picked = _at_offsets(sources, list(offsets))
@@ -137,7 +154,7 @@ def show(records: tuple[str, ...], indices: tuple[int, ...], offsets: tuple[int,
             view = FeatureView.from_payload(payload)
         except ExampleDecodeError as exc:
             raise UserError(f"{name} record {index} is not a tf.train.Example: {exc}") from exc
-        images.append(draw_record(view, max_side=side))
+        images.append(draw_record(view, names, max_side=side))
         captions.append(_caption(name, index, offset))
     sheet = grid(images, captions)
     try:

@@ -52,6 +52,8 @@ h2{font-size:19px;margin:36px 0 12px;padding-bottom:6px;border-bottom:1px solid 
 h3{font-size:16px;margin:0}
 code,.mono{font:12.5px/1.4 ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace}
 code{background:var(--code);padding:1px 4px;border-radius:4px;word-break:break-word}
+pre.src{font:12px/1.35 ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;margin:6px 0 0;
+background:var(--code);padding:6px 8px;border-radius:4px;overflow-x:auto}
 .meta{color:var(--mute);margin:0}.meta b{color:var(--ink)}
 nav{margin:14px 0 0;display:flex;gap:16px;flex-wrap:wrap}
 nav a{color:var(--in);text-decoration:none;font-weight:500}
@@ -95,7 +97,7 @@ figcaption span{display:block;color:#98a2b3;word-break:normal}
 .plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:14px}
 .plot{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:10px 12px}
 .plot h3{font-size:14px;margin:0 0 6px}.plot img{width:100%;height:auto;display:block}
-.note{color:var(--mute);font-size:12.5px;margin:4px 0}
+.note{color:var(--mute);font-size:12.5px;margin:4px 0}.nowrap{white-space:nowrap}
 .samples .thumbs{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr))}
 .samples figure{max-width:none;display:flex;flex-direction:column;justify-content:space-between}
 .samples figure img{max-width:100%}
@@ -179,7 +181,8 @@ def _overview(report: Report, rules: list[str]) -> str:
         rule = catalogue.get(rule_id)
         severity = _severity_of(report, rule_id)
         rows.append(
-            f'<tr><td><a href="#rule-{rule_id}">{_e(rule_id)}</a></td><td>{_e(rule.name)}</td>'
+            f'<tr><td><a href="#rule-{rule_id}">{_e(rule_id)}</a></td>'
+            f"<td class=nowrap>{_e(rule.name)}</td>"
             f'<td><span class="badge {severity.label}">{_e(severity.label)}</span></td>'
             f"<td class=num>{report.rule_counts[rule_id]:,}</td>"
             f"<td>{_prose(rule.summary)}</td></tr>"
@@ -189,10 +192,22 @@ def _overview(report: Report, rules: list[str]) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
+def source_excerpt(finding: Finding) -> str:
+    """The quoted source line of a line:column finding with a caret under the column, or ``""``."""
+    source, line = finding.evidence.get("source_line"), finding.location.line
+    if not isinstance(source, str) or line is None:
+        return ""
+    gutter = f"{line} | "
+    caret = ""
+    if finding.location.column:
+        caret = "\n" + " " * (len(gutter) + finding.location.column - 1) + "^"
+    return f"<pre class=src>{_e(gutter + source.expandtabs(1))}{caret}</pre>"
+
+
 def _location_rows(findings: list[Finding]) -> str:
     return "".join(
         f'<tr><td class="where mono" title="{_e(f.location)}">{_e(f.location)}</td>'
-        f"<td>{_e(f.message)}</td></tr>"
+        f"<td>{_e(f.message)}{source_excerpt(f)}</td></tr>"
         for f in findings
     )
 
