@@ -17,7 +17,14 @@ from tfod_doctor.records.example import (
     parse_example,
 )
 from tfod_doctor.records.files import OpenedFile, open_records
-from tfod_doctor.records.framing import Damage, DamageKind, Record, RecordReader
+from tfod_doctor.records.framing import (
+    Damage,
+    DamageKind,
+    NoRecordHere,
+    Record,
+    RecordReader,
+    read_record_at,
+)
 from tfod_doctor.records.salvage import Salvage, SalvageReport, salvage, salvage_to
 from tfod_doctor.records.sniff import FileKind, image_format, sniff_file
 from tfod_doctor.records.sources import InputProblem, Inputs, ProblemKind, Source, discover
@@ -36,6 +43,7 @@ __all__ = [
     "Ints",
     "Kind",
     "NoKind",
+    "NoRecordHere",
     "OpenedFile",
     "ProblemKind",
     "Record",
@@ -51,6 +59,7 @@ __all__ = [
     "image_format",
     "open_records",
     "parse_example",
+    "read_record_at",
     "salvage",
     "salvage_to",
     "sniff_file",

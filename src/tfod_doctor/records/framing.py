@@ -318,6 +318,39 @@ def _truncation_detail(length: int, remaining: int) -> str:
     return detail
 
 
+class NoRecordHere(ValueError):
+    """No record can be read at the given offset (its header fails, or the file ends early)."""
+
+
+def read_record_at(
+    file: BinaryIO, name: str, offset: int, index: int = 0, *, verify_payload: bool = True
+) -> Record:
+    """The record whose header starts at ``offset``, read without scanning the file.
+
+    Raises :class:`NoRecordHere` when the header there fails its CRC or the file is too short. With
+    ``verify_payload=False`` a payload that fails its CRC is returned anyway (to show what a
+    damaged record still holds); otherwise that raises too.
+    """
+    file.seek(offset)
+    header = file.read(HEADER_SIZE)
+    if len(header) < HEADER_SIZE:
+        raise NoRecordHere(f"{name}: the file ends before byte {offset + HEADER_SIZE}")
+    length, length_crc = _HEADER.unpack(header)
+    if masked_crc32c(header[:8]) != length_crc:
+        raise NoRecordHere(f"{name}: no record header at byte {offset}")
+    remaining = file.seek(0, 2) - offset - HEADER_SIZE
+    if length + FOOTER_SIZE > remaining:
+        raise NoRecordHere(f"{name}: the record at byte {offset} is cut short")
+    file.seek(offset + HEADER_SIZE)
+    body = file.read(length + FOOTER_SIZE)
+    if len(body) < length + FOOTER_SIZE:
+        raise NoRecordHere(f"{name}: the record at byte {offset} is cut short")
+    payload = body[:length]
+    if verify_payload and masked_crc32c(payload) != _CRC.unpack_from(body, length)[0]:
+        raise NoRecordHere(f"{name}: the data of the record at byte {offset} fails its CRC")
+    return Record(name, index, offset, payload)
+
+
 def iter_records(
     file: BinaryIO, size: int, name: str, start: int = 0, end: int | None = None
 ) -> Iterator[Record | Damage]:
