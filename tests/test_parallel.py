@@ -21,7 +21,7 @@ from tfod_doctor.engine.chain import FileChain
 from tfod_doctor.engine.partial import Piece
 from tfod_doctor.engine.split import cut, split_items
 from tfod_doctor.engine.work import WorkItem
-from tfod_doctor.records import Damage, Record, RecordReader, Source, frame
+from tfod_doctor.records import Damage, DamageKind, Record, RecordReader, Source, frame
 from tfod_doctor.testing import make_dataset
 
 DAMAGE = ["not_an_example", "truncated_payload"]
@@ -70,6 +70,13 @@ def damaged_files(draw) -> bytes:
     return bytes(data)
 
 
+def _resynced_after_bad_data(items) -> bool:
+    """Whether reading scanned for the next record after a record whose data failed its CRC
+    (the one place where following headers alone can see one item more than reading does)."""
+    return any(isinstance(d, Damage) and d.kind is DamageKind.CORRUPTED_PAYLOAD
+               and d.end != d.offset + d.length + 16 for d in items)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=damaged_files(), piece=st.integers(1, 600))
 def test_pieces_read_exactly_like_the_whole_file(data, piece):
@@ -79,15 +86,18 @@ def test_pieces_read_exactly_like_the_whole_file(data, piece):
         source = _source(path)
         with source.open() as handle:
             whole = list(RecordReader(handle, source.size, source.name))
-        items, follows = [], (0, 0)
+        items, follows, joined = [], (0, 0), True
         with source.open() as handle:
             for item in cut(WorkItem(source), piece):
-                assert (item.start, item.first_index) == follows
+                joined &= (item.start, item.first_index) == follows
                 reader = RecordReader(handle, source.size, source.name, item.start, item.end,
                                       item.first_index, resync=False)
                 items.extend(reader)
                 follows = (reader.stop, reader.next_index)
-    assert items == whole
+    if joined:
+        assert items == whole
+    else:  # the engine reads such a file again whole
+        assert _resynced_after_bad_data(whole)
 
 
 def test_a_cut_lands_on_every_damage_when_every_item_is_a_piece(tmp_path):
@@ -122,7 +132,7 @@ def test_files_that_are_no_plain_tfrecord_are_never_cut(tmp_path):
 # -- the engine: same report with any number of workers and any piece size ----------------------
 
 
-def _damage_record(path: Path, index: int, at: int) -> int:
+def _damage_record_at(path: Path, index: int, at: int = 40) -> int:
     """Flip a byte ``at`` bytes into record ``index`` of a file; returns the record's offset."""
     data = bytearray(path.read_bytes())
     with path.open("rb") as handle:
@@ -140,8 +150,8 @@ def damaged_dataset(tmp_path_factory):
     the second."""
     dataset = make_dataset(tmp_path_factory.mktemp("ds"), DAMAGE, n_train=40, train_shards=2,
                            max_boxes_per_image=12, writer="tf")
-    _damage_record(dataset.train_files[0], 5, 40)
-    _damage_record(dataset.train_files[1], 3, 2)
+    _damage_record_at(dataset.train_files[0], 5, 40)
+    _damage_record_at(dataset.train_files[1], 3, 2)
     return dataset
 
 
@@ -208,6 +218,29 @@ def _chain(pieces) -> FileChain:
         item = WorkItem(source, None, start, end, first_index)
         chain.add(Piece(item, None, stop, next_index), [])
     return chain
+
+
+def test_two_bad_records_in_a_row_make_the_file_read_again_whole(tmp_path, monkeypatch):
+    """Headers alone cannot tell that the reader will scan past two damaged records in a row:
+    the pieces do not join, the file is read again whole, and the report is the same."""
+    data = bytearray(b"".join(frame(bytes([i]) * 300) for i in range(12)))
+    for index in (4, 5):
+        data[index * 316 + 100] ^= 0xFF  # inside the data of records 4 and 5
+    path = tmp_path / "train.tfrecord"
+    path.write_bytes(bytes(data))
+    alone = _report_json([str(path)], workers=1)
+    read_again = []
+    real = local_engine.run_sequential
+
+    def counting(items, ctx, progress=None):
+        read_again.extend(items)
+        return real(items, ctx, progress)
+
+    monkeypatch.setattr(local_engine, "run_sequential", counting)
+    assert _report_json([str(path)], workers=2, split_bytes=1) == alone
+    assert [item.source.path for item in read_again] == [str(path)]
+    (damage,) = [f for f in json.loads(alone)["findings"] if f["rule"] == "R004"]
+    assert damage["evidence"]["lost_range"] == [4 * 316, 6 * 316]  # one range over both
 
 
 def test_file_chain_joins_only_pieces_that_meet():

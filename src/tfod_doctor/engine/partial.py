@@ -15,10 +15,11 @@ from tfod_doctor.report.model import FindingStore
 
 @dataclass
 class FileStats:
-    """What one file (or one byte range of it) held.
+    """What one file (or one piece of it) held.
 
-    ``damages`` are the framing damages met; their findings are made once the whole file is
-    merged (how many records a damage is followed by depends on every piece of the file).
+    The damages met are kept as they are: how many records follow a damage, and how many records
+    TensorFlow reads before it stops, depend on every piece of the file, so they are worked out
+    from the merged stats of the whole file (:meth:`damage_ranges`, :meth:`tensorflow_reads`).
     """
 
     file: str
@@ -26,21 +27,28 @@ class FileStats:
     kind: str = ""
     bytes: int = 0
     records: int = 0
+    #: Damaged ranges that are not framing damage (a file that is no TFRecord at all).
     damaged: list[dict[str, Any]] = field(default_factory=list)
     damages: list[Damage] = field(default_factory=list)
+    #: Whether the file could be opened at all.
+    opened: bool = False
+    #: Whether the file is GZIP/ZLIB-compressed (offsets count in the decompressed bytes).
+    compressed: bool = False
 
     def merge(self, other: FileStats) -> FileStats:
         self.kind = self.kind or other.kind
         self.bytes = max(self.bytes, other.bytes)
         self.records += other.records
+        self.opened = self.opened or other.opened
+        self.compressed = self.compressed or other.compressed
         self.damaged.extend(other.damaged)
         self.damaged.sort(key=lambda d: d["offset"])
         self.damages.extend(other.damages)
         self.damages.sort(key=lambda d: d.offset)
         return self
 
-    def damages_with_records_after(self) -> list[tuple[Damage, int]]:
-        """Each damage with the number of intact records of the file that come after it.
+    def damage_ranges(self) -> list[tuple[Damage, int]]:
+        """Each damage with how many intact records of the file come after it.
 
         Records and damages share one index sequence, so the records before a damage are its
         index minus the damages before it.
@@ -48,16 +56,34 @@ class FileStats:
         ordered = sorted(self.damages, key=lambda d: d.record)
         return [(d, self.records - (d.record - before)) for before, d in enumerate(ordered)]
 
+    def tensorflow_reads(self) -> int | None:
+        """How many records the OD API's reader gets from the file before it stops."""
+        if not self.opened:
+            return None
+        if self.compressed or any(d["kind"] == "not-a-tfrecord" for d in self.damaged):
+            return 0  # it reads the bytes as framing and fails at byte 0
+        ordered = sorted(self.damages, key=lambda d: d.record)
+        for before, damage in enumerate(ordered):
+            if damage.stops_tensorflow:
+                return damage.record - before
+        return self.records
+
     def to_dict(self) -> dict[str, Any]:
-        lost = sum(d["end"] - d["offset"] for d in self.damaged)
+        ranges = list(self.damaged) + [
+            {"kind": d.kind.value, "offset": d.offset, "end": d.end, "record": d.record,
+             "tf_offset": d.tf_offset, "records_recovered_after": recovered}
+            for d, recovered in self.damage_ranges()
+        ]
+        ranges.sort(key=lambda d: d["offset"])
         return {
             "file": self.file,
             "role": self.role,
             "kind": self.kind,
             "bytes": self.bytes,
             "records": self.records,
-            "damaged_ranges": self.damaged,
-            "lost_bytes": lost,
+            "tensorflow_reads": self.tensorflow_reads(),
+            "damaged_ranges": ranges,
+            "lost_bytes": sum(d["end"] - d["offset"] for d in ranges),
         }
 
 
@@ -118,8 +144,3 @@ class Piece:
     partial: Partial
     stop: int
     next_index: int
-
-    @property
-    def follows(self) -> tuple[int, int]:
-        """Where this piece starts, as the piece before it must have stopped."""
-        return self.item.start, self.item.first_index

@@ -12,6 +12,7 @@ from tfod_doctor.engine.work import WorkItem
 from tfod_doctor.findings import Finding
 from tfod_doctor.records import (
     Damage,
+    DamageKind,
     ExampleDecodeError,
     FeatureView,
     FileKind,
@@ -47,7 +48,7 @@ class _RecordRunner:
             view = FeatureView.from_payload(record.payload)
         except ExampleDecodeError as exc:
             self.emit(framing.not_an_example_finding(record.file, record.index, record.offset,
-                                                     str(exc)))
+                                                     str(exc), record.payload))
             return
         place = RecordPlace(record.file, record.index, record.offset, self.role,
                             len(record.payload))
@@ -65,6 +66,7 @@ def process(
     progress: Progress | None = None,
 ) -> Piece:
     """Read one work item and check every record in it; never raises for bad input."""
+    ctx = ctx.for_role(item.role)
     partial = Partial.empty(ctx, aggregators)
     name = item.source.name
     stats = partial.file(name, item.role)
@@ -81,6 +83,8 @@ def process(
     try:
         with open_records(item.source) as opened:
             stats.kind = opened.kind.value
+            stats.opened = True
+            stats.compressed = opened.compressed
             stop, next_index = _read(opened, item, ctx, checks, aggregators, partial, report)
     except OSError as exc:
         problem = InputProblem(ProblemKind.UNREADABLE, name,
@@ -98,8 +102,11 @@ def _read(
     """Check the records of the item; returns where the next item of the file starts."""
     name = item.source.name
     stats = partial.files[name]
-    if opened.size == 0 and not opened.compressed:
-        partial.emit(framing.empty_file_finding(name), ctx)
+    if opened.size == 0 and item.start == 0:
+        partial.emit(framing.empty_file_finding(name, opened.kind), ctx)
+        if opened.compressed:
+            partial.emit(framing.compressed_finding(name, opened.kind, 0,
+                                                    opened.decompress_error), ctx)
         return 0, 0
     end = item.end
     if opened.kind is not FileKind.TFRECORD and not item.whole_file:
@@ -112,17 +119,20 @@ def _read(
     damages: list[Damage] = []
     records = 0
     done = item.start
-    for entry in reader:
-        if isinstance(entry, Damage):
-            damages.append(entry)
-            continue
-        records += 1
-        runner.run(entry)
-        if records % _PROGRESS_EVERY == 0:
-            progress(_scaled(entry.end, opened, item) - done)
-            done = _scaled(entry.end, opened, item)
-    stats.records += records
-    _report_damage(opened, item, damages, records, partial, ctx)
+    try:
+        for entry in reader:
+            if isinstance(entry, Damage):
+                damages.append(entry)
+                continue
+            records += 1
+            runner.run(entry)
+            if records % _PROGRESS_EVERY == 0:
+                progress(_scaled(entry.end, opened, item) - done)
+                done = _scaled(entry.end, opened, item)
+    finally:
+        # Also when the file fails mid-way (OSError): what was read is still reported.
+        stats.records += records
+        _report_damage(opened, item, damages, records, partial, ctx)
     stop = opened.size if reader.stop is None else reader.stop
     return stop, item.first_index if reader.next_index is None else reader.next_index
 
@@ -142,20 +152,40 @@ def _report_damage(
     that is no TFRecord at all, and a compressed one."""
     name = item.source.name
     stats = partial.files[name]
-    headless = opened.kind not in _TFRECORD_KINDS and item.start == 0
-    if headless and not records:
+    if _not_a_tfrecord(opened, item, damages, records):
         # No framing anywhere: not a damaged TFRecord, something else entirely.
-        partial.emit(framing.not_a_tfrecord_finding(name, opened.kind), ctx)
-        stats.damaged.append({"kind": "not-a-tfrecord", "offset": 0, "end": opened.size})
+        partial.emit(framing.not_a_tfrecord_finding(name, opened.kind, opened.inner), ctx)
+        stats.damaged.append({"kind": "not-a-tfrecord", "offset": 0, "end": item.source.size})
         return
-    for damage in damages:
-        stats.damages.append(damage)
-        stats.damaged.append(
-            {"kind": damage.kind.value, "offset": damage.offset, "end": damage.end,
-             "record": damage.record}
-        )
+    stats.damages.extend(damages)
     if opened.compressed:
         partial.emit(
             framing.compressed_finding(name, opened.kind, records, opened.decompress_error),
             ctx,
         )
+
+
+def _not_a_tfrecord(
+    opened: OpenedFile, item: WorkItem, damages: list[Damage], records: int
+) -> bool:
+    """Whether the whole file is something else (no record anywhere), not a damaged TFRecord.
+
+    A file whose first record is damaged still counts as a TFRecord when any record after it
+    is intact, or when its first bytes are a header whose length matches the file (only the
+    length's CRC is damaged).
+    """
+    if item.start != 0 or records or not damages:
+        return False
+    kind = opened.inner if opened.compressed else opened.kind
+    if kind in _TFRECORD_KINDS:
+        return False
+    first = damages[0]
+    return not (kind is FileKind.UNKNOWN and first.kind is DamageKind.CORRUPTED_LENGTH
+                and _length_fits(opened))
+
+
+def _length_fits(opened: OpenedFile) -> bool:
+    """Whether the file's first 8 bytes, read as a record length, account for the whole file."""
+    opened.file.seek(0)
+    head = opened.file.read(8)
+    return len(head) == 8 and int.from_bytes(head, "little") + 16 == opened.size

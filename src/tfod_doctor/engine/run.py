@@ -80,9 +80,10 @@ def execute(
 def finish(plan: Plan, merged: Partial, ctx: CheckContext) -> Report:
     """Turn the fully merged partial into a report: dataset findings, stats, summary."""
     aggregators = base.aggregators()
-    for stats in merged.files.values():
-        for damage, recovered in stats.damages_with_records_after():
-            merged.emit(framing.damage_finding(damage, recovered), ctx)
+    for file_stats in merged.files.values():
+        for damage, recovered in file_stats.damage_ranges():
+            finding = framing.damage_finding(damage, recovered, file_stats.compressed)
+            merged.emit(finding, ctx.for_role(file_stats.role))
     for problem in plan.problems:
         merged.emit(framing.input_problem_finding(problem), ctx)
     for finding in plan.findings:
@@ -108,8 +109,9 @@ def finish(plan: Plan, merged: Partial, ctx: CheckContext) -> Report:
         **stats,
         **plan.stats,
     }
-    nothing_read = records == 0 and bool(plan.problems) and not any(
-        f["bytes"] for f in files
+    # Exit code 2: inputs were named, and not one file among them could be opened.
+    nothing_read = bool(plan.items or plan.problems) and not any(
+        stats.opened for stats in merged.files.values()
     )
     return Report.from_store(plan.inputs, merged.store, stats, nothing_read)
 

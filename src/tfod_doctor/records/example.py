@@ -40,6 +40,7 @@ Feature = _CLASSES["Feature"]
 BytesList = _CLASSES["BytesList"]
 FloatList = _CLASSES["FloatList"]
 Int64List = _CLASSES["Int64List"]
+RawExample = _CLASSES["RawExample"]
 
 
 class Kind(str, Enum):
@@ -58,6 +59,18 @@ class Kind(str, Enum):
         )
 
 
+def _features_by_raw_key(example: Any) -> dict[str, Any]:
+    """The features of an example read entry by entry, keys decoded with backslash escapes.
+
+    As in a map, the last entry of a key wins.
+    """
+    raw = RawExample.FromString(example.SerializeToString())
+    return {
+        entry.key.decode("utf-8", "backslashreplace"): entry.value
+        for entry in raw.features.feature
+    }
+
+
 _KIND_OF_FIELD = {kind.value: kind for kind in Kind}
 
 
@@ -69,15 +82,32 @@ def parse_example(payload: bytes) -> Any:
     """Decode a payload into an ``Example``; :class:`ExampleDecodeError` if it is not one."""
     try:
         return Example.FromString(payload)
-    except (DecodeError, RuntimeError, TypeError) as exc:
-        raise ExampleDecodeError(str(exc) or "not a serialized tf.train.Example") from None
+    except (DecodeError, RuntimeError, TypeError):
+        raise ExampleDecodeError("the bytes do not parse as a tf.train.Example") from None
+
+
+def _read_features(features: Mapping[str, Any]) -> tuple[dict[str, Kind], dict[str, Any]]:
+    """Each key's kind and its list of values (protobuf's container, not a copy)."""
+    kinds: dict[str, Kind] = {}
+    values: dict[str, Any] = {}
+    for key in features:  # faster than .items() on protobuf's map
+        feature = features[key]
+        name = feature.WhichOneof("kind")
+        if name is None:
+            kinds[key] = Kind.NONE
+            values[key] = ()
+        else:
+            kinds[key] = _KIND_OF_FIELD[name]
+            values[key] = getattr(feature, name).value
+    return kinds, values
 
 
 class FeatureView(Mapping[str, Sequence[Any]]):
     """One decoded example as ``key -> values``, with each key's :class:`Kind`.
 
     The view reads the protobuf message in place: values are protobuf's repeated containers
-    (sequences), not copies. ``view[key]`` is empty for a key that is absent. Each feature is
+    (sequences), not copies. ``view[key]`` is empty for a key that is absent. A key that is not
+    valid UTF-8 (TensorFlow's parser accepts it) is shown with backslash escapes. Each feature is
     looked at once, when the view is made; the first value of a bytes list is copied out of the
     message at most once (:meth:`first_bytes`), however many checks read it.
     """
@@ -85,20 +115,10 @@ class FeatureView(Mapping[str, Sequence[Any]]):
     __slots__ = ("_first", "_values", "kinds")
 
     def __init__(self, example: Any) -> None:
-        kinds: dict[str, Kind] = {}
-        values: dict[str, Sequence[Any]] = {}
-        features = example.features.feature
-        for key in features:  # faster than .items() on protobuf's map
-            feature = features[key]
-            name = feature.WhichOneof("kind")
-            if name is None:
-                kinds[key] = Kind.NONE
-                values[key] = ()
-            else:
-                kinds[key] = _KIND_OF_FIELD[name]
-                values[key] = getattr(feature, name).value
-        self.kinds = kinds
-        self._values = values
+        try:
+            self.kinds, self._values = _read_features(example.features.feature)
+        except UnicodeDecodeError:  # a key that is not UTF-8: protobuf cannot look it up
+            self.kinds, self._values = _read_features(_features_by_raw_key(example))
         self._first: dict[str, bytes] = {}
 
     @classmethod
