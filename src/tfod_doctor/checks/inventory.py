@@ -47,8 +47,8 @@ Shapes = Counter[tuple[str, Kind, int]]
 class SchemaInventory:
     """Aggregator: the keys present in the records, their kinds and list lengths.
 
-    The state counts records per (key, kind, list length): one dictionary update per feature of
-    a record, and merging is adding counts.
+    The state counts records per (key, kind, list length) — one counter update per record — and
+    merging is adding counts.
     """
 
     name = "schema"
@@ -57,9 +57,7 @@ class SchemaInventory:
         return Counter()
 
     def add(self, state: Shapes, view: FeatureView, where: RecordPlace, ctx: CheckContext) -> None:
-        for key, kind in view.kinds.items():
-            shape = (key, kind, len(view[key]))
-            state[shape] = state.get(shape, 0) + 1
+        state.update(view.shapes())
 
     def merge(self, left: Shapes, right: Shapes) -> Shapes:
         left.update(right)

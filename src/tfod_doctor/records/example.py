@@ -146,6 +146,11 @@ class FeatureView(Mapping[str, Sequence[Any]]):
         """How many values ``key`` holds (0 when absent)."""
         return len(self[key])
 
+    def shapes(self) -> list[tuple[str, Kind, int]]:
+        """``(key, kind, number of values)`` of every feature."""
+        kinds = self.kinds
+        return [(key, kinds[key], len(values)) for key, values in self._values.items()]
+
     def floats(self, key: str) -> Sequence[float]:
         """The values of a float list, or ``()`` when the key is absent or of another kind."""
         return self[key] if self.kinds.get(key) is Kind.FLOAT else ()
