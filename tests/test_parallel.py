@@ -21,7 +21,17 @@ from tfod_doctor.engine.chain import FileChain
 from tfod_doctor.engine.partial import Piece
 from tfod_doctor.engine.split import cut, split_items
 from tfod_doctor.engine.work import WorkItem
-from tfod_doctor.records import Damage, DamageKind, Record, RecordReader, Source, frame
+from tfod_doctor.records import (
+    Bytes,
+    Damage,
+    DamageKind,
+    Ints,
+    Record,
+    RecordReader,
+    Source,
+    encode_example,
+    frame,
+)
 from tfod_doctor.testing import make_dataset
 
 DAMAGE = ["not_an_example", "truncated_payload"]
@@ -297,3 +307,24 @@ def test_records_read_in_pieces_are_the_records_tensorflow_reads(tmp_path, tf_or
     tf_records, error = tf_oracle.tf_read_records(path)
     assert error is None
     assert got == list(enumerate(tf_records))
+
+
+def test_memory_does_not_grow_with_the_file(tmp_path):
+    """Records stream through: checking a 64 MB file holds a few records at a time, not it."""
+    import tracemalloc
+
+    payload = encode_example({"image/encoded": Bytes([bytes(range(256)) * 8192]),  # 2 MB
+                              "image/height": Ints([1]), "image/width": Ints([1])})
+    path = tmp_path / "big.tfrecord"
+    with path.open("wb") as handle:
+        for _ in range(32):
+            handle.write(frame(payload))
+    assert path.stat().st_size > 64 << 20
+    tracemalloc.start()
+    try:
+        report = execute(scan_plan([str(path)]), api.context(), workers=1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.stats["totals"]["records"] == 32
+    assert peak < 16 << 20, f"{peak / 1e6:.0f} MB held at once"

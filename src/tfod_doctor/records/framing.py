@@ -137,6 +137,8 @@ class _Window:
         self._base = 0
         self._buf: bytes | mmap.mmap = b""
         self._fileno = _mappable_fileno(file) if size else None
+        #: Fill the page tables of a mapped window at once (reading every byte of it soon).
+        self.populate = True
 
     def span(self, offset: int, n: int) -> tuple[bytes | mmap.mmap, int]:
         """A buffer and a position in it such that ``buf[pos:pos + n]`` is bytes ``[offset,
@@ -182,14 +184,16 @@ class _Window:
         if want <= 0:
             return
         base = offset - offset % mmap.ALLOCATIONGRANULARITY
-        self._buf = mmap.mmap(self._fileno, offset - base + want, offset=base, **_MAP_FLAGS)
+        flags = _MAP_FLAGS if self.populate else _MAP_LAZY
+        self._buf = mmap.mmap(self._fileno, offset - base + want, offset=base, **flags)
         self._base = base
 
 
 #: Read-only shared mappings, with the page tables filled at once where Linux allows it.
-_MAP_FLAGS = (
+_MAP_LAZY: dict = {"access": mmap.ACCESS_READ}
+_MAP_FLAGS: dict = (
     {"flags": mmap.MAP_SHARED | mmap.MAP_POPULATE, "prot": mmap.PROT_READ}
-    if hasattr(mmap, "MAP_POPULATE") else {"access": mmap.ACCESS_READ}
+    if hasattr(mmap, "MAP_POPULATE") else _MAP_LAZY
 )
 
 
@@ -266,6 +270,7 @@ class RecordReader:
         pieces then do not join up, and the file is read again whole).
         """
         offset, index = self.start, self.first_index
+        self._window.populate = False  # only headers are read: map pages as they are touched
         try:
             while offset < self.size:
                 yield offset, index
