@@ -1,4 +1,5 @@
-"""``tfod-doctor convert FORMAT SRC --out DIR`` and ``tfod-doctor export coco RECORDS --out DIR``."""
+"""``tfod-doctor convert FORMAT SRC --out DIR`` and ``tfod-doctor export coco RECORDS --out DIR``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tfod_doctor import api
@@ -112,29 +114,25 @@ def _console() -> Console:
                    highlight=False)
 
 
-def _problem_table(problems: Sequence[Problem], verbose: bool) -> Table:
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("where", "image", "problem", "skipped", "what"):
-        table.add_column(column, overflow="fold")
-    shown = problems if verbose else problems[:_FIRST_PROBLEMS]
-    for problem in shown:
-        where = str(problem.where)
-        if problem.where.index is not None and problem.where.line is None:
-            where += f" [{problem.where.index}]"
-        table.add_row(where, problem.image or "", problem.kind.value,
-                      "" if problem.is_note else problem.skipped.value, problem.message)
-    return table
+def problem_line(problem: Problem) -> str:
+    """One problem on one line: where, image, kind, what, and what was left out."""
+    where = str(problem.where)
+    image = f" {problem.image}" if problem.image else ""
+    left_out = "note" if problem.is_note else f"{problem.skipped.value} skipped"
+    style = "dim" if problem.is_note else "magenta"
+    return (f"  {where}{image}: [{style}]{problem.kind.value}[/] ({left_out}): "
+            f"{escape(problem.message)}")
 
 
 def show_problems(console: Console, problems: Sequence[Problem], verbose: bool,
                   where_all: str) -> None:
-    """The problem table, the first few unless ``verbose``."""
-    if not problems:
-        return
-    console.print(_problem_table(problems, verbose))
-    if not verbose and len(problems) > _FIRST_PROBLEMS:
-        console.print(f"... and {len(problems) - _FIRST_PROBLEMS} more (-v lists them; "
-                      f"all are in {where_all})", style="dim")
+    """The problems, one a line: the first few unless ``verbose``."""
+    shown = problems if verbose else problems[:_FIRST_PROBLEMS]
+    for problem in shown:
+        console.print(problem_line(problem), soft_wrap=True)
+    if len(shown) < len(problems):
+        console.print(f"  ... and {len(problems) - len(shown)} more (-v lists them; all are in "
+                      f"{where_all})", style="dim")
 
 
 def _split_table(result: ConversionResult) -> Table:
@@ -175,8 +173,8 @@ def show_conversion(result: ConversionResult, verbose: bool) -> None:
                       f"pixels, {result.images_reencoded:,} re-encoded", style="dim")
     show_problems(console, [*skipped, *notes], verbose, str(result.manifest))
     if skipped:
-        console.print(f"[bold magenta]Skipped {result.skipped_annotations:,} box(es)"
-                      f"[/] ({result.skipped_images:,} whole image(s)) — see the table above")
+        console.print(f"[bold magenta]Skipped {result.skipped_annotations:,} box(es)[/] "
+                      f"({result.skipped_images:,} whole image(s)) — listed above")
     if result.losses:
         console.print("[yellow]Lost (--allow-lossy):[/] " + "; ".join(result.losses.describe()))
     for note in result.notes:
@@ -192,7 +190,8 @@ def _convert(fmt: str, source: Path, out: Path, verbose: bool, shard_size: str |
     with progress_bar(None, "reading images", unit="images") as progress:
         result = api.convert(
             fmt, source, out, shard_size=shard_size, classes=_classes(classes),
-            shuffle=not no_shuffle, progress=progress, on_total=progress.set_total if progress else None, **options)
+            shuffle=not no_shuffle, progress=progress,
+            on_total=progress.set_total if progress else None, **options)
     show_conversion(result, verbose)
     return result.exit_code
 

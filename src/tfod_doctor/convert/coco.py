@@ -96,11 +96,13 @@ class _Reader:
         self.losses = Losses()
         self.items: dict[Any, SourceItem] = {}
         self.dropped_image_fields: Counter[str] = Counter()
+        #: The list being read, for locations: ``images`` or ``annotations``.
+        self.section = "images"
 
     def problem(self, kind: ProblemKind, message: str, index: int, image: str | None = None,
                 skipped: Skipped = Skipped.ANNOTATION, boxes: int = 1) -> None:
-        self.problems.append(Problem(kind, message, Where(self.file, index=index), image,
-                                     skipped, boxes))
+        where = Where(self.file, index=index, item=f"{self.section}[{index}]")
+        self.problems.append(Problem(kind, message, where, image, skipped, boxes))
 
     def images(self, raw: list[Any], root: Path) -> None:
         for index, entry in enumerate(raw):
@@ -123,10 +125,12 @@ class _Reader:
             self.dropped_image_fields.update(key for key in entry if key not in _IMAGE_KEYS)
             self.items[image_id] = SourceItem(
                 image_ref=ref, image_path=str(root / ref), source_id=str(image_id),
-                where=Where(self.file, index=index), declared_size=declared,
+                where=Where(self.file, index=index, item=f"images[{index}]"),
+                declared_size=declared,
             )
 
     def annotations(self, raw: list[Any]) -> None:
+        self.section = "annotations"
         for index, entry in enumerate(raw):
             if not isinstance(entry, dict):
                 self.problem(ProblemKind.MALFORMED_ANNOTATION,
@@ -161,7 +165,7 @@ class _Reader:
         flags = BoxFlags(is_crowd=bool(entry.get("iscrowd", 0)), area=_number(entry.get("area")))
         self.count_losses(entry, flags)
         return SourceBox(x, y, x + w, y + h, category,
-                         Where(self.file, index=index),
+                         Where(self.file, index=index, item=f"annotations[{index}]"),
                          flags=flags, text=f"{label} bbox [{_fmt(x)}, {_fmt(y)}, {_fmt(w)}, "
                          f"{_fmt(h)}]")
 

@@ -131,10 +131,12 @@ class RecordReader:
     def _entry(self, source: Source, entry: Any) -> RecordSample | None:
         if isinstance(entry, Damage):
             self.report(Problem(ProblemKind.DAMAGED_RECORD, entry.detail,
-                                Where(source.name, index=entry.record),
+                                Where(source.name, index=entry.record,
+                                      item=f"record {entry.record} @ byte {entry.offset}"),
                                 skipped=Skipped.RECORDS, boxes=0))
             return None
-        where = Where(source.name, index=entry.index)
+        where = Where(source.name, index=entry.index,
+                      item=f"record {entry.index} @ byte {entry.offset}")
         try:
             sample = decode_sample(FeatureView.from_payload(entry.payload), self.names)
         except ExampleDecodeError as exc:

@@ -111,7 +111,11 @@ def _orientation(image: Image.Image) -> int:
 def _open(data: bytes) -> Image.Image:
     try:
         return Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except UnidentifiedImageError:
+        head = data[:8].hex(" ")
+        raise ImageError(f"not an image file of a known format (it starts with {head})"
+                         ) from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"not an image Pillow can read ({exc})") from None
     except Image.DecompressionBombError as exc:
         raise ImageError(str(exc)) from None

@@ -139,6 +139,8 @@ class Where:
     line: int | None = None
     column: int | None = None
     index: int | None = None
+    #: What ``index`` counts, for people: ``annotations[3]``, ``images[1]``, ``record 7``.
+    item: str | None = None
 
     def __str__(self) -> str:
         text = self.file or "<input>"
@@ -146,7 +148,14 @@ class Where:
             text += f":{self.line}"
             if self.column is not None:
                 text += f":{self.column}"
+        elif self.item:
+            text += f" {self.item}"
         return text
+
+    def sort_key(self) -> tuple:
+        """File order: by file, then line, then index."""
+        return (self.file or "", self.line or 0, self.column or 0,
+                -1 if self.index is None else self.index)
 
 
 @dataclass(frozen=True)
@@ -175,6 +184,7 @@ class Problem:
             "line": self.where.line,
             "column": self.where.column,
             "index": self.where.index,
+            "item": self.where.item,
             "image": self.image,
             "skipped": self.skipped.value,
             "boxes": self.boxes if self.skipped is not Skipped.NOTHING else 0,

@@ -28,8 +28,6 @@ class ConversionStopped(UserError):
 
     def __init__(self, problem: Problem) -> None:
         where = str(problem.where)
-        if problem.where.index is not None:
-            where += f" [{problem.where.index}]"
         super().__init__(f"--strict: stopped at the first problem: {where}: {problem.message} "
                          f"({problem.kind.value}). Nothing was written.")
         self.problem = problem

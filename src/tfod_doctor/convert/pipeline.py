@@ -285,6 +285,10 @@ def _outside(xmin: float, ymin: float, xmax: float, ymax: float) -> list[str]:
     return sides
 
 
+def _edges(sides: list[str]) -> str:
+    return f"{' and '.join(sides)} edge{'s' if len(sides) > 1 else ''}"
+
+
 def _clamp(value: float) -> float:
     return min(max(value, 0.0), 1.0)
 
@@ -321,15 +325,15 @@ def build_boxes(item: SourceItem, frame: _Frame, keys: dict[Any, Category],
         inside = xmin < 1 and ymin < 1 and xmax > 0 and ymax > 0
         if sides and not (clip and inside):
             where_to = "lies entirely outside" if not inside else (
-                f"sticks out of the {' and '.join(sides)} edge(s) of")
+                f"sticks out past the {_edges(sides)} of")
             problems.append(Problem(ProblemKind.BOX_OUTSIDE_IMAGE,
                                     f"{box.text} {where_to} the {size} image", box.where,
                                     item.image_ref))
             continue
         if sides:
             problems.append(Problem(ProblemKind.CLIPPED_BOX,
-                                    f"{box.text} was clipped to the {' and '.join(sides)} "
-                                    f"edge(s) of the {size} image", box.where, item.image_ref,
+                                    f"{box.text} was clipped to the {_edges(sides)} of the "
+                                    f"{size} image", box.where, item.image_ref,
                                     Skipped.NOTHING))
         corners = [_clamp(ymin), _clamp(xmin), _clamp(ymax), _clamp(xmax)]
         if not box.normalized:
@@ -535,7 +539,8 @@ def _finish(data: SourceData, options: ConvertOptions, out: Path, categories: Ca
                                         max_boxes), encoding="utf-8")
     result = ConversionResult(
         format=data.format, sources=data.sources, out=out, categories=categories,
-        splits=summaries, problems=run.problems, losses=data.losses, notes=data.notes,
+        splits=summaries, problems=sorted(run.problems, key=lambda p: p.where.sort_key()),
+        losses=data.losses, notes=data.notes,
         label_map=label_map, input_reader=reader, manifest=out / MANIFEST,
         images_read=run.read, images_rotated=run.rotated, images_reencoded=run.reencoded,
         max_rounding_px=run.rounding.max_px,
