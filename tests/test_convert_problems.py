@@ -415,3 +415,49 @@ def test_grayscale_and_16_bit_images_convert_to_what_tensorflow_reads(tmp_path, 
                                     reencode="jpeg")
     (sample,) = tf_samples(tf_oracle, converted.files).values()
     assert sample.decoded_shape == (48, 64, 3)
+
+
+def test_boxes_of_a_resized_image_are_scaled_to_it(tmp_path, tf_oracle):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    (folder / "small.jpg").write_bytes(make_image(320, 240))
+    csv = tmp_path / "labels.csv"
+    csv.write_text("filename,width,height,class,xmin,ymin,xmax,ymax\n"
+                   "small.jpg,1280,960,cat,128,96,640,480\n")
+    result = tfod_doctor.convert("csv", csv, tmp_path / "out", images=folder)
+    assert [p.kind for p in result.problems] == [ProblemKind.RESCALED_BOXES]
+    (sample,) = tf_samples(tf_oracle, result.files).values()
+    assert sample.boxes == [pytest.approx((0.1, 0.1, 0.5, 0.5), abs=1e-6)]
+    assert sample.parsed["image/object/area"].tolist() == pytest.approx([128 * 96])
+
+
+def test_voc_devkit_layout(tmp_path, tf_oracle):
+    images = annotated_images(3, CLASSES, seed=34, decimals=0)
+    written = write_voc(tmp_path / "flat", images)
+    devkit = tmp_path / "VOC2012"
+    (devkit / "Annotations").mkdir(parents=True)
+    (devkit / "JPEGImages").mkdir()
+    for path in written.source.iterdir():
+        target = "Annotations" if path.suffix == ".xml" else "JPEGImages"
+        path.rename(devkit / target / path.name)
+    result = tfod_doctor.convert("voc", devkit, tmp_path / "out")
+    assert result.exit_code == 0, result.problems
+    assert set(tf_samples(tf_oracle, result.files)) == set(written.expected)
+
+
+def test_roboflow_style_data_yaml_with_parent_paths(tmp_path, tf_oracle):
+    """Roboflow writes ``train: ../train/images`` beside train/ and valid/ folders."""
+    root = tmp_path / "roboflow"
+    train = annotated_images(3, CLASSES, seed=35)
+    written = write_yolo(tmp_path / "ultra", {"train": train}, CLASSES)
+    (root / "train").mkdir(parents=True)
+    (tmp_path / "ultra" / "images" / "train").rename(root / "train" / "images")
+    (tmp_path / "ultra" / "labels" / "train").rename(root / "train" / "labels")
+    (root / "data.yaml").write_text(f"train: ../train/images\nval: ../train/images\n"
+                                    f"nc: 3\nnames: {CLASSES}\n")
+    result = tfod_doctor.convert("yolo", root / "data.yaml", tmp_path / "out")
+    duplicates = [p for p in result.problems if p.kind is ProblemKind.DUPLICATE_IMAGE]
+    assert len(duplicates) == 3 and result.exit_code == 0
+    samples = tf_samples(tf_oracle, result.files)
+    assert set(samples) == {f"train/images/{i.name}" for i in train}
+    assert len(written.expected) == 3
