@@ -15,7 +15,14 @@ from test_convert import CLASSES, COCO_IDS, run_cli
 import tfod_doctor
 from tfod_doctor.convert import ProblemKind, Skipped
 from tfod_doctor.errors import UserError
-from tfod_doctor.testing import annotated_images, make_image, write_coco, write_voc, write_yolo
+from tfod_doctor.testing import (
+    annotated_images,
+    make_image,
+    write_coco,
+    write_csv,
+    write_voc,
+    write_yolo,
+)
 from tfod_doctor.testing.images import encode_image
 
 pytestmark = pytest.mark.tf
@@ -461,3 +468,14 @@ def test_roboflow_style_data_yaml_with_parent_paths(tmp_path, tf_oracle):
     samples = tf_samples(tf_oracle, result.files)
     assert set(samples) == {f"train/images/{i.name}" for i in train}
     assert len(written.expected) == 3
+
+
+def test_an_image_in_both_train_and_eval_sources_is_converted_once(tmp_path):
+    images = annotated_images(3, CLASSES, seed=36, decimals=0, negative_rate=0)
+    train = write_csv(tmp_path, images, "train")
+    test = write_csv(tmp_path, images[:1], "test")
+    result = tfod_doctor.convert("csv", train.source, tmp_path / "out", eval_source=test.source)
+    (problem,) = result.problems
+    assert problem.kind is ProblemKind.DUPLICATE_IMAGE and problem.image == images[0].name
+    assert problem.where.file == str(test.source)
+    assert "eval" not in result.splits and result.splits["train"].images == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
@@ -89,7 +89,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
-def ordered_map(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+def ordered_map(func: Callable[[T], R], items: Iterable[T], workers: int
+                ) -> Generator[R, None, None]:
     """``map(func, items)`` on a pool of threads, in order, with a bounded number in flight."""
     if workers <= 1:
         yield from map(func, items)

@@ -12,7 +12,7 @@ import os
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -341,7 +341,7 @@ def build_boxes(item: SourceItem, frame: _Frame, keys: dict[Any, Category],
         category = keys[box.category]
         flags = box.flags
         if flags.area is not None and (sx, sy) != (1.0, 1.0):
-            flags.area = flags.area * sx * sy
+            flags = replace(flags, area=flags.area * sx * sy)
         boxes.append(CanonicalBox(*corners, category.id, category.name, flags))
     return boxes, problems
 
@@ -402,6 +402,24 @@ def _merge(main: SourceData, other: SourceData) -> SourceData:
     return merged
 
 
+def _unique_source_ids(data: SourceData) -> list[Problem]:
+    """Keep the first image of each source id: eval drops later duplicates without a word."""
+    seen: dict[str, SourceItem] = {}
+    kept, problems = [], []
+    for item in data.items:
+        first = seen.setdefault(item.source_id, item)
+        if first is item:
+            kept.append(item)
+            continue
+        problems.append(Problem(
+            ProblemKind.DUPLICATE_IMAGE,
+            f"{item.image_ref!r} has the same source id {item.source_id!r} as {first.image_ref!r} "
+            f"({first.where}); only the first is converted",
+            item.where, item.image_ref, Skipped.IMAGE, len(item.boxes)))
+    data.items = kept
+    return problems
+
+
 def _check_images_exist(data: SourceData, options: ConvertOptions) -> None:
     with_paths = [item for item in data.items if item.image_path]
     if with_paths and not any(os.path.exists(item.image_path) for item in with_paths):
@@ -423,11 +441,8 @@ def _lossy_error(losses: Losses) -> UserError:
 class _Run:
     """The state of one conversion while it writes."""
 
-    def __init__(self, data: SourceData, options: ConvertOptions, out: Path,
-                 progress: Progress | None) -> None:
-        self.data = data
+    def __init__(self, options: ConvertOptions, progress: Progress | None) -> None:
         self.options = options
-        self.out = out
         self.progress = progress
         self.problems: list[Problem] = []
         self.rounding = _Rounding()
@@ -443,31 +458,40 @@ class _Run:
         summary = SplitSummary(name)
         workers = self.options.workers or min(8, 2 * (os.cpu_count() or 1))
         loaded = ordered_map(lambda it: load_image(it, self.options.image), items, workers)
-        for item, image in zip(items, loaded, strict=True):
-            if self.progress is not None:
-                self.progress(1)
-            if isinstance(image, Problem):
-                self.report(image)
-                continue
-            self.read += 1
-            self.rotated += image.rotated
-            self.reencoded += image.reencoded is not None
-            self.note_image(item, image)
-            frame, problem = _frame(item, image)
-            if problem is not None:
-                self.report(problem)
-            if frame is None:
-                continue
-            boxes, problems = build_boxes(item, frame, keys, self.options.clip_boxes,
-                                          self.rounding)
-            for problem in problems:
-                self.report(problem)
-            sample = CanonicalSample(image.data, image.format, image.width, image.height,
-                                     item.image_ref, item.source_id, boxes)
-            payload = encode_sample(sample, optional)
-            writer.write(payload)
-            summary.add(sample, len(payload))
+        try:
+            for item, image in zip(items, loaded, strict=True):
+                self.write_one(item, image, keys, optional, writer, summary)
+        finally:
+            loaded.close()
         return summary
+
+    def write_one(self, item: SourceItem, image: imgs.PreparedImage | Problem,
+                  keys: dict[Any, Category], optional: OptionalKeys, writer: ShardedWriter,
+                  summary: SplitSummary) -> None:
+        """Turn one item and its image into a record (or into problems)."""
+        if self.progress is not None:
+            self.progress(1)
+        if isinstance(image, Problem):
+            self.report(image)
+            return
+        self.read += 1
+        self.rotated += image.rotated
+        self.reencoded += image.reencoded is not None
+        self.note_image(item, image)
+        frame, problem = _frame(item, image)
+        if problem is not None:
+            self.report(problem)
+        if frame is None:
+            return
+        boxes, problems = build_boxes(item, frame, keys, self.options.clip_boxes,
+                                      self.rounding)
+        for problem in problems:
+            self.report(problem)
+        sample = CanonicalSample(image.data, image.format, image.width, image.height,
+                                 item.image_ref, item.source_id, boxes)
+        payload = encode_sample(sample, optional)
+        writer.write(payload)
+        summary.add(sample, len(payload))
 
     def note_image(self, item: SourceItem, image: imgs.PreparedImage) -> None:
         if image.note:
@@ -500,8 +524,10 @@ def run_conversion(
     if options.eval_source is not None:
         data = _merge(data, importer(options.eval_source, options))
     categories, keys = build_categories(data, options)
-    run = _Run(data, options, out, progress)
-    for problem in [*data.problems, *_unknown_categories(data, keys), *_similar_names(categories)]:
+    run = _Run(options, progress)
+    found = [*data.problems, *_unique_source_ids(data), *_unknown_categories(data, keys),
+             *_similar_names(categories)]
+    for problem in found:
         run.report(problem)
     if data.losses and not options.allow_lossy:
         raise _lossy_error(data.losses)
