@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tfod_doctor.convert.export import ExportOptions, RecordReader, find_manifest
+from tfod_doctor.convert.export import ExportOptions, SampleReader, find_manifest
 from tfod_doctor.convert.model import (
     BoxFlags,
     CanonicalBox,
@@ -398,7 +398,7 @@ def _image_ids(source_ids: list[str]) -> list[int]:
 def export(records: Sequence[str], out: Path, options: ExportOptions,
            progress: Progress | None = None) -> ExportResult:
     """Write records as ``annotations.json`` (COCO instances) and ``images/`` under ``out``."""
-    reader = RecordReader(records, options)
+    reader = SampleReader(records, options)
     reader.progress = progress
     manifest = find_manifest(reader.sources, options.manifest)
     table = _CategoryTable(manifest)
@@ -430,7 +430,7 @@ def export(records: Sequence[str], out: Path, options: ExportOptions,
 ANNOTATIONS = "annotations.json"
 
 
-def _write_images(reader: RecordReader, table: _CategoryTable, staging: Path
+def _write_images(reader: SampleReader, table: _CategoryTable, staging: Path
                   ) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
     folder = staging / "images"
     folder.mkdir(parents=True)

@@ -69,7 +69,7 @@ def find_manifest(sources: Sequence[Source], given: Path | None) -> dict[str, An
     return None
 
 
-class RecordReader:
+class SampleReader:
     """The samples of some record files, with problems and losses collected on the way."""
 
     def __init__(self, records: Sequence[str], options: ExportOptions,

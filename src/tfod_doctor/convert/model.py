@@ -155,7 +155,7 @@ class Where:
     def sort_key(self) -> tuple:
         """File order: by file, then line, then index."""
         return (self.file or "", self.line or 0, self.column or 0,
-                -1 if self.index is None else self.index)
+                (self.item or "").split("[")[0], -1 if self.index is None else self.index)
 
 
 @dataclass(frozen=True)

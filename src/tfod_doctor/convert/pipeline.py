@@ -180,7 +180,9 @@ def build_categories(data: SourceData, options: ConvertOptions
 
 
 def _unknown_categories(data: SourceData, keys: dict[Any, Category]) -> list[Problem]:
-    known = ", ".join(repr(k) for k in list(keys)[:6]) + (" ..." if len(keys) > 6 else "")
+    known = ", ".join(repr(key) if key == category.name else f"{key} {category.name!r}"
+                      for key, category in list(keys.items())[:6])
+    known += " ..." if len(keys) > 6 else ""
     problems = []
     for item in data.items:
         kept = []
