@@ -12,11 +12,25 @@ try:
 except ImportError:  # protobuf < 4.22
     GetMessageClass = None
 
+import pytest
+
 from tfod_doctor import scan
+from tfod_doctor.cli import main
 from tfod_doctor.testing import Written
 
 #: float32 stores a normalized coordinate to about 6e-8; this is the bound the tests hold.
 TOLERANCE = 1e-6
+CLASSES = ["cat", "dog", "traffic light"]
+#: Non-contiguous COCO ids, as COCO 2017 has them.
+COCO_IDS = {"cat": 17, "dog": 18, "traffic light": 10}
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    """Run the command line; its exit code and output."""
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    captured = capsys.readouterr()
+    return exited.value.code, captured.out, captured.err
 
 
 @dataclass

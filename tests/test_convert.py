@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 from convert_helpers import (
+    CLASSES,
+    COCO_IDS,
     assert_checks_clean,
     assert_records_match,
     read_label_map,
+    run_cli,
     tf_samples,
 )
 
 import tfod_doctor
-from tfod_doctor.cli import main
 from tfod_doctor.testing import (
     annotated_images,
     write_coco,
@@ -23,19 +25,7 @@ from tfod_doctor.testing import (
     write_yolo,
 )
 
-CLASSES = ["cat", "dog", "traffic light"]
-#: Non-contiguous COCO ids, as COCO 2017 has them.
-COCO_IDS = {"cat": 17, "dog": 18, "traffic light": 10}
-
 pytestmark = pytest.mark.tf
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    """Run the command line; its exit code and output."""
-    with pytest.raises(SystemExit) as exited:
-        main(args)
-    captured = capsys.readouterr()
-    return exited.value.code, captured.out, captured.err
 
 
 def test_coco_cli_writes_records_tensorflow_reads(tmp_path, tf_oracle, capsys):

@@ -8,9 +8,15 @@ import json
 
 import numpy as np
 import pytest
-from convert_helpers import assert_checks_clean, read_label_map, tf_samples
+from convert_helpers import (
+    CLASSES,
+    COCO_IDS,
+    assert_checks_clean,
+    read_label_map,
+    run_cli,
+    tf_samples,
+)
 from PIL import Image
-from test_convert import CLASSES, COCO_IDS, run_cli
 
 import tfod_doctor
 from tfod_doctor.convert import ProblemKind, Skipped

@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 import pytest
-from test_convert import CLASSES, COCO_IDS, run_cli
+from convert_helpers import CLASSES, COCO_IDS, run_cli
 
 import tfod_doctor
 from tfod_doctor.convert.coco import to_pixels, to_span
