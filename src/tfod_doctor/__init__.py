@@ -5,7 +5,7 @@ import types
 
 from tfod_doctor import api
 from tfod_doctor._version import __version__
-from tfod_doctor.api import export, scan
+from tfod_doctor.api import check, export, scan
 from tfod_doctor.findings import Finding, Location, Severity
 from tfod_doctor.report.model import Report
 
@@ -26,5 +26,5 @@ class _CallableModule(types.ModuleType):
 convert = sys.modules["tfod_doctor.convert"]
 convert.__class__ = _CallableModule
 
-__all__ = ["Finding", "Location", "Report", "Severity", "__version__", "convert", "export",
-           "scan"]
+__all__ = ["Finding", "Location", "Report", "Severity", "__version__", "check", "convert",
+           "export", "scan"]

@@ -1,6 +1,7 @@
 """The Python face of tfod-doctor: notebook-friendly functions that return results, never print.
 
 >>> import tfod_doctor
+>>> report = tfod_doctor.check("pipeline.config")   # config, label map and records together
 >>> report = tfod_doctor.scan(["data/train.tfrecord"])
 >>> report.summary
 >>> result = tfod_doctor.convert("coco", "annotations.json", "records/", eval_ratio=0.2)
@@ -30,7 +31,7 @@ from tfod_doctor.convert import (
     export_records,
     parse_size,
 )
-from tfod_doctor.engine import execute, scan_plan
+from tfod_doctor.engine import Plan, execute, scan_plan
 from tfod_doctor.engine.process import Progress
 from tfod_doctor.errors import UserError
 from tfod_doctor.report.model import Report
@@ -85,6 +86,55 @@ def scan(
     ctx = context(label_map=label_map, num_classes=num_classes, max_boxes=max_boxes,
                   select=select, ignore=ignore, deep=deep)
     return execute(scan_plan(inputs), ctx, progress)
+
+
+SPLITS = ("train", "eval")
+
+
+def check_plan(
+    config: str | Path,
+    *,
+    split: str | None = None,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    deep: bool = False,
+) -> tuple[Plan, CheckContext]:
+    """Read a pipeline.config and what it names; the plan and context of its record scan."""
+    from tfod_doctor.config import prepare_check
+
+    if split is not None and split not in SPLITS:
+        raise UserError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
+    path = Path(config)
+    if path.is_dir():
+        candidate = path / "pipeline.config"
+        if not candidate.is_file():
+            raise UserError(f"{path} is a folder without a pipeline.config; name the config file")
+        path = candidate
+    if not path.exists():
+        raise UserError(f"{config} does not exist: name your pipeline.config")
+    base = context(select=select, ignore=ignore, deep=deep)
+    prepared = prepare_check(str(path if path != Path(config) else config), base_ctx=base,
+                             split=split)
+    return prepared.plan, prepared.ctx
+
+
+def check(
+    config: str | Path,
+    *,
+    split: str | None = None,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    deep: bool = False,
+    progress: Progress | None = None,
+) -> Report:
+    """Check a pipeline.config, its label map and every record file it names, together.
+
+    Relative paths in the config are resolved from the working directory, as training does.
+    ``split`` limits the record scan to ``"train"`` or ``"eval"`` (the config is always checked).
+    Returns a :class:`Report`; nothing is printed.
+    """
+    plan, ctx = check_plan(config, split=split, select=select, ignore=ignore, deep=deep)
+    return execute(plan, ctx, progress)
 
 
 E = TypeVar("E", bound=Enum)

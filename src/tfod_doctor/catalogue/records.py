@@ -71,7 +71,9 @@ TRUNCATED = define(Rule(
     summary="The file ends in the middle of a record: it was cut short (incomplete copy or "
             "download, or a writer that was never closed).",
     why="TensorFlow raises `DataLossError: truncated record at N` when it reaches the end, after "
-        "training has already run on the records before it.",
+        "training has already run on the records before it. A header that announces an "
+        "impossible length is worse: TensorFlow reserves that much memory first and can crash "
+        "(gigabytes), or says `Can't read a negative number of bytes` (2**63 and more).",
     fix="Copy or download the file again, or close the TFRecordWriter (use `with`). To keep the "
         "complete records: `tfod-doctor fix FILE --out DIR --apply`.",
     example="A 1 GB file copied to a full disk: the last record has its header but only half "

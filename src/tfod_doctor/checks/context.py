@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tfod_doctor.catalogue import RuleFilter
+from tfod_doctor.findings import Location
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,20 @@ class InputFlags:
 
 
 @dataclass(frozen=True)
+class Batching:
+    """How a pipeline.config reader batches its records (for rules that count records)."""
+
+    batch_size: int
+    #: 0 reads the records forever (no batch is ever cut short).
+    num_epochs: int = 0
+    drop_remainder: bool = True
+    sample_1_of_n: int = 1
+    #: Where the batch size is set, to point findings at.
+    location: Location = field(default_factory=Location)
+    source_line: str = ""
+
+
+@dataclass(frozen=True)
 class CheckContext:
     """Everything the record and dataset checks read, besides the records themselves.
 
@@ -58,3 +73,18 @@ class CheckContext:
     rule_filter: RuleFilter = field(default_factory=RuleFilter)
     #: Keep at most this many findings per rule in the report (counts stay exact).
     max_findings_per_rule: int = 1000
+    #: Split (``train``, ``eval``) -> how its reader batches records, from a pipeline.config.
+    batching: dict[str, Batching] = field(default_factory=dict)
+    #: Split -> the reader settings of that split (label map, flags, max boxes), when a
+    #: pipeline.config gives each split its own reader.
+    by_role: dict[str, CheckContext] = field(default_factory=dict)
+
+    def for_role(self, role: str | None) -> CheckContext:
+        """The context the records of one split are checked with (its own reader's settings)."""
+        own = self.by_role.get(role or "")
+        return own if own is not None else self
+
+    def with_reader(self, role: str, **settings: object) -> CheckContext:
+        """A copy whose ``role`` split uses other reader settings (``label_map``, ``flags``...)."""
+        return replace(self, by_role={**self.by_role,
+                                      role: replace(self, by_role={}, **settings)})

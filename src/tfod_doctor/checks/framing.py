@@ -5,6 +5,7 @@ from __future__ import annotations
 from tfod_doctor.catalogue import records as R
 from tfod_doctor.findings import Finding, Location
 from tfod_doctor.records import Damage, DamageKind, FileKind, InputProblem, ProblemKind
+from tfod_doctor.records.sniff import SNIFF_BYTES, sniff_file
 
 _DAMAGE_RULES = {
     DamageKind.CORRUPTED_LENGTH: R.CORRUPTED_LENGTH,
@@ -29,23 +30,42 @@ _PROBLEM_RULES = {
 }
 
 
-def damage_finding(damage: Damage, recovered_after: int | None = None) -> Finding:
-    """The finding for a damaged stretch of a file, with TensorFlow's message as evidence."""
+def damage_finding(
+    damage: Damage, recovered_after: int | None = None, compressed: bool = False
+) -> Finding:
+    """The finding for a damaged stretch of a file, with TensorFlow's message as evidence.
+
+    ``recovered_after`` is how many intact records this reader found after the damage: the
+    records TensorFlow never reads, since it stops at the damage. ``compressed``: the offsets
+    count in the decompressed bytes of a GZIP/ZLIB file, as TensorFlow's messages do.
+    """
     rule = _DAMAGE_RULES[damage.kind]
+    where = "byte" if not compressed else "decompressed byte"
     message = (
-        f"{_DAMAGE_TITLES[damage.kind]} at byte {damage.offset} "
+        f"{_DAMAGE_TITLES[damage.kind]} at {where} {damage.offset} "
         f"(record {damage.record}): {damage.detail}; bytes {damage.offset}-{damage.end} "
-        f"({damage.lost_bytes} bytes) are lost"
+        f"({damage.lost_bytes:,} bytes) are lost"
     )
+    if recovered_after and damage.stops_tensorflow:
+        message += (
+            f". TensorFlow stops here and never reads the {recovered_after} intact "
+            f"record{'s' if recovered_after != 1 else ''} after it"
+        )
+    elif recovered_after:
+        message += f"; {recovered_after} intact records follow"
     evidence: dict = {
         "record_start": damage.offset,
         "lost_range": [damage.offset, damage.end],
         "lost_bytes": damage.lost_bytes,
     }
+    if damage.length is not None:
+        evidence["announced_length"] = damage.length
     if damage.tf_message:
         evidence["tensorflow"] = damage.tf_message
     if recovered_after is not None:
         evidence["records_recovered_after"] = recovered_after
+    if compressed:
+        evidence["offsets_in"] = "decompressed data"
     return rule.finding(
         message,
         Location(file=damage.file, record=damage.record, offset=damage.tf_offset),
@@ -59,14 +79,24 @@ def input_problem_finding(problem: InputProblem) -> Finding:
     return rule.finding(problem.message, Location(file=problem.input), **problem.evidence)
 
 
-def not_a_tfrecord_finding(name: str, kind: FileKind) -> Finding:
-    """The finding for a file that holds no TFRecord framing at all, saying what it is instead."""
+def not_a_tfrecord_finding(name: str, kind: FileKind, inner: FileKind | None = None) -> Finding:
+    """The finding for a file that holds no TFRecord framing at all, saying what it is instead.
+
+    ``inner`` is what a GZIP/ZLIB file holds once decompressed.
+    """
+    message = f"{name} is not a TFRecord file: {kind.phrase}"
+    evidence = {"detected": kind.value}
+    if inner is not None:
+        message += f" holding {_without_article(inner)}" if inner is not FileKind.EMPTY else ""
+        evidence["decompressed"] = inner.value
     return R.NOT_A_TFRECORD.finding(
-        f"{name} is not a TFRecord file: it looks like a {kind.value}",
-        Location(file=name, offset=0),
-        detected=kind.value,
-        tensorflow=R.NOT_A_TFRECORD.tf_message,
+        message, Location(file=name, offset=0), tensorflow=R.NOT_A_TFRECORD.tf_message,
+        **evidence,
     )
+
+
+def _without_article(kind: FileKind) -> str:
+    return kind.phrase.removeprefix("it looks like ").removeprefix("it holds ")
 
 
 def compressed_finding(name: str, kind: FileKind, records: int, error: str | None) -> Finding:
@@ -85,15 +115,26 @@ def compressed_finding(name: str, kind: FileKind, records: int, error: str | Non
     return R.COMPRESSED.finding(message, Location(file=name, offset=0), **evidence)
 
 
-def empty_file_finding(name: str) -> Finding:
-    """The finding for a record file with no bytes."""
-    return R.EMPTY_FILE.finding(f"{name} is empty: it holds no records", Location(file=name))
+def empty_file_finding(name: str, kind: FileKind = FileKind.EMPTY) -> Finding:
+    """The finding for a record file with no bytes (or a compressed file of no bytes)."""
+    what = "is empty" if kind is FileKind.EMPTY else f"is a {kind.value} of nothing"
+    return R.EMPTY_FILE.finding(f"{name} {what}: it holds no records", Location(file=name))
 
 
-def not_an_example_finding(name: str, index: int, offset: int, error: str) -> Finding:
-    """The finding for a record whose CRCs verify but whose payload is no tf.train.Example."""
+def not_an_example_finding(
+    name: str, index: int, offset: int, error: str, payload: bytes | None = None
+) -> Finding:
+    """The finding for a record whose CRCs verify but whose payload is no tf.train.Example.
+
+    With the ``payload``, the message says what the bytes look like instead (a JPEG image...).
+    """
+    message = f"record {index} is not a serialized tf.train.Example ({error})"
+    evidence: dict = {"tensorflow": R.NOT_AN_EXAMPLE.tf_message}
+    if payload is not None:
+        kind = sniff_file(payload[:SNIFF_BYTES])
+        message = (f"record {index} is not a serialized tf.train.Example: its {len(payload):,} "
+                   f"bytes look like {kind.value}")
+        evidence.update(detected=kind.value, payload_bytes=len(payload), error=error)
     return R.NOT_AN_EXAMPLE.finding(
-        f"record {index} is not a serialized tf.train.Example ({error})",
-        Location(file=name, record=index, offset=offset),
-        tensorflow=R.NOT_AN_EXAMPLE.tf_message,
+        message, Location(file=name, record=index, offset=offset), **evidence
     )

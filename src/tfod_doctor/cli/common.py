@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -74,6 +75,13 @@ def use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
+def terminal_width() -> int | None:
+    """The terminal's width in columns when stdout is one; ``None`` for files and pipes."""
+    if not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size().columns
+
+
 def show_progress() -> bool:
     """A progress bar only on an interactive terminal, and not in CI."""
     return sys.stderr.isatty() and not os.environ.get("CI")
@@ -118,8 +126,10 @@ def emit_report(
     report: Report, fmt: str, output: Path | None, verbose: bool, fail_on: Severity, command: str
 ) -> int:
     """Write the report where asked and return the exit code."""
+    to_terminal = output is None and fmt == "text"
     options = reports.RenderOptions(
-        verbose=verbose, color=use_color() and output is None and fmt == "text", command=command
+        verbose=verbose, color=use_color() and to_terminal, command=command, fail_on=fail_on,
+        width=terminal_width() if to_terminal else None,
     )
     text = reports.render(report, fmt, options)
     if output is None:

@@ -14,7 +14,8 @@ from tfod_doctor.errors import UserError
 
 MARKER = ".tfod-doctor-demo"
 #: The problems planted in the broken dataset: one of each kind people hit most.
-DEMO_DEFECTS = ["bad_payload_crc", "cut_in_header"]
+DEMO_DEFECTS = ["bad_payload_crc", "cut_in_header", "checkpoint_version_missing",
+                "input_path_matches_nothing", "label_map_smart_quotes"]
 
 
 def _fresh(folder: Path) -> None:
@@ -39,8 +40,9 @@ Examples:
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(reports.formats()), help="How to write the broken report.")
 def demo(folder: Path, fmt: str) -> int:
-    """Write a small clean dataset and a broken copy with planted problems into FOLDER, then
-    check both, so you see what tfod-doctor finds in a few seconds."""
+    """Write a small clean dataset and a broken copy with planted problems (in the records, the
+    pipeline.config and the label map) into FOLDER, then check both pipeline.configs, so you see
+    what tfod-doctor finds in a few seconds."""
     from tfod_doctor.testing import make_dataset
 
     clean_dir, broken_dir = folder / "clean", folder / "broken"
@@ -48,10 +50,10 @@ def demo(folder: Path, fmt: str) -> int:
         _fresh(sub)
     clean = make_dataset(clean_dir, varied=True, n_train=24, n_eval=8)
     broken = make_dataset(broken_dir, DEMO_DEFECTS, varied=True, n_train=24, n_eval=8)
-    options = reports.RenderOptions(color=use_color() and fmt == "text", command="scan")
+    options = reports.RenderOptions(color=use_color() and fmt == "text", command="check")
 
-    clean_report = api.scan([str(p) for p in clean.record_files])
-    broken_report = api.scan([str(p) for p in broken.record_files])
+    clean_report = api.check(clean.config_path)
+    broken_report = api.check(broken.config_path)
     if fmt != "text":
         click.echo(reports.render(broken_report, fmt, options), nl=False)
         return 0
@@ -59,8 +61,8 @@ def demo(folder: Path, fmt: str) -> int:
     click.echo(reports.render(clean_report, "text", options))
     click.secho(f"2. The same kind of dataset with planted problems: {broken_dir}", bold=True)
     click.echo(reports.render(broken_report, "text", options))
-    click.echo(f"Planted: {', '.join(DEMO_DEFECTS)}. Try: tfod-doctor scan {broken_dir}/data "
-               "--format json")
+    click.echo(f"Planted: {', '.join(DEMO_DEFECTS)}. Try: tfod-doctor check "
+               f"{broken.config_path} --format json")
     return 0
 
 

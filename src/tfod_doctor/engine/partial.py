@@ -21,11 +21,18 @@ class FileStats:
     bytes: int = 0
     records: int = 0
     damaged: list[dict[str, Any]] = field(default_factory=list)
+    #: Whether the file could be opened at all.
+    opened: bool = False
+    #: How many records the OD API's reader gets before it stops (known for whole files only).
+    tensorflow_reads: int | None = None
 
     def merge(self, other: FileStats) -> FileStats:
         self.kind = self.kind or other.kind
         self.bytes = max(self.bytes, other.bytes)
         self.records += other.records
+        self.opened = self.opened or other.opened
+        if self.tensorflow_reads is None or other.tensorflow_reads is None:
+            self.tensorflow_reads = None  # pieces of one file: unknown from a piece alone
         self.damaged.extend(other.damaged)
         self.damaged.sort(key=lambda d: d["offset"])
         return self
@@ -38,6 +45,7 @@ class FileStats:
             "kind": self.kind,
             "bytes": self.bytes,
             "records": self.records,
+            "tensorflow_reads": self.tensorflow_reads,
             "damaged_ranges": self.damaged,
             "lost_bytes": lost,
         }

@@ -12,6 +12,7 @@ from tfod_doctor.engine.work import WorkItem
 from tfod_doctor.findings import Finding
 from tfod_doctor.records import (
     Damage,
+    DamageKind,
     ExampleDecodeError,
     FeatureView,
     FileKind,
@@ -47,7 +48,7 @@ class _RecordRunner:
             view = FeatureView.from_payload(record.payload)
         except ExampleDecodeError as exc:
             self.emit(framing.not_an_example_finding(record.file, record.index, record.offset,
-                                                     str(exc)))
+                                                     str(exc), record.payload))
             return
         place = RecordPlace(record.file, record.index, record.offset, self.role,
                             len(record.payload))
@@ -65,6 +66,7 @@ def process(
     progress: Progress | None = None,
 ) -> Partial:
     """Read one work item and check every record in it; never raises for bad input."""
+    ctx = ctx.for_role(item.role)
     partial = Partial.empty(ctx, aggregators)
     name = item.source.name
     stats = partial.file(name, item.role)
@@ -72,6 +74,7 @@ def process(
     try:
         with open_records(item.source) as opened:
             stats.kind = opened.kind.value
+            stats.opened = True
             _read(opened, item, ctx, checks, aggregators, partial, progress)
     except OSError as exc:
         problem = InputProblem(ProblemKind.UNREADABLE, name,
@@ -86,24 +89,30 @@ def _read(
 ) -> None:
     name = item.source.name
     stats = partial.files[name]
-    if opened.size == 0 and not opened.compressed:
-        partial.emit(framing.empty_file_finding(name), ctx)
+    if opened.size == 0 and item.start == 0:
+        partial.emit(framing.empty_file_finding(name, opened.kind), ctx)
+        if opened.compressed:
+            partial.emit(framing.compressed_finding(name, opened.kind, 0,
+                                                    opened.decompress_error), ctx)
         return
     runner = _RecordRunner(ctx, checks, aggregators, partial, item.role)
     damages: list[Damage] = []
     record_indices: list[int] = []
     done = item.start
-    for entry in opened.records(item.start, item.end):
-        if isinstance(entry, Damage):
-            damages.append(entry)
-            continue
-        record_indices.append(entry.index)
-        runner.run(entry)
-        if progress is not None and len(record_indices) % _PROGRESS_EVERY == 0:
-            progress(_scaled(entry.end, opened, item) - done)
-            done = _scaled(entry.end, opened, item)
-    stats.records += len(record_indices)
-    _report_damage(opened, item, damages, record_indices, partial, ctx)
+    try:
+        for entry in opened.records(item.start, item.end):
+            if isinstance(entry, Damage):
+                damages.append(entry)
+                continue
+            record_indices.append(entry.index)
+            runner.run(entry)
+            if progress is not None and len(record_indices) % _PROGRESS_EVERY == 0:
+                progress(_scaled(entry.end, opened, item) - done)
+                done = _scaled(entry.end, opened, item)
+    finally:
+        # Also when the file fails mid-way (OSError): what was read is still reported.
+        stats.records += len(record_indices)
+        _report_damage(opened, item, damages, record_indices, partial, ctx)
     if progress is not None:
         progress(_scaled(item.end or opened.size, opened, item) - done)
 
@@ -121,22 +130,63 @@ def _report_damage(
 ) -> None:
     name = item.source.name
     stats = partial.files[name]
-    headless = opened.kind not in _TFRECORD_KINDS and item.start == 0
-    if headless and not record_indices:
+    if _not_a_tfrecord(opened, item, damages, record_indices):
         # No framing anywhere: not a damaged TFRecord, something else entirely.
-        partial.emit(framing.not_a_tfrecord_finding(name, opened.kind), ctx)
-        stats.damaged.append({"kind": "not-a-tfrecord", "offset": 0, "end": opened.size})
+        partial.emit(framing.not_a_tfrecord_finding(name, opened.kind, opened.inner), ctx)
+        stats.damaged.append({"kind": "not-a-tfrecord", "offset": 0, "end": item.source.size})
+        stats.tensorflow_reads = 0
         return
     for damage in damages:
         recovered = sum(1 for index in record_indices if index > damage.record)
-        partial.emit(framing.damage_finding(damage, recovered), ctx)
+        partial.emit(framing.damage_finding(damage, recovered, opened.compressed), ctx)
         stats.damaged.append(
             {"kind": damage.kind.value, "offset": damage.offset, "end": damage.end,
-             "record": damage.record}
+             "record": damage.record, "tf_offset": damage.tf_offset,
+             "records_recovered_after": recovered}
         )
+    if item.whole_file:
+        stats.tensorflow_reads = _tensorflow_reads(opened, damages, record_indices)
     if opened.compressed:
         partial.emit(
             framing.compressed_finding(name, opened.kind, len(record_indices),
                                        opened.decompress_error),
             ctx,
         )
+
+
+def _tensorflow_reads(
+    opened: OpenedFile, damages: list[Damage], record_indices: list[int]
+) -> int:
+    """How many records the OD API's reader gets from the file before it stops."""
+    if opened.compressed:
+        return 0  # it reads the compressed bytes as framing and fails at byte 0
+    stop = min((d.record for d in damages if d.stops_tensorflow), default=None)
+    if stop is None:
+        return len(record_indices)
+    return sum(1 for index in record_indices if index < stop)
+
+
+def _not_a_tfrecord(
+    opened: OpenedFile, item: WorkItem, damages: list[Damage], record_indices: list[int]
+) -> bool:
+    """Whether the whole file is something else (no record anywhere), not a damaged TFRecord.
+
+    A file whose first record is damaged still counts as a TFRecord when any record after it
+    is intact, or when its first bytes are a header whose length matches the file (only the
+    length's CRC is damaged).
+    """
+    if item.start != 0 or record_indices or not damages:
+        return False
+    kind = opened.inner if opened.compressed else opened.kind
+    if kind in _TFRECORD_KINDS:
+        return False
+    first = damages[0]
+    return not (kind is FileKind.UNKNOWN and first.kind is DamageKind.CORRUPTED_LENGTH
+                and _length_fits(opened))
+
+
+def _length_fits(opened: OpenedFile) -> bool:
+    """Whether the file's first 8 bytes, read as a record length, account for the whole file."""
+    opened.file.seek(0)
+    head = opened.file.read(8)
+    return len(head) == 8 and int.from_bytes(head, "little") + 16 == opened.size

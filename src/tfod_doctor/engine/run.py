@@ -79,8 +79,9 @@ def finish(plan: Plan, merged: Partial, ctx: CheckContext) -> Report:
         **stats,
         **plan.stats,
     }
-    nothing_read = records == 0 and bool(plan.problems) and not any(
-        f["bytes"] for f in files
+    # Exit code 2: inputs were named, and not one file among them could be opened.
+    nothing_read = bool(plan.items or plan.problems) and not any(
+        stats.opened for stats in merged.files.values()
     )
     return Report.from_store(plan.inputs, merged.store, stats, nothing_read)
 

@@ -17,7 +17,15 @@ from tfod_doctor.records.example import (
     parse_example,
 )
 from tfod_doctor.records.files import OpenedFile, open_records
-from tfod_doctor.records.framing import Damage, DamageKind, Record, RecordReader
+from tfod_doctor.records.framing import (
+    Damage,
+    DamageKind,
+    NoRecordHere,
+    Record,
+    RecordReader,
+    read_record_at,
+)
+from tfod_doctor.records.salvage import Salvage, SalvageReport, salvage, salvage_to
 from tfod_doctor.records.sniff import FileKind, image_format, sniff_file
 from tfod_doctor.records.sources import InputProblem, Inputs, ProblemKind, Source, discover
 from tfod_doctor.records.writer import TFRecordWriter, frame, write_records
@@ -35,10 +43,13 @@ __all__ = [
     "Ints",
     "Kind",
     "NoKind",
+    "NoRecordHere",
     "OpenedFile",
     "ProblemKind",
     "Record",
     "RecordReader",
+    "Salvage",
+    "SalvageReport",
     "Source",
     "TFRecordWriter",
     "build_example",
@@ -48,6 +59,9 @@ __all__ = [
     "image_format",
     "open_records",
     "parse_example",
+    "read_record_at",
+    "salvage",
+    "salvage_to",
     "sniff_file",
     "write_records",
 ]

@@ -40,6 +40,7 @@ Feature = _CLASSES["Feature"]
 BytesList = _CLASSES["BytesList"]
 FloatList = _CLASSES["FloatList"]
 Int64List = _CLASSES["Int64List"]
+RawExample = _CLASSES["RawExample"]
 
 
 class Kind(str, Enum):
@@ -58,6 +59,18 @@ class Kind(str, Enum):
         )
 
 
+def _features_by_raw_key(example: Any) -> dict[str, Any]:
+    """The features of an example read entry by entry, keys decoded with backslash escapes.
+
+    As in a map, the last entry of a key wins.
+    """
+    raw = RawExample.FromString(example.SerializeToString())
+    return {
+        entry.key.decode("utf-8", "backslashreplace"): entry.value
+        for entry in raw.features.feature
+    }
+
+
 class ExampleDecodeError(ValueError):
     """The payload is not a serialized tf.train.Example."""
 
@@ -66,25 +79,33 @@ def parse_example(payload: bytes) -> Any:
     """Decode a payload into an ``Example``; :class:`ExampleDecodeError` if it is not one."""
     try:
         return Example.FromString(payload)
-    except (DecodeError, RuntimeError, TypeError) as exc:
-        raise ExampleDecodeError(str(exc) or "not a serialized tf.train.Example") from None
+    except (DecodeError, RuntimeError, TypeError):
+        raise ExampleDecodeError("the bytes do not parse as a tf.train.Example") from None
 
 
 class FeatureView(Mapping[str, Sequence[Any]]):
     """One decoded example as ``key -> values``, with each key's :class:`Kind`.
 
     The view reads the protobuf message in place: values are protobuf's repeated containers
-    (sequences), not copies. ``view[key]`` is empty for a key that is absent.
+    (sequences), not copies. ``view[key]`` is empty for a key that is absent. A key that is not
+    valid UTF-8 (TensorFlow's parser accepts it) is shown with backslash escapes.
     """
 
     __slots__ = ("_features", "kinds")
 
     def __init__(self, example: Any) -> None:
-        self._features = example.features.feature
-        self.kinds: dict[str, Kind] = {
-            key: Kind(feature.WhichOneof("kind") or "none")
-            for key, feature in self._features.items()
-        }
+        self._features: Mapping[str, Any] = example.features.feature
+        try:
+            self.kinds: dict[str, Kind] = {
+                key: Kind(feature.WhichOneof("kind") or "none")
+                for key, feature in self._features.items()
+            }
+        except UnicodeDecodeError:  # a key that is not UTF-8: protobuf cannot look it up
+            self._features = _features_by_raw_key(example)
+            self.kinds = {
+                key: Kind(feature.WhichOneof("kind") or "none")
+                for key, feature in self._features.items()
+            }
 
     @classmethod
     def from_payload(cls, payload: bytes) -> FeatureView:

@@ -2,9 +2,14 @@
 
 A file is a concatenation of records, each ``length (8 bytes LE) | masked CRC32C of length (4) |
 payload | masked CRC32C of payload (4)``. TensorFlow stops at the first bad record; this reader
-reports the damage, resynchronises at the next offset where a record header verifies, and goes on,
-so every intact record is read. It reads in large chunks (constant memory) and never allocates
-more than the file holds, whatever a length field says.
+reports the damage, resynchronises at the next offset where a whole record verifies (its length,
+the length's CRC and the payload's CRC), and goes on, so every intact record is read. It reads in
+large chunks (constant memory) and never allocates more than the file holds, whatever a length
+field says.
+
+Record indices after a damaged range count that range as one record: when it held several
+records, later indices are lower than the ones the original file had (nobody can tell how many
+records a destroyed byte range held).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from tfod_doctor.records.crc import masked_crc32c
+from tfod_doctor.records.crc import MASK_DELTA, masked_crc32c
 
 HEADER_SIZE = 12
 FOOTER_SIZE = 4
@@ -26,6 +31,12 @@ DEFAULT_CHUNK = 8 << 20
 _SCAN_WINDOW = 1 << 20
 _HEADER = struct.Struct("<QI")
 _CRC = struct.Struct("<I")
+#: TensorFlow reads ``length + 4`` bytes into an ``int64``: at or above this it goes negative.
+_TF_NEGATIVE_READ = (1 << 63) - FOOTER_SIZE
+#: ``length >= SIZE_MAX - 4`` makes TensorFlow say ``record size too large``.
+_TF_TOO_LARGE = (1 << 64) - 1 - FOOTER_SIZE
+#: Above this, TensorFlow's up-front memory reservation for the record may crash the process.
+_TF_RESERVES_TOO_MUCH = 1 << 31
 
 
 class DamageKind(str, Enum):
@@ -57,8 +68,9 @@ class Damage:
     """A damaged stretch of a file.
 
     ``offset`` is where the damaged record starts, ``tf_offset`` is the offset TensorFlow's own
-    message names, and ``[offset, end)`` is the byte range lost. ``record`` is the index the
-    damaged record would have had.
+    message names, and ``[offset, end)`` is the byte range lost: ``end`` is where the next intact
+    record starts (or the end of the file). ``record`` is the index the damaged record would have
+    had. ``length`` is the payload length its header announces, when the header's CRC verifies.
     """
 
     kind: DamageKind
@@ -68,6 +80,7 @@ class Damage:
     tf_offset: int
     end: int
     detail: str
+    length: int | None = None
 
     @property
     def lost_bytes(self) -> int:
@@ -75,10 +88,26 @@ class Damage:
         return self.end - self.offset
 
     @property
+    def lost_range(self) -> tuple[int, int]:
+        """The byte range ``[start, end)`` no intact record accounts for."""
+        return self.offset, self.end
+
+    @property
+    def stops_tensorflow(self) -> bool:
+        """Whether TensorFlow raises here (and so never reads what follows)."""
+        return self.kind is not DamageKind.CUT_IN_HEADER
+
+    @property
     def tf_message(self) -> str | None:
         """What TensorFlow says when it reaches this damage (``None``: it says nothing)."""
         if self.kind is DamageKind.CUT_IN_HEADER:
             return None
+        if self.kind is DamageKind.TRUNCATED and self.length is not None:
+            if self.length >= _TF_TOO_LARGE:
+                return "DataLossError: record size too large"
+            if self.length >= _TF_NEGATIVE_READ:
+                wrapped = self.length + FOOTER_SIZE - (1 << 64)
+                return f"InvalidArgumentError: Can't read a negative number of bytes: {wrapped}"
         if self.kind is DamageKind.TRUNCATED:
             return f"DataLossError: truncated record at {self.tf_offset}"
         suffix = " (Is this even a TFRecord file?)" if self.tf_offset == 0 else ""
@@ -96,16 +125,25 @@ class _Window:
         self._buf = b""
 
     def get(self, offset: int, n: int) -> bytes:
+        """``n`` bytes at ``offset`` (one copy); OSError if the file is shorter than it was."""
         rel = offset - self._base
-        if rel >= 0 and rel + n <= len(self._buf):
-            return self._buf[rel : rel + n]
+        if rel < 0 or rel + n > len(self._buf):
+            self._fill(offset, n)
+            rel = 0
+        if rel == 0 and n == len(self._buf):
+            return self._buf
+        return self._buf[rel : rel + n]
+
+    def _fill(self, offset: int, n: int) -> None:
+        self._buf = b""  # let the old chunk go before reading the next one
         self._file.seek(offset)
-        want = min(max(self._chunk, n), self._size - offset)
-        self._buf = self._file.read(want)
+        self._buf = self._file.read(min(max(self._chunk, n), self._size - offset))
         self._base = offset
         if len(self._buf) < n:
-            raise OSError(f"short read at byte {offset}: the file changed while it was read")
-        return self._buf[:n] if n < len(self._buf) else self._buf
+            raise OSError(
+                f"short read at byte {offset}: the file is shorter than its size "
+                f"({self._size} bytes) says; did it change while it was read?"
+            )
 
 
 class RecordReader:
@@ -113,7 +151,8 @@ class RecordReader:
 
     ``start``/``end`` restrict it to the records whose header starts in ``[start, end)``; a reader
     that starts mid-file first resynchronises on the framing. ``first_index`` is the index given
-    to the first record it yields.
+    to the first record it yields. Raises ``OSError`` if the file cannot be read (or shrinks while
+    it is read); damage in the bytes is never an exception, it is yielded as a :class:`Damage`.
     """
 
     def __init__(
@@ -154,7 +193,8 @@ class RecordReader:
         if remaining < HEADER_SIZE:
             return Damage(
                 DamageKind.CUT_IN_HEADER, self.name, index, offset, offset, self.size,
-                f"the file ends {remaining} byte(s) into a 12-byte record header",
+                f"the file ends {remaining} byte(s) into a 12-byte record header (a record cut "
+                "short, or stray bytes appended after the last record)",
             )
         header = self._window.get(offset, HEADER_SIZE)
         length, length_crc = _HEADER.unpack(header)
@@ -166,57 +206,149 @@ class RecordReader:
         if length > remaining - FRAME_OVERHEAD:
             return self._damaged(
                 DamageKind.TRUNCATED, index, offset, offset, offset + HEADER_SIZE,
-                f"the header announces {length} bytes of data but only "
-                f"{max(remaining - FRAME_OVERHEAD, 0)} follow before the end of the file",
+                _truncation_detail(length, remaining), length,
             )
-        body = self._window.get(offset + HEADER_SIZE, length + FOOTER_SIZE)
-        payload = body[:length]
-        (payload_crc,) = _CRC.unpack_from(body, length)
+        payload = self._window.get(offset + HEADER_SIZE, length)
+        (payload_crc,) = _CRC.unpack(self._window.get(offset + HEADER_SIZE + length, FOOTER_SIZE))
         if masked_crc32c(payload) != payload_crc:
-            return self._damaged(
-                DamageKind.CORRUPTED_PAYLOAD, index, offset, offset + HEADER_SIZE,
-                offset + HEADER_SIZE, f"the {length}-byte data fails its CRC",
-            )
+            return self._corrupted_payload(index, offset, length)
         return Record(self.name, index, offset, payload)
 
     def _damaged(
         self, kind: DamageKind, index: int, offset: int, tf_offset: int, scan_from: int,
-        detail: str,
+        detail: str, length: int | None = None,
     ) -> Damage:
         found = self._resync(scan_from)
         end = self.size if found is None else found
-        return Damage(kind, self.name, index, offset, tf_offset, end, detail)
+        return Damage(kind, self.name, index, offset, tf_offset, end, detail, length)
+
+    def _corrupted_payload(self, index: int, offset: int, length: int) -> Damage:
+        # The length verified, so the record ends where it says: the next one starts there.
+        follows = offset + FRAME_OVERHEAD + length
+        detail = f"the {length}-byte data fails its CRC"
+        if follows == self.size or self._plausible_record(follows):
+            return Damage(DamageKind.CORRUPTED_PAYLOAD, self.name, index, offset,
+                          offset + HEADER_SIZE, follows, detail, length)
+        return self._damaged(DamageKind.CORRUPTED_PAYLOAD, index, offset, offset + HEADER_SIZE,
+                             offset + HEADER_SIZE, detail, length)
 
     # -- resynchronisation -------------------------------------------------------------------
 
-    def _header_ok(self, offset: int) -> bool:
-        if self.size - offset < HEADER_SIZE:
+    def _plausible_record(self, offset: int) -> bool:
+        """Whether a record starts at ``offset``: its length CRC verifies, and its payload CRC
+        too, unless the length runs past the end of the file (a truncated last record)."""
+        remaining = self.size - offset
+        if remaining < HEADER_SIZE:
             return False
         header = self._window.get(offset, HEADER_SIZE)
-        return masked_crc32c(header[:8]) == _CRC.unpack_from(header, 8)[0]
+        length, length_crc = _HEADER.unpack(header)
+        if masked_crc32c(header[:8]) != length_crc:
+            return False
+        if length > remaining - FRAME_OVERHEAD:
+            return True
+        body = self._window.get(offset + HEADER_SIZE, length + FOOTER_SIZE)
+        return masked_crc32c(body[:length]) == _CRC.unpack_from(body, length)[0]
 
     def _resync(self, offset: int) -> int | None:
-        """The first offset >= ``offset`` where a record header verifies, or ``None``.
+        """The first offset >= ``offset`` where a record starts (see :meth:`_plausible_record`),
+        or ``None``.
 
         Candidates are found vectorised: a real length is below 2**32 (protobuf caps messages at
-        2 GiB), so bytes 4-7 of a header are zero. Runs of zero bytes are skipped too: there the
-        stored CRC would be 0, which a real header has with probability 2**-32.
+        2 GiB), so bytes 4-7 of a header are zero; the length CRC of every such candidate is then
+        computed at once with numpy, and only headers that verify are looked at one by one.
         """
         pos = offset
         last = self.size - HEADER_SIZE  # the last offset where a header fits
         while pos <= last:
             span = min(_SCAN_WINDOW, last - pos + 1)
             data = np.frombuffer(self._window.get(pos, span + HEADER_SIZE - 1), dtype=np.uint8)
-            zero = data == 0
-            high_zero = zero[4 : 4 + span] & zero[5 : 5 + span] & zero[6 : 6 + span]
-            high_zero &= zero[7 : 7 + span]
-            crc_zero = zero[8 : 8 + span] & zero[9 : 9 + span] & zero[10 : 10 + span]
-            crc_zero &= zero[11 : 11 + span]
-            for rel in np.flatnonzero(high_zero & ~crc_zero).tolist():
-                if self._header_ok(pos + rel):
+            for rel in _verified_headers(data, span).tolist():
+                if self._plausible_record(pos + rel):
                     return pos + rel
             pos += span
         return None
+
+
+def _crc32c_table() -> np.ndarray:
+    table = np.arange(256, dtype=np.uint32)
+    for _ in range(8):
+        table = np.where(table & 1, (table >> 1) ^ np.uint32(0x82F63B78), table >> 1)
+    return table.astype(np.uint32)
+
+
+_CRC_TABLE = _crc32c_table()
+
+
+def _verified_headers(data: np.ndarray, span: int) -> np.ndarray:
+    """The offsets ``< span`` in ``data`` where 12 bytes are a header whose length CRC verifies
+    (and whose length is below 2**32), in increasing order."""
+    zero = data == 0
+    high_zero = zero[4 : 4 + span] & zero[5 : 5 + span] & zero[6 : 6 + span]
+    high_zero &= zero[7 : 7 + span]
+    # A stored CRC of 0 next to a zero length field is a run of zeros: skip it cheaply.
+    crc_zero = zero[8 : 8 + span] & zero[9 : 9 + span] & zero[10 : 10 + span]
+    crc_zero &= zero[11 : 11 + span]
+    candidates = np.flatnonzero(high_zero & ~crc_zero)
+    if candidates.size == 0:
+        return candidates
+    crc = np.full(candidates.size, 0xFFFFFFFF, dtype=np.uint32)
+    for i in range(4):  # bytes 4-7 are zero: (crc ^ 0) & 0xFF needs no gather of the data
+        crc = _CRC_TABLE[(crc ^ data[candidates + i]) & 0xFF] ^ (crc >> 8)
+    for _ in range(4):
+        crc = _CRC_TABLE[crc & 0xFF] ^ (crc >> 8)
+    crc ^= np.uint32(0xFFFFFFFF)
+    masked = ((crc >> 15) | (crc << 17)) + np.uint32(MASK_DELTA)
+    stored = data[candidates + 8].astype(np.uint32) | (data[candidates + 9].astype(np.uint32) << 8)
+    stored |= (data[candidates + 10].astype(np.uint32) << 16)
+    stored |= (data[candidates + 11].astype(np.uint32) << 24)
+    return candidates[masked == stored]
+
+
+def _truncation_detail(length: int, remaining: int) -> str:
+    available = max(remaining - FRAME_OVERHEAD, 0)
+    detail = (
+        f"the header announces {length:,} bytes of data but only {available:,} follow before "
+        "the end of the file"
+    )
+    if _TF_RESERVES_TOO_MUCH < length < _TF_NEGATIVE_READ:
+        detail += (
+            f"; TensorFlow first reserves {length + FOOTER_SIZE:,} bytes of memory for it and "
+            "can crash (out of memory) before it reports the truncation"
+        )
+    return detail
+
+
+class NoRecordHere(ValueError):
+    """No record can be read at the given offset (its header fails, or the file ends early)."""
+
+
+def read_record_at(
+    file: BinaryIO, name: str, offset: int, index: int = 0, *, verify_payload: bool = True
+) -> Record:
+    """The record whose header starts at ``offset``, read without scanning the file.
+
+    Raises :class:`NoRecordHere` when the header there fails its CRC or the file is too short. With
+    ``verify_payload=False`` a payload that fails its CRC is returned anyway (to show what a
+    damaged record still holds); otherwise that raises too.
+    """
+    file.seek(offset)
+    header = file.read(HEADER_SIZE)
+    if len(header) < HEADER_SIZE:
+        raise NoRecordHere(f"{name}: the file ends before byte {offset + HEADER_SIZE}")
+    length, length_crc = _HEADER.unpack(header)
+    if masked_crc32c(header[:8]) != length_crc:
+        raise NoRecordHere(f"{name}: no record header at byte {offset}")
+    remaining = file.seek(0, 2) - offset - HEADER_SIZE
+    if length + FOOTER_SIZE > remaining:
+        raise NoRecordHere(f"{name}: the record at byte {offset} is cut short")
+    file.seek(offset + HEADER_SIZE)
+    body = file.read(length + FOOTER_SIZE)
+    if len(body) < length + FOOTER_SIZE:
+        raise NoRecordHere(f"{name}: the record at byte {offset} is cut short")
+    payload = body[:length]
+    if verify_payload and masked_crc32c(payload) != _CRC.unpack_from(body, length)[0]:
+        raise NoRecordHere(f"{name}: the data of the record at byte {offset} fails its CRC")
+    return Record(name, index, offset, payload)
 
 
 def iter_records(

@@ -20,6 +20,7 @@ class FileKind(str, Enum):
     TFRECORD_GZIP = "GZIP-compressed TFRecord"
     TFRECORD_ZLIB = "ZLIB-compressed TFRecord"
     EMPTY = "empty file"
+    ZEROS = "zero bytes only"
     GZIP = "gzip file"
     ZLIB = "zlib stream"
     JPEG = "JPEG image"
@@ -35,6 +36,23 @@ class FileKind(str, Enum):
     PBTXT = "protobuf text (a pipeline.config or label map?)"
     TEXT = "text"
     UNKNOWN = "unknown binary data"
+
+
+    @property
+    def phrase(self) -> str:
+        """What a file of this kind is, as the end of a sentence ("it looks like a JPEG image")."""
+        if self is FileKind.ZEROS:
+            return "its first bytes are all zero (a file preallocated and never written?)"
+        if self is FileKind.UNKNOWN:
+            return "it holds binary data of no known kind"
+        if self is FileKind.EMPTY:
+            return "it is empty"
+        if self is FileKind.TEXT:
+            return "it looks like text"
+        if self.value.endswith(" text"):
+            return f"it looks like {self.value}"
+        article = "an" if self.value[0] in "aeiouAEIOUX" else "a"
+        return f"it looks like {article} {self.value}"
 
 
 _IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -103,12 +121,23 @@ def _text_kind(head: bytes) -> FileKind | None:
                 return FileKind.JSON
     if stripped.startswith("<"):
         return FileKind.XML
-    first = stripped.split("\n", 1)[0]
     if any(word in stripped[:400] for word in ("item {", "item{", "model {", "train_config")):
         return FileKind.PBTXT
-    if first.count(",") >= 2:
+    if _looks_like_csv(stripped):
         return FileKind.CSV
     return FileKind.TEXT
+
+
+def _looks_like_csv(text: str) -> bool:
+    """One or more lines with the same number (at least one) of commas or tabs."""
+    lines = [line for line in text.splitlines()[:6] if line.strip()]
+    if len(lines) > 1 and not text.endswith("\n"):
+        lines = lines[:-1]  # the last line may be cut by the end of the sniffed head
+    for sep in (",", "\t"):
+        counts = {line.count(sep) for line in lines}
+        if lines and len(counts) == 1 and counts.pop() >= (1 if len(lines) > 1 else 2):
+            return True
+    return False
 
 
 def sniff_file(head: bytes) -> FileKind:
@@ -117,6 +146,8 @@ def sniff_file(head: bytes) -> FileKind:
         return FileKind.EMPTY
     if is_tfrecord_header(head):
         return FileKind.TFRECORD
+    if not any(head):
+        return FileKind.ZEROS
     if head[:2] == b"\x1f\x8b":
         inner = _decompressed_head(head, 16 + zlib.MAX_WBITS)
         return FileKind.TFRECORD_GZIP if inner and is_tfrecord_header(inner) else FileKind.GZIP

@@ -1,9 +1,12 @@
 """Finding the record files: paths, directories, globs, shard sets, and fsspec URLs.
 
-Globs follow ``tf.io.gfile.glob``: ``*``, ``?`` and ``[...]`` within one path component, results
-sorted, a pattern that matches nothing dropped (here: reported). A directory stands for the
-TFRecord files below it. URLs such as ``gs://`` or ``s3://`` go through fsspec when its backend
-(gcsfs, s3fs) is installed.
+Globs follow ``tf.io.gfile.glob`` (POSIX ``fnmatch`` on each path component): ``*`` and ``?``
+never cross a ``/`` but do match a leading dot (``data/*`` matches ``data/.DS_Store``, as it does
+for TensorFlow), ``[...]`` and ``[!...]``/``[^...]`` are character classes, a backslash escapes
+the next character, and results are sorted. A pattern that matches nothing is reported, and so is
+a directory a pattern matches (TensorFlow cannot read it). A directory named as an input stands
+for the TFRecord files below it. URLs such as ``gs://``, ``s3://`` or ``memory://`` go through
+fsspec when its backend (gcsfs, s3fs) is installed.
 """
 
 from __future__ import annotations
@@ -11,19 +14,29 @@ from __future__ import annotations
 import glob as globlib
 import os
 import re
+import stat
+import sys
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from tfod_doctor.records.sniff import SNIFF_BYTES, FileKind, sniff_file
 
-_GLOB_CHARS = re.compile(r"[*?\[]")
+#: On Windows a backslash separates folders (and TensorFlow knows no escapes there).
+_GLOB_CHARS = re.compile(r"[*?\[\\]" if os.sep == "/" else r"[*?\[]")
 _SHARD = re.compile(r"^(?P<prefix>.*?)(?P<index>\d+)-of-(?P<count>\d+)(?P<suffix>[^/]*)$")
 _RECORD_NAME = re.compile(r"\.(tfrecords?|records?|tfrec)(\.gz|\.gzip|\.zz|\.zlib)?$|-of-\d+", re.I)
 _READABLE_KINDS = (FileKind.TFRECORD, FileKind.TFRECORD_GZIP, FileKind.TFRECORD_ZLIB)
+_FILE_TYPES = {
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
 
 
 class ProblemKind(str, Enum):
@@ -48,12 +61,22 @@ class InputProblem:
 
 @dataclass(frozen=True)
 class Source:
-    """One record file: its name as the user sees it, where it is, and its size in bytes."""
+    """One record file: its name as the user sees it, where it is, and its size in bytes.
+
+    ``found_by`` says how it was found: ``"path"`` (named as is), ``"glob"`` or ``"directory"``.
+    """
 
     name: str
     path: str
     size: int
     protocol: str = "file"
+    found_by: str = "path"
+
+    @classmethod
+    def local(cls, path: str | Path, name: str | None = None) -> Source:
+        """A local file named directly; ``OSError`` if it cannot be stat'ed."""
+        text = os.fspath(path)
+        return cls(name=name or text, path=text, size=os.stat(text).st_size)
 
     def open(self) -> BinaryIO:
         """A seekable binary file object; the caller closes it."""
@@ -90,7 +113,7 @@ def is_url(text: str) -> bool:
 
 
 def has_glob(text: str) -> bool:
-    """Whether ``text`` holds glob characters."""
+    """Whether ``text`` holds glob characters (``*``, ``?``, ``[``, or a ``\\`` escape)."""
     return _GLOB_CHARS.search(text) is not None
 
 
@@ -99,18 +122,129 @@ def looks_like_record_name(name: str) -> bool:
     return _RECORD_NAME.search(name) is not None
 
 
+# -- glob matching as tf.io.gfile.glob does it ---------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def _component_regex(component: str) -> re.Pattern[str]:
+    """A regex for one path component of a glob, with ``fnmatch(FNM_PATHNAME)`` semantics."""
+    out, i, n = [], 0, len(component)
+    while i < n:
+        char = component[i]
+        i += 1
+        if char == "*":
+            out.append(".*")
+        elif char == "?":
+            out.append(".")
+        elif char == "\\":
+            out.append(re.escape(component[i]) if i < n else re.escape("\\"))
+            i += 1
+        elif char == "[":
+            parsed = _bracket(component, i)
+            if parsed is None:
+                out.append(re.escape("["))
+            else:
+                regex, i = parsed
+                out.append(regex)
+        else:
+            out.append(re.escape(char))
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _bracket(text: str, start: int) -> tuple[str, int] | None:
+    """The regex of the character class starting after ``[`` at ``start``, and where it ends."""
+    i, negate = start, False
+    if i < len(text) and text[i] in "!^":
+        negate, i = True, i + 1
+    items: list[str] = []
+    first = True
+    while i < len(text):
+        char = text[i]
+        if char == "]" and not first:
+            body = "".join(items)
+            return f"[{'^' if negate else ''}{body}]", i + 1
+        if char == "\\" and i + 1 < len(text):
+            items.append(re.escape(text[i + 1]))
+            i += 2
+        elif char == "-" and not first and i + 1 < len(text) and text[i + 1] != "]":
+            items.append("-")
+            i += 1
+        else:
+            items.append(re.escape(char))
+            i += 1
+        first = False
+    return None  # no closing bracket: the "[" is literal
+
+
+def _unescape(component: str) -> str:
+    return re.sub(r"\\(.)", r"\1", component)
+
+
+def match_glob(
+    pattern: str, children: Callable[[str], list[str]], exists: Callable[[str], bool]
+) -> list[str]:
+    """Every path that matches ``pattern``, sorted, as ``tf.io.gfile.glob`` finds them.
+
+    ``children(dir)`` lists the names in a directory (``[]`` if it cannot), ``exists(path)``
+    says whether a path exists; so the same matching serves local disks and fsspec stores.
+    """
+    parts = pattern.split("/")
+    fixed = 0
+    while fixed < len(parts) - 1 and not has_glob(parts[fixed]):
+        fixed += 1
+    base = "/".join(parts[:fixed])
+    current = [base] if base or pattern.startswith("/") else [""]
+    if pattern.startswith("/") and not base:
+        current = ["/"]
+    for component in parts[fixed:]:
+        following: list[str] = []
+        for folder in current:
+            if has_glob(component):
+                regex = _component_regex(component)
+                names = [name for name in children(folder or ".") if regex.fullmatch(name)]
+            else:
+                names = [_unescape(component)]
+            for name in names:
+                path = name if not folder else folder.rstrip("/") + "/" + name
+                if exists(path):
+                    following.append(path)
+        current = following
+    return sorted(set(current))
+
+
+def _local_children(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
+def local_glob(pattern: str) -> list[str]:
+    """``tf.io.gfile.glob`` on the local file system."""
+    if os.sep != "/":  # Windows: drive letters and backslashes; Python's glob knows them
+        if sys.version_info >= (3, 11):
+            return sorted(globlib.glob(pattern, include_hidden=True))
+        return sorted(globlib.glob(pattern))
+    return match_glob(pattern, _local_children, os.path.lexists)
+
+
+# -- discovery -----------------------------------------------------------------------------------
+
+
 def discover(inputs: Sequence[str], relative_to: str | Path | None = None) -> Inputs:
     """Expand paths, directories, globs and URLs into record files, in order, without repeats.
 
     Relative local paths are taken relative to ``relative_to`` (default: the working directory),
-    and reported as the user wrote them.
+    and reported as the user wrote them. Problems (a path that does not exist, a pattern that
+    matches nothing, an unreadable file, missing shards...) are collected, never raised.
     """
     found = Inputs()
     seen: set[str] = set()
     for text in inputs:
         for source in _expand(text, relative_to, found.problems):
-            if source.path not in seen:
-                seen.add(source.path)
+            key = os.path.realpath(source.path) if source.protocol == "file" else source.path
+            if key not in seen:
+                seen.add(key)
                 found.sources.append(source)
     found.problems.extend(missing_shards(found.sources))
     return found
@@ -126,17 +260,10 @@ def _expand(
     path = local if base is None or os.path.isabs(local) else str(base / local)
     shown = text if base is None else path
     if has_glob(local):
-        matches = sorted(globlib.glob(path))
-        if not matches:
-            problems.append(InputProblem(
-                ProblemKind.GLOB_MATCHES_NOTHING, text, f"the pattern {text!r} matches no file",
-                {"resolved": path},
-            ))
-        files = [m for m in matches if os.path.isfile(m)]
-        return [s for s in (_local_source(m, m, problems) for m in files) if s]
+        return _expand_local_glob(text, path, problems)
     if os.path.isdir(path):
         return _expand_directory(path, shown, problems)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         problems.append(InputProblem(
             ProblemKind.NOT_FOUND, text, f"{shown} does not exist", {"resolved": path}
         ))
@@ -145,32 +272,94 @@ def _expand(
     return [source] if source else []
 
 
-def _local_source(path: str, shown: str, problems: list[InputProblem]) -> Source | None:
-    try:
-        size = os.stat(path).st_size
-        with open(path, "rb"):
-            pass
-    except OSError as exc:
+def _expand_local_glob(text: str, pattern: str, problems: list[InputProblem]) -> list[Source]:
+    matches = local_glob(pattern)
+    if not matches:
         problems.append(InputProblem(
-            ProblemKind.UNREADABLE, shown, f"{shown} cannot be read: {exc.strerror or exc}"
+            ProblemKind.GLOB_MATCHES_NOTHING, text, f"the pattern {text!r} matches no file",
+            {"resolved": pattern},
         ))
+    sources = []
+    for match in matches:
+        if os.path.isdir(match):
+            problems.append(InputProblem(
+                ProblemKind.UNREADABLE, match,
+                f"the pattern {text!r} matches the directory {match}, which TensorFlow cannot "
+                "read as records (`Is a directory`); narrow the pattern to the record files",
+                {"pattern": text},
+            ))
+            continue
+        source = _local_source(match, match, problems, "glob")
+        if source:
+            sources.append(source)
+    return sources
+
+
+def _not_regular(path: str, mode: int) -> str | None:
+    """Why a path is no regular file (a socket, a FIFO...), or ``None`` when it is one."""
+    if stat.S_ISREG(mode):
         return None
-    return Source(name=shown, path=path, size=size)
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return _FILE_TYPES.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def _local_source(
+    path: str, shown: str, problems: list[InputProblem] | None, found_by: str = "path"
+) -> Source | None:
+    """A source for a local file, or ``None`` (with a problem added) if it cannot be read."""
+    try:
+        info = os.stat(path)
+        what = _not_regular(path, info.st_mode)
+        if what is None:
+            with open(path, "rb"):
+                pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if not os.path.exists(path) and os.path.lexists(path):
+            reason = "it is a broken symbolic link"
+        if problems is not None:
+            problems.append(InputProblem(
+                ProblemKind.UNREADABLE, shown, f"{shown} cannot be read: {reason}"
+            ))
+        return None
+    if what is not None:
+        if problems is not None:
+            problems.append(InputProblem(
+                ProblemKind.UNREADABLE, shown,
+                f"{shown} cannot be read as records: it is {what}, not a regular file",
+            ))
+        return None
+    return Source(name=shown, path=path, size=info.st_size, found_by=found_by)
 
 
 def _expand_directory(path: str, shown: str, problems: list[InputProblem]) -> list[Source]:
     sources: list[Source] = []
-    for root, dirs, files in os.walk(path):
+    known_problems = len(problems)
+
+    def unlistable(exc: OSError) -> None:
+        where = exc.filename or path
+        shown_where = os.path.join(shown, os.path.relpath(where, path))
+        problems.append(InputProblem(
+            ProblemKind.UNREADABLE, shown_where,
+            f"the directory {shown_where} cannot be listed: {exc.strerror or exc}",
+        ))
+
+    for root, dirs, files in os.walk(path, onerror=unlistable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.startswith("."):
                 continue
             full = os.path.join(root, name)
             shown_full = os.path.join(shown, os.path.relpath(full, path))
-            source = _local_source(full, shown_full, problems)
-            if source and (looks_like_record_name(name) or _sniffs_as_records(source)):
+            if looks_like_record_name(name):
+                source = _local_source(full, shown_full, problems, "directory")
+            else:  # other files count only if they are TFRecords; quietly skip the rest
+                source = _local_source(full, shown_full, None, "directory")
+                source = source if source and _sniffs_as_records(source) else None
+            if source:
                 sources.append(source)
-    if not sources:
+    if not sources and len(problems) == known_problems:
         problems.append(InputProblem(
             ProblemKind.NO_RECORD_FILES, shown, f"the directory {shown} holds no TFRecord files"
         ))
@@ -182,6 +371,9 @@ def _sniffs_as_records(source: Source) -> bool:
         return sniff_file(source.head()) in _READABLE_KINDS
     except OSError:
         return False
+
+
+# -- fsspec URLs ---------------------------------------------------------------------------------
 
 
 def _expand_url(url: str, problems: list[InputProblem]) -> list[Source]:
@@ -196,36 +388,59 @@ def _expand_url(url: str, problems: list[InputProblem]) -> list[Source]:
             "(pip install 'tfod-doctor[gcs]' or 'tfod-doctor[s3]')",
         ))
         return []
-    except (ValueError, OSError) as exc:
+    except Exception as exc:  # fsspec backends raise many kinds of errors
         problems.append(InputProblem(ProblemKind.UNREADABLE, url, f"cannot read {url}: {exc}"))
         return []
     protocol = url.split("://", 1)[0]
     try:
-        if has_glob(path):
-            paths = sorted(fs.glob(path))
-            if not paths:
-                problems.append(InputProblem(
-                    ProblemKind.GLOB_MATCHES_NOTHING, url, f"the pattern {url!r} matches no file"
-                ))
-        elif fs.isdir(path):
-            paths = sorted(p for p in fs.find(path) if looks_like_record_name(p.rsplit("/", 1)[-1]))
-            if not paths:
-                problems.append(InputProblem(
-                    ProblemKind.NO_RECORD_FILES, url, f"the directory {url} holds no TFRecord files"
-                ))
-        elif fs.exists(path):
-            paths = [path]
-        else:
-            problems.append(InputProblem(ProblemKind.NOT_FOUND, url, f"{url} does not exist"))
-            return []
-        return [
-            Source(name=_unstrip(fs, p, protocol), path=_unstrip(fs, p, protocol),
-                   size=int(fs.size(p)), protocol=protocol)
-            for p in paths
-        ]
-    except OSError as exc:
+        return _url_sources(fs, url, path, protocol, problems)
+    except Exception as exc:  # network, credentials, permissions: one message, go on
         problems.append(InputProblem(ProblemKind.UNREADABLE, url, f"cannot read {url}: {exc}"))
         return []
+
+
+def _url_sources(
+    fs: Any, url: str, path: str, protocol: str, problems: list[InputProblem]
+) -> list[Source]:
+    if has_glob(path):
+
+        def children(folder: str) -> list[str]:
+            try:
+                return [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(folder, detail=False)]
+            except (OSError, ValueError):
+                return []
+
+        paths = match_glob(path, children, fs.exists)
+        if not paths:
+            problems.append(InputProblem(
+                ProblemKind.GLOB_MATCHES_NOTHING, url, f"the pattern {url!r} matches no file"
+            ))
+        found_by = "glob"
+    elif fs.isdir(path):
+        paths = sorted(p for p in fs.find(path) if looks_like_record_name(p.rsplit("/", 1)[-1]))
+        if not paths:
+            problems.append(InputProblem(
+                ProblemKind.NO_RECORD_FILES, url, f"the directory {url} holds no TFRecord files"
+            ))
+        found_by = "directory"
+    elif fs.exists(path):
+        return [Source(name=url, path=url, size=int(fs.size(path)), protocol=protocol)]
+    else:
+        problems.append(InputProblem(ProblemKind.NOT_FOUND, url, f"{url} does not exist"))
+        return []
+    sources = []
+    for p in paths:
+        name = _unstrip(fs, p, protocol)
+        if fs.isdir(p):
+            problems.append(InputProblem(
+                ProblemKind.UNREADABLE, name,
+                f"the pattern {url!r} matches the directory {name}, which TensorFlow cannot "
+                "read as records", {"pattern": url},
+            ))
+            continue
+        sources.append(Source(name=name, path=name, size=int(fs.size(p)), protocol=protocol,
+                              found_by=found_by))
+    return sources
 
 
 def _unstrip(fs: Any, path: str, protocol: str) -> str:
@@ -235,16 +450,26 @@ def _unstrip(fs: Any, path: str, protocol: str) -> str:
     return f"{protocol}://{path}"
 
 
+# -- shard sets ----------------------------------------------------------------------------------
+
+
 def missing_shards(sources: Sequence[Source]) -> list[InputProblem]:
-    """Shard sets (``NAME-0000k-of-0000N``) among ``sources`` that lack some of their shards."""
-    sets: dict[tuple[str, str, str, int], set[int]] = defaultdict(set)
+    """Shard sets (``NAME-0000k-of-0000N``) among ``sources`` that lack some of their shards.
+
+    A set is checked when a glob or a directory found some of it, or two or more of its shards
+    were named: one shard named on its own is taken as meant to be read alone.
+    """
+    sets: dict[tuple[str, str, str, int], list[tuple[int, Source]]] = defaultdict(list)
     for source in sources:
         match = _SHARD.match(source.name)
         if match and int(match["count"]) > 0:
             key = (match["prefix"], match["suffix"], match["count"], len(match["index"]))
-            sets[key].add(int(match["index"]))
+            sets[key].append((int(match["index"]), source))
     problems = []
-    for (prefix, suffix, count_text, width), present in sorted(sets.items()):
+    for (prefix, suffix, count_text, width), members in sorted(sets.items()):
+        if len(members) < 2 and all(source.found_by == "path" for _, source in members):
+            continue
+        present = {index for index, _ in members}
         count = int(count_text)
         absent = sorted(set(range(count)) - present)
         if absent:

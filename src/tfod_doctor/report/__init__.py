@@ -5,21 +5,34 @@ A format is a function ``render(report, options) -> str`` registered with :func:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from tfod_doctor.findings import Severity
 from tfod_doctor.report.model import FindingStore, Report
 
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """How to render: all findings or the first few per rule, colour, terminal width."""
+    """How to render: all findings or the first few per rule, colour, width, pictures."""
 
     verbose: bool = False
     color: bool = False
+    #: Terminal width in columns; ``None``: a sensible default for files and pipes.
     width: int | None = None
     #: The command that produced the report (``check``, ``scan``), for titles.
     command: str = "check"
+    #: Findings at or above this severity fail (JUnit test cases, like the exit code).
+    fail_on: Severity = Severity.DATA_LOSS
+    #: Class id -> name for drawn boxes; default: the names in ``report.stats["classes"]``.
+    label_names: Mapping[int, str] | None = None
+    #: Pictures of offending records per rule, and in all (HTML).
+    thumbnails_per_rule: int = 6
+    max_thumbnails: int = 48
+    #: Sample images with their boxes (HTML).
+    samples: int = 12
+    #: Seconds to spend at most reading records back for pictures.
+    picture_seconds: float = 20.0
 
 
 Renderer = Callable[[Report, RenderOptions], str]

@@ -147,7 +147,7 @@ class Report:
 
     def to_json(self, indent: int | None = 2) -> str:
         """The JSON report as text."""
-        return json.dumps(self.to_dict(), indent=indent, sort_keys=False, default=_json_default)
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=False, default=json_default)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
@@ -170,7 +170,8 @@ class Report:
         return notebook_summary(self)
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """Turn what JSON cannot hold (bytes, sets, numpy scalars) into what it can."""
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     if isinstance(value, (set, frozenset, tuple)):

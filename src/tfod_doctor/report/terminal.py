@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections import defaultdict
 
-from rich.console import Console, Group
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -14,7 +15,12 @@ from tfod_doctor.findings import SUMMARY_ORDER, Finding, Severity
 from tfod_doctor.report import RenderOptions, register
 from tfod_doctor.report.model import Report
 
+#: Findings shown per rule without --verbose.
 _FIRST = 3
+#: Columns when the output is not a terminal (a file, a pipe, a CI log).
+DEFAULT_WIDTH = 100
+#: The overview table says what each rule means only on terminals at least this wide.
+_OVERVIEW_SUMMARY_WIDTH = 90
 STYLES = {
     Severity.DATA_LOSS: "bold magenta",
     Severity.ERROR: "bold red",
@@ -56,69 +62,145 @@ def _header(report: Report, options: RenderOptions) -> Text:
     return text
 
 
+def source_excerpt(finding: Finding, indent: int = 0) -> list[Text]:
+    """The quoted source line of a line:column finding, with a caret under the column."""
+    source = finding.evidence.get("source_line")
+    line_number = finding.location.line
+    if source is None or line_number is None:
+        return []
+    gutter = f"{line_number} | "
+    quoted = Text(" " * indent, no_wrap=True, overflow="ellipsis")
+    quoted.append(gutter, style="dim")
+    quoted.append(source.expandtabs(1))
+    excerpt = [quoted]
+    if finding.location.column:
+        caret = Text(" " * (indent + len(gutter) + finding.location.column - 1))
+        caret.append("^", style=STYLES[finding.severity])
+        excerpt.append(caret)
+    return excerpt
+
+
+def rule_order(rule_id: str, severity: Severity) -> tuple[int, str]:
+    """Where a rule goes in a report: by severity as the summary orders them, then by id."""
+    return SUMMARY_ORDER.index(severity), rule_id
+
+
+def _rule_severity(report: Report, rule_id: str) -> Severity:
+    found = report.by_rule(rule_id)
+    return found[0].severity if found else catalogue.get(rule_id).severity
+
+
+def _ordered_rules(report: Report) -> list[str]:
+    return sorted(report.rule_counts, key=lambda r: rule_order(r, _rule_severity(report, r)))
+
+
+def _overview_table(report: Report, rules: list[str], width: int) -> Table:
+    """One row per rule that fired: id, name, severity, count, and what it means if it fits."""
+    table = Table(show_edge=False, box=None, padding=(0, 1), header_style="bold dim")
+    table.add_column("rule", no_wrap=True)
+    table.add_column("name", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("findings", justify="right", no_wrap=True)
+    roomy = width >= _OVERVIEW_SUMMARY_WIDTH
+    if roomy:
+        table.add_column("what it means", overflow="fold", ratio=1)
+    for rule_id in rules:
+        rule = catalogue.get(rule_id)
+        severity = _rule_severity(report, rule_id)
+        cells = [rule_id, rule.name, Text(severity.label, style=STYLES[severity]),
+                 f"{report.rule_counts[rule_id]:,}"]
+        table.add_row(*cells, *([rule.summary] if roomy else []))
+    return table
+
+
+def _rule_title(rule_id: str, severity: Severity, count: int) -> Text:
+    rule = catalogue.get(rule_id)
+    title = Text()
+    title.append(f" {severity.label.upper()} ", style=f"reverse {STYLES[severity]}")
+    title.append(f" {rule.id} {rule.name}", style="bold")
+    title.append(f" · {count:,} finding{'s' if count != 1 else ''}", style="dim")
+    return title
+
+
+def finding_renderable(finding: Finding) -> RenderableType:
+    """One finding under its rule: where (own line), then what, then the quoted source line
+    with a caret for line:column findings."""
+    where = Text(overflow="fold")
+    where.append(str(finding.location), style="underline")  # a span: padding stays plain
+    return Group(where, Text(finding.message), *source_excerpt(finding))
+
+
+def _more_line(count: int, shown: int, kept: int, verbose: bool) -> Text | None:
+    if count <= shown:
+        return None
+    if not verbose and kept > shown:
+        tail = "--verbose lists them"
+    else:
+        tail = "--format json lists the kept ones" if kept < count else "--format json lists them"
+    return Text(f"… and {count - shown:,} more ({tail})", style="dim")
+
+
 def _rule_block(rule_id: str, findings: list[Finding], count: int, verbose: bool) -> Group:
+    """A rule that fired: its title, the first few locations and messages, and the fix."""
     rule = catalogue.get(rule_id)
     severity = findings[0].severity if findings else rule.severity
-    title = Text()
-    title.append(f"{severity.label.upper():>9} ", style=STYLES[severity])
-    title.append(f"{rule.id} {rule.name}", style="bold")
-    title.append(f" · {count} finding{'s' if count != 1 else ''}", style="dim")
-    lines: list[Text] = [title]
+    body = Table.grid(padding=(0, 1))
+    body.add_column(width=1, no_wrap=True)
+    body.add_column(ratio=1, overflow="fold")
     shown = findings if verbose else findings[:_FIRST]
     for finding in shown:
-        line = Text("          ")
-        line.append(str(finding.location), style="underline")
-        line.append(f"  {finding.message}")
-        lines.append(line)
-    if count > len(shown):
-        lines.append(Text(f"          … and {count - len(shown)} more (--verbose shows the kept "
-                          "ones, --format json lists them)", style="dim"))
-    hint = findings[0].hint if findings else rule.fix
+        body.add_row(Text("•", style=STYLES[severity]), finding_renderable(finding))
+    more = _more_line(count, len(shown), len(findings), verbose)
+    if more is not None:
+        body.add_row("", more)
+    hint = findings[0].hint if findings and findings[0].hint else rule.fix
     if hint:
-        lines.append(Text(f"          fix: {hint}", style="green"))
-    return Group(*lines)
+        body.add_row("", Text.assemble(("fix: ", "bold green"), (hint, "green")))
+    return Group(_rule_title(rule_id, severity, count), Padding(body, (0, 0, 0, 2)))
 
 
 def _findings_blocks(report: Report, verbose: bool) -> list[Group]:
-    by_rule: dict[str, list[Finding]] = defaultdict(list)
-    for finding in report.findings:
-        by_rule[finding.rule].append(finding)
-    order = {severity: i for i, severity in enumerate(SUMMARY_ORDER)}
-
-    def rank(rule_id: str) -> tuple[int, str]:
-        found = by_rule.get(rule_id)
-        severity = found[0].severity if found else catalogue.get(rule_id).severity
-        return order[severity], rule_id
-
     return [
-        _rule_block(rule_id, by_rule.get(rule_id, []), report.rule_counts[rule_id], verbose)
-        for rule_id in sorted(report.rule_counts, key=rank)
+        _rule_block(rule_id, report.by_rule(rule_id), report.rule_counts[rule_id], verbose)
+        for rule_id in _ordered_rules(report)
     ]
 
 
-def _files_table(report: Report) -> Table | None:
+def _table(title: str) -> Table:
+    """A plain table: bold title, dim header, no box lines."""
+    return Table(title=title, title_justify="left", title_style="bold", show_edge=False,
+                 box=box.SIMPLE_HEAD, header_style="dim", pad_edge=False)
+
+
+def _files_table(report: Report, width: int) -> Table | None:
     files = report.stats.get("files") or []
     if not files:
         return None
-    table = Table(title="Files", title_justify="left", show_edge=False)
-    for column in ("file", "kind", "size", "records", "damage"):
-        table.add_column(column, justify="right" if column in ("size", "records") else "left")
+    table = _table("Files")
+    longest = max(len(entry["file"]) for entry in files)
+    table.add_column("file", overflow="fold", min_width=min(longest, width // 2))
+    table.add_column("kind", overflow="fold")
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("records", justify="right", no_wrap=True)
+    table.add_column("damage", overflow="fold")
     for entry in files:
-        damage = ", ".join(f"{d['kind']} @ {d['offset']}" for d in entry["damaged_ranges"][:3])
+        damage = "\n".join(f"{d['kind']} @ {d['offset']}" for d in entry["damaged_ranges"][:3])
         if len(entry["damaged_ranges"]) > 3:
-            damage += f", +{len(entry['damaged_ranges']) - 3}"
+            damage += f"\n+{len(entry['damaged_ranges']) - 3} more"
         table.add_row(entry["file"], entry["kind"], human_bytes(entry["bytes"]),
                       f"{entry['records']:,}", damage or "-")
     return table
 
 
-def _schema_table(report: Report) -> Table | None:
+def _schema_table(report: Report, width: int) -> Table | None:
     schema = report.stats.get("schema") or {}
     if not schema:
         return None
-    table = Table(title="Schema present", title_justify="left", show_edge=False)
-    for column in ("key", "kinds", "records", "length min/median/max"):
-        table.add_column(column, justify="right" if column == "records" else "left")
+    table = _table("Schema present")
+    table.add_column("key", overflow="fold", min_width=min(max(map(len, schema)), width // 2))
+    table.add_column("kinds", overflow="fold")
+    table.add_column("records", justify="right", no_wrap=True)
+    table.add_column("length min / median / max", overflow="fold")
     for key, info in schema.items():
         kinds = ", ".join(f"{k} ({n:,})" if len(info["kinds"]) > 1 else k
                           for k, n in info["kinds"].items())
@@ -133,22 +215,26 @@ def render_text(report: Report, options: RenderOptions) -> str:
     """The terminal report as text (with ANSI colours when ``options.color``)."""
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=options.color, no_color=not options.color,
-                      width=options.width or 110, highlight=False, soft_wrap=False)
+                      width=options.width or DEFAULT_WIDTH, highlight=False, soft_wrap=False)
     console.print(_header(report, options))
     console.print(summary_line(report))
+    rules = _ordered_rules(report)
+    if len(rules) > 1:
+        console.print()
+        console.print(_overview_table(report, rules, console.width))
     blocks = _findings_blocks(report, options.verbose)
     if blocks:
-        console.print()
         for block in blocks:
+            console.print()
             console.print(block)
     else:
         console.print(Text("No findings.", style="green"))
     if options.command == "scan":
-        for table in (_files_table(report), _schema_table(report)):
+        for table in (_files_table(report, console.width), _schema_table(report, console.width)):
             if table is not None:
                 console.print()
                 console.print(table)
-    return buffer.getvalue()
+    return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))
 
 
 register("text", render_text)

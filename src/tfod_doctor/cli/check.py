@@ -1,0 +1,46 @@
+"""``tfod-doctor check``: pipeline.config, its label map and every record file it names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tfod_doctor import api
+from tfod_doctor.cli.common import emit_report, progress_bar, report_options, split_selectors
+from tfod_doctor.engine import execute
+from tfod_doctor.findings import Severity
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  tfod-doctor check models/my_ssd/pipeline.config
+  tfod-doctor check pipeline.config --split eval        only the eval records
+  tfod-doctor check pipeline.config --select C,M        config and label map rules only
+  tfod-doctor check pipeline.config --format json -o report.json
+
+Relative paths in the config are taken from the current folder, as training
+does: run it from the folder you start training in.
+"""
+)
+@click.argument("pipeline_config", type=click.Path(path_type=Path))
+@click.option("--split", type=click.Choice(api.SPLITS),
+              help="Read only the records of this split (the config is always checked).")
+@click.option("--deep", is_flag=True, help="Decode every image fully (slower) instead of "
+              "reading image headers only.")
+@report_options
+def check(
+    pipeline_config: Path, split: str | None, deep: bool, fmt: str, output: Path | None,
+    fail_on: Severity, select: tuple[str, ...], ignore: tuple[str, ...], verbose: bool,
+) -> int:
+    """Check PIPELINE_CONFIG before training: the config itself (line:column), its label map,
+    the fine-tune checkpoint, and every train and eval record file it names, together."""
+    plan, ctx = api.check_plan(pipeline_config, split=split, deep=deep,
+                               select=split_selectors(select), ignore=split_selectors(ignore))
+    with progress_bar(plan.total_bytes, "checking") as progress:
+        report = execute(plan, ctx, progress)
+    return emit_report(report, fmt, output, verbose, fail_on, "check")
+
+
+COMMANDS = [check]
