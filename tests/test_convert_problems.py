@@ -485,3 +485,28 @@ def test_an_image_in_both_train_and_eval_sources_is_converted_once(tmp_path):
     assert problem.kind is ProblemKind.DUPLICATE_IMAGE and problem.image == images[0].name
     assert problem.where.file == str(test.source)
     assert "eval" not in result.splits and result.splits["train"].images == 3
+
+
+def test_an_existing_label_map_keeps_its_ids(tmp_path, tf_oracle, capsys):
+    images = annotated_images(5, CLASSES, seed=37, decimals=0, negative_rate=0)
+    written = write_csv(tmp_path, images, "train")
+    label_map = tmp_path / "label_map.pbtxt"
+    label_map.write_text("item {\n  id: 4\n  name: 'dog'\n}\nitem {\n  id: 9\n  name: 'cat'\n}\n")
+    out = tmp_path / "out"
+    code, stdout, _ = run_cli(["convert", "csv", str(written.source), "--out", str(out),
+                               "--label-map", str(label_map)], capsys)
+    lights = sum(b.name == "traffic light" for i in images for b in i.boxes)
+    assert code == (1 if lights else 0)
+    assert stdout.count("unknown-category") == lights
+    assert read_label_map(out / "label_map.pbtxt") == {4: "dog", 9: "cat"}
+    for sample in tf_samples(tf_oracle, sorted(out.glob("*.tfrecord"))).values():
+        assert sample.labels == [{"dog": 4, "cat": 9}[t] for t in sample.texts]
+
+
+def test_a_broken_label_map_is_refused_with_its_line(tmp_path, capsys):
+    written = write_csv(tmp_path, annotated_images(2, CLASSES, seed=38, decimals=0), "train")
+    label_map = tmp_path / "label_map.pbtxt"
+    label_map.write_text("item {\n  id: 1\n  name: 'dog'\n\nitem {\n  id: 2\n  name: 'cat'\n}\n")
+    code, _, err = run_cli(["convert", "csv", str(written.source), "--out",
+                            str(tmp_path / "out"), "--label-map", str(label_map)], capsys)
+    assert code == 2 and f"{label_map}:" in err and "Traceback" not in err

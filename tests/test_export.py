@@ -166,3 +166,19 @@ def test_export_is_lossy_for_features_coco_cannot_hold(tmp_path, capsys):
     code, stdout, _ = run_cli(["export", "coco", str(path), "--out", str(tmp_path / "out"),
                                "--allow-lossy"], capsys)
     assert code == 0 and "image/object/mask" in stdout
+
+
+def test_export_takes_category_names_from_a_label_map(tmp_path):
+    features = {"image/encoded": make_image(32, 24), "image/source_id": "7",
+                "image/object/bbox/ymin": [0.25], "image/object/bbox/xmin": [0.25],
+                "image/object/bbox/ymax": [0.5], "image/object/bbox/xmax": [0.5],
+                "image/object/class/label": [2]}
+    path = tmp_path / "plain.tfrecord"
+    write_records(path, [encode_example(features)])
+    label_map = tmp_path / "label_map.pbtxt"
+    label_map.write_text('item { id: 1 name: "cat" }\nitem { id: 2 name: "dog" }\n')
+    result = tfod_doctor.export("coco", str(path), tmp_path / "coco", label_map=label_map)
+    doc = json.loads(result.annotations_file.read_text())
+    assert doc["categories"] == [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}]
+    assert doc["annotations"][0]["bbox"] == [8, 6, 8, 6]
+    assert doc["images"][0]["id"] == 7

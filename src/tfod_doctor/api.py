@@ -138,6 +138,28 @@ def check(
 
 
 E = TypeVar("E", bound=Enum)
+#: Formats whose classes are names, so an existing label map can give them their ids.
+_NAMED_CLASS_FORMATS = ("voc", "csv")
+
+
+def label_map_items(path: str | Path) -> tuple[tuple[int, str], ...]:
+    """``(id, name)`` of each item of a label map; a :class:`UserError` if training could not
+    use it (a syntax error, ids below 1, a name twice)."""
+    from tfod_doctor.config import read_label_map
+    from tfod_doctor.findings import Severity
+
+    label_map, findings = read_label_map(path)
+    errors = [f for f in findings if f.severity >= Severity.DATA_LOSS]
+    if not label_map.loadable or errors:
+        first = errors[0] if errors else None
+        detail = f"{first.location}: {first.message}" if first else "it does not parse"
+        raise UserError(f"the label map {path} cannot be used: {detail} "
+                        f"(tfod-doctor check shows every problem)")
+    items = tuple((item.id, item.name) for item in label_map.items)
+    names = [name for _, name in items]
+    if len(set(names)) != len(names) or len({i for i, _ in items}) != len(items):
+        raise UserError(f"the label map {path} repeats a name or an id")
+    return items
 
 
 def _choice(kind: type[E], value: str | E, option: str) -> E:
@@ -169,6 +191,7 @@ def convert(
     strict: bool = False,
     clip_boxes: bool = False,
     classes: Sequence[str] | None = None,
+    label_map: str | Path | None = None,
     keep_category_ids: bool = False,
     workers: int | None = None,
     overwrite: bool = False,
@@ -181,8 +204,14 @@ def convert(
     ``conversion.json``. Bad annotations are skipped and listed in ``result.problems``
     (``strict=True`` raises at the first instead). A conversion that would lose information
     raises unless ``allow_lossy=True``. ``on_total`` is told how many images will be read
-    before reading starts; ``progress`` is advanced by one per image.
+    before reading starts; ``progress`` is advanced by one per image. ``label_map`` (VOC, CSV)
+    keeps the ids of an existing label map; names it lacks are unknown categories.
     """
+    if label_map is not None and fmt not in _NAMED_CLASS_FORMATS:
+        raise UserError(f"a label map gives ids to class names: {fmt} declares its own "
+                        "categories (--keep-category-ids keeps COCO's ids)")
+    if label_map is not None and classes is not None:
+        raise UserError("give --classes or --label-map, not both")
     if isinstance(shard_size, str):
         shard_size = parse_size(shard_size)
     if not 1 <= quality <= 100:
@@ -196,6 +225,7 @@ def convert(
                            _choice(Reencode, reencode, "reencode"), quality, verify_images),
         allow_lossy=allow_lossy, strict=strict, clip_boxes=clip_boxes, workers=workers,
         classes=tuple(classes) if classes is not None else None,
+        label_map=label_map_items(label_map) if label_map is not None else None,
         keep_category_ids=keep_category_ids, overwrite=overwrite,
     )
     return convert_dataset(fmt, Path(source), Path(out), options, progress, on_total)
@@ -207,6 +237,7 @@ def export(
     out: str | Path,
     *,
     manifest: str | Path | None = None,
+    label_map: str | Path | None = None,
     allow_lossy: bool = False,
     strict: bool = False,
     overwrite: bool = False,
@@ -215,10 +246,12 @@ def export(
     """Export OD API record files (paths, globs, folders) to ``fmt`` (``coco``) under ``out``.
 
     Categories get their original ids back from the ``conversion.json`` beside the records (or
-    ``manifest``). Damaged or unreadable records are skipped and listed in ``result.problems``.
+    ``manifest``), or from ``label_map``. Damaged or unreadable records are skipped and listed
+    in ``result.problems``.
     """
     if isinstance(records, str):
         records = [records]
     options = ExportOptions(Path(manifest) if manifest is not None else None, allow_lossy,
-                            strict, overwrite)
+                            strict, overwrite,
+                            label_map_items(label_map) if label_map is not None else None)
     return export_records(fmt, list(records), Path(out), options, progress)

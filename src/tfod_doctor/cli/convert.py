@@ -216,10 +216,16 @@ _CLASSES_HELP = ("The classes in label-map order: comma-separated names, or a fi
                  "sorted).")
 
 
+_LABEL_MAP_HELP = ("Keep the ids of this existing label_map.pbtxt; names it lacks are unknown "
+                   "categories.")
+
+
 @convert.command("voc", epilog=CONVERT_EPILOG)
 @click.argument("source", type=click.Path(path_type=Path))
 @convert_options
 @click.option("--classes", metavar="NAMES|FILE", help=_CLASSES_HELP)
+@click.option("--label-map", type=click.Path(dir_okay=False, path_type=Path),
+              help=_LABEL_MAP_HELP)
 def convert_voc(source: Path, **options: Any) -> int:
     """Convert Pascal VOC XML files (a folder as LabelImg writes it, or a VOC devkit)."""
     return _convert("voc", source, **options)
@@ -237,6 +243,8 @@ def convert_yolo(source: Path, **options: Any) -> int:
 @click.argument("source", type=click.Path(path_type=Path))
 @convert_options
 @click.option("--classes", metavar="NAMES|FILE", help=_CLASSES_HELP)
+@click.option("--label-map", type=click.Path(dir_okay=False, path_type=Path),
+              help=_LABEL_MAP_HELP)
 def convert_csv(source: Path, **options: Any) -> int:
     """Convert a CSV with filename,width,height,class,xmin,ymin,xmax,ymax (the tutorials')."""
     return _convert("csv", source, **options)
@@ -277,19 +285,22 @@ without --allow-lossy.
               help="The folder to write annotations.json and images/ to.")
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path),
               help="The conversion.json to restore category ids from.")
+@click.option("--label-map", type=click.Path(dir_okay=False, path_type=Path),
+              help="Take category ids and names from this label map (instead of a manifest).")
 @click.option("--allow-lossy", is_flag=True,
               help="Export even when records hold what COCO cannot (masks, keypoints...).")
 @click.option("--strict", is_flag=True, help="Stop at the first bad record (exit 1).")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier export in --out.")
 @click.option("--verbose", "-v", is_flag=True, help="List every problem.")
-def export_coco(records: tuple[str, ...], out: Path, manifest: Path | None, allow_lossy: bool,
-                strict: bool, overwrite: bool, verbose: bool) -> int:
+def export_coco(records: tuple[str, ...], out: Path, manifest: Path | None,
+                label_map: Path | None, allow_lossy: bool, strict: bool, overwrite: bool,
+                verbose: bool) -> int:
     """Export RECORDS (files, folders, globs) to COCO JSON and image files."""
     from tfod_doctor.records import discover
 
     total = discover(list(records)).total_bytes
     with progress_bar(total, "exporting") as progress:
-        result = api.export("coco", list(records), out, manifest=manifest,
+        result = api.export("coco", list(records), out, manifest=manifest, label_map=label_map,
                             allow_lossy=allow_lossy, strict=strict, overwrite=overwrite,
                             progress=progress)
     show_export(result, verbose)

@@ -330,10 +330,13 @@ class ExportResult:
 class _CategoryTable:
     """COCO categories for an export: from the conversion manifest, or from the records."""
 
-    def __init__(self, manifest: dict[str, Any] | None) -> None:
-        self.from_manifest = manifest is not None
+    def __init__(self, manifest: dict[str, Any] | None,
+                 label_map: Sequence[tuple[int, str]] | None = None) -> None:
+        self.from_manifest = manifest is not None or label_map is not None
         self.entries: dict[int, dict[str, Any]] = {}
         if manifest is None:
+            for label, name in label_map or ():
+                self.entries[label] = {"id": label, "name": name}
             return
         restore = manifest.get("format") == FORMAT
         for raw in manifest["categories"]:
@@ -400,8 +403,10 @@ def export(records: Sequence[str], out: Path, options: ExportOptions,
     """Write records as ``annotations.json`` (COCO instances) and ``images/`` under ``out``."""
     reader = SampleReader(records, options)
     reader.progress = progress
-    manifest = find_manifest(reader.sources, options.manifest)
-    table = _CategoryTable(manifest)
+    # A label map named on its own replaces the manifest that would be found beside the records.
+    manifest = (find_manifest(reader.sources, options.manifest)
+                if options.label_map is None or options.manifest is not None else None)
+    table = _CategoryTable(manifest, options.label_map)
     reader.names = table.names
     if (out / "images").exists() and not (out / ANNOTATIONS).exists():
         raise UserError(f"{out / 'images'} exists and was not written by an export; name "
@@ -420,7 +425,7 @@ def export(records: Sequence[str], out: Path, options: ExportOptions,
         os.replace(staging / "images", out / "images")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    notes = [] if manifest is not None else [
+    notes = [] if manifest is not None or options.label_map is not None else [
         "no conversion.json beside the records: category ids are the records' label ids"]
     return ExportResult(FORMAT, [s.name for s in reader.sources], out, out / ANNOTATIONS,
                         out / "images", len(doc["images"]), len(doc["annotations"]),
@@ -450,8 +455,8 @@ def _write_images(reader: SampleReader, table: _CategoryTable, staging: Path
             coco_id = table.coco_id(box.label, box.text)
             if coco_id is None:
                 reader.report(Problem(ProblemKind.UNKNOWN_CATEGORY,
-                                      f"box {number}: label {box.label} ({box.text!r}) is not in "
-                                      "the conversion manifest's categories",
+                                      f"box {number}: label {box.label} ({box.text!r}) is not "
+                                      "among the categories of the manifest or label map",
                                       read.where, sample.filename))
                 continue
             entry = {"category_id": coco_id, **_annotation(box, sample.width, sample.height)}

@@ -47,6 +47,8 @@ class ExportOptions:
     allow_lossy: bool = False
     strict: bool = False
     overwrite: bool = False
+    #: ``(id, name)`` of a label map, for categories when there is no manifest.
+    label_map: tuple[tuple[int, str], ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,8 @@ class SourceCategory:
     key: int | str
     name: str
     supercategory: str | None = None
+    #: The label-map id it must get (from an existing label map); ``None``: numbered 1..N.
+    label: int | None = None
 
 
 @dataclass

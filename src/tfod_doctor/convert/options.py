@@ -39,6 +39,8 @@ class ConvertOptions:
     workers: int | None = None
     #: The classes, in label-map order (VOC, CSV); names not listed are unknown categories.
     classes: tuple[str, ...] | None = None
+    #: ``(id, name)`` of an existing label map to keep (VOC, CSV); other names are unknown.
+    label_map: tuple[tuple[int, str], ...] | None = None
     #: Keep COCO's own category ids as label-map ids instead of numbering them 1..N.
     keep_category_ids: bool = False
     #: Replace the outputs of an earlier conversion in the output folder.
@@ -46,7 +48,10 @@ class ConvertOptions:
 
 
 def declared_classes(options: ConvertOptions) -> list[SourceCategory] | None:
-    """The categories ``--classes`` names (keyed by name), or ``None`` to take the names used."""
+    """The categories ``--label-map`` or ``--classes`` name (keyed by name), or ``None`` to take
+    the names the annotations use."""
+    if options.label_map is not None:
+        return [SourceCategory(name, name, label=label) for label, name in options.label_map]
     if options.classes is None:
         return None
     return [SourceCategory(name, name) for name in options.classes]

@@ -158,7 +158,7 @@ def build_categories(data: SourceData, options: ConvertOptions
     else:
         items, keys = [], {}
         for number, declared in enumerate(data.categories, start=1):
-            label = number
+            label = number if declared.label is None else declared.label
             if options.keep_category_ids:
                 if not isinstance(declared.key, int) or declared.key < 1:
                     raise UserError(f"--keep-category-ids: category {declared.name!r} has id "
