@@ -187,3 +187,22 @@ def test_shard_size_fills_files_in_order(tmp_path, tf_oracle):
         # A shard only passes the size when one record alone is larger.
         assert path.stat().st_size <= 40_000 or len(tf_samples(tf_oracle, [path])) == 1
     assert_records_match(tf_oracle, result.files, written, result.label_map)
+
+
+def test_the_reader_snippet_pasted_into_pipeline_config_checks_clean(tmp_path):
+    """The input_reader.config blocks, label map and records pass `tfod-doctor check`."""
+    from tfod_doctor.findings import Severity
+    from tfod_doctor.testing import make_dataset
+
+    zoo = make_dataset(tmp_path / "zoo", classes=tuple(CLASSES))
+    written = write_coco(tmp_path / "coco", annotated_images(12, CLASSES, seed=14), COCO_IDS)
+    result = tfod_doctor.convert("coco", written.source, tmp_path / "out", eval_ratio=0.25)
+    text = zoo.config_path.read_text()
+    readers = result.input_reader.read_text()
+    config = (text[:text.index("train_input_reader {")]
+              + text[text.index("eval_config {"):text.index("eval_input_reader {")] + readers)
+    path = tmp_path / "pipeline.config"
+    path.write_text(config)
+    report = tfod_doctor.check(str(path))
+    assert report.worst() in (None, Severity.INFO), report.rule_counts
+    assert report.stats["totals"]["records"] == 12
