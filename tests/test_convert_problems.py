@@ -19,7 +19,7 @@ from convert_helpers import (
 from PIL import Image
 
 import tfod_doctor
-from tfod_doctor.convert import ProblemKind, Skipped
+from tfod_doctor.converters import ProblemKind, Skipped
 from tfod_doctor.errors import UserError
 from tfod_doctor.testing import (
     annotated_images,
@@ -403,12 +403,11 @@ def test_many_boxes_raise_max_number_of_boxes_in_the_reader_snippet(tmp_path):
 
 
 def test_the_package_exposes_convert_and_export_functions():
-    import tfod_doctor.convert.coco as coco_module
-    from tfod_doctor.convert import coco
+    import tfod_doctor.converters.coco as coco_module
+    from tfod_doctor.converters import coco
 
     assert callable(tfod_doctor.convert) and callable(tfod_doctor.export)
     assert coco_module is coco and coco.FORMAT == "coco"
-    assert tfod_doctor.convert.__call__.__doc__ == tfod_doctor.api.convert.__doc__
 
 
 def test_grayscale_and_16_bit_images_convert_to_what_tensorflow_reads(tmp_path, tf_oracle):

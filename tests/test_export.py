@@ -10,7 +10,7 @@ import pytest
 from convert_helpers import CLASSES, COCO_IDS, run_cli
 
 import tfod_doctor
-from tfod_doctor.convert.coco import to_pixels, to_span
+from tfod_doctor.converters.coco import to_pixels, to_span
 from tfod_doctor.records import encode_example, write_records
 from tfod_doctor.testing import annotated_images, make_dataset, make_image, write_coco
 

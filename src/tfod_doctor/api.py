@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from tfod_doctor.catalogue import RuleFilter, unknown_selectors
 from tfod_doctor.checks.context import CheckContext, LabelTable
-from tfod_doctor.convert import (
+from tfod_doctor.converters import (
     ConversionResult,
     ConvertOptions,
     ExifMode,

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from tfod_doctor import api
 from tfod_doctor.cli.common import progress_bar, use_color
-from tfod_doctor.convert import ConversionResult, ExportResult, Problem
+from tfod_doctor.converters import ConversionResult, ExportResult, Problem
 
 #: Problems listed in the terminal unless --verbose (all of them are in the manifest).
 _FIRST_PROBLEMS = 20

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from tfod_doctor.convert.model import (
+from tfod_doctor.converters.model import (
     Losses,
     Problem,
     ProblemKind,
@@ -27,8 +27,8 @@ from tfod_doctor.convert.model import (
     SourceItem,
     Where,
 )
-from tfod_doctor.convert.options import ConvertOptions
-from tfod_doctor.convert.paths import IMAGE_EXTENSIONS, image_list
+from tfod_doctor.converters.options import ConvertOptions
+from tfod_doctor.converters.paths import IMAGE_EXTENSIONS, image_list
 from tfod_doctor.errors import UserError
 
 FORMAT = "yolo"

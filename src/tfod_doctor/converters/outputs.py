@@ -11,7 +11,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tfod_doctor.convert.model import Problem
+from tfod_doctor.converters.model import Problem
 from tfod_doctor.errors import UserError
 
 MANIFEST = "conversion.json"

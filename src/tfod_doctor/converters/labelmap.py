@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tfod_doctor.convert.model import Categories
+from tfod_doctor.converters.model import Categories
 
 #: The OD API pads or clips ground truth to this many boxes per image unless the reader says more.
 OD_DEFAULT_MAX_BOXES = 100

@@ -1,6 +1,6 @@
 """The conversion pipeline: annotations → categories → splits → images (in parallel) → records.
 
-Every format's importer produces a :class:`~tfod_doctor.convert.model.SourceData`; from there
+Every format's importer produces a :class:`~tfod_doctor.converters.model.SourceData`; from there
 on the work is the same for all of them: build the categories, check what would be lost, split
 the images, read them on a pool of threads, turn boxes into normalized OD API boxes (skipping and
 reporting the bad ones), and write shards, label map, input-reader snippet and manifest.
@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from tfod_doctor._version import __version__
-from tfod_doctor.convert import images as imgs
-from tfod_doctor.convert.labelmap import input_reader_text, label_map_text
-from tfod_doctor.convert.model import (
+from tfod_doctor.converters import images as imgs
+from tfod_doctor.converters.labelmap import input_reader_text, label_map_text
+from tfod_doctor.converters.model import (
     CanonicalBox,
     CanonicalSample,
     Categories,
@@ -33,8 +33,8 @@ from tfod_doctor.convert.model import (
     SourceData,
     SourceItem,
 )
-from tfod_doctor.convert.options import EDGE_TOLERANCE, ConvertOptions
-from tfod_doctor.convert.outputs import (
+from tfod_doctor.converters.options import EDGE_TOLERANCE, ConvertOptions
+from tfod_doctor.converters.outputs import (
     MANIFEST,
     ConversionStopped,
     Progress,
@@ -42,8 +42,8 @@ from tfod_doctor.convert.outputs import (
     ordered_map,
     write_json,
 )
-from tfod_doctor.convert.shards import ShardedWriter, shard_pattern
-from tfod_doctor.convert.tfexample import OptionalKeys, encode_sample
+from tfod_doctor.converters.shards import ShardedWriter, shard_pattern
+from tfod_doctor.converters.tfexample import OptionalKeys, encode_sample
 from tfod_doctor.errors import UserError
 
 LABEL_MAP = "label_map.pbtxt"

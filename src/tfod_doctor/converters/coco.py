@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from tfod_doctor.convert.export import ExportOptions, SampleReader, find_manifest
-from tfod_doctor.convert.model import (
+from tfod_doctor.converters.export import ExportOptions, SampleReader, find_manifest
+from tfod_doctor.converters.model import (
     BoxFlags,
     CanonicalBox,
     Category,
@@ -34,9 +34,9 @@ from tfod_doctor.convert.model import (
     SourceItem,
     Where,
 )
-from tfod_doctor.convert.options import ConvertOptions
-from tfod_doctor.convert.outputs import Progress, claim_folder, load_json, write_json
-from tfod_doctor.convert.paths import choose_root
+from tfod_doctor.converters.options import ConvertOptions
+from tfod_doctor.converters.outputs import Progress, claim_folder, load_json, write_json
+from tfod_doctor.converters.paths import choose_root
 from tfod_doctor.errors import UserError
 
 FORMAT = "coco"

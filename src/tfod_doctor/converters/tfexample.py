@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tfod_doctor.convert.model import BoxFlags, CanonicalBox, CanonicalSample
+from tfod_doctor.converters.model import BoxFlags, CanonicalBox, CanonicalSample
 from tfod_doctor.records import Bytes, FeatureView, Floats, Ints, Kind, encode_example
 
 BBOX_KEYS = (
@@ -233,7 +233,7 @@ def decode_sample(view: FeatureView, names: Mapping[int, str] | None = None) -> 
     Width and height are those of the encoded image (read from its header), as TensorFlow
     decodes it; features this model does not know are kept in ``extra_features``.
     """
-    from tfod_doctor.convert.images import ImageError, probe
+    from tfod_doctor.converters.images import ImageError, probe
 
     image = view.first_bytes("image/encoded")
     if not image:

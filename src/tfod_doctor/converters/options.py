@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfod_doctor.convert.images import ImageOptions
-from tfod_doctor.convert.model import SourceCategory
-from tfod_doctor.convert.shards import Sharding
+from tfod_doctor.converters.images import ImageOptions
+from tfod_doctor.converters.model import SourceCategory
+from tfod_doctor.converters.shards import Sharding
 
 #: A box may stick out of the image by this fraction of its size and be taken as touching the
 #: edge: float noise from tools that store x + w or centre ± half-width.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfod_doctor.convert.model import (
+from tfod_doctor.converters.model import (
     CanonicalSample,
     Losses,
     Problem,
@@ -21,8 +21,8 @@ from tfod_doctor.convert.model import (
     Skipped,
     Where,
 )
-from tfod_doctor.convert.outputs import MANIFEST, ConversionStopped, Progress, read_manifest
-from tfod_doctor.convert.tfexample import SampleError, decode_sample
+from tfod_doctor.converters.outputs import MANIFEST, ConversionStopped, Progress, read_manifest
+from tfod_doctor.converters.tfexample import SampleError, decode_sample
 from tfod_doctor.errors import UserError
 from tfod_doctor.records import (
     Damage,

@@ -15,7 +15,7 @@ import xml.parsers.expat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfod_doctor.convert.model import (
+from tfod_doctor.converters.model import (
     BoxFlags,
     Losses,
     Problem,
@@ -26,8 +26,8 @@ from tfod_doctor.convert.model import (
     SourceItem,
     Where,
 )
-from tfod_doctor.convert.options import ConvertOptions, declared_classes
-from tfod_doctor.convert.paths import IMAGE_EXTENSIONS
+from tfod_doctor.converters.options import ConvertOptions, declared_classes
+from tfod_doctor.converters.paths import IMAGE_EXTENSIONS
 from tfod_doctor.errors import UserError
 
 FORMAT = "voc"

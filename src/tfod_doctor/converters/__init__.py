@@ -2,8 +2,8 @@
 
 Each format has one module with an importer (``load(source, options) -> SourceData``) and, where
 there is one, an exporter; every importer produces the same source model
-(:mod:`~tfod_doctor.convert.model`), and one pipeline (:mod:`~tfod_doctor.convert.pipeline`)
-turns it into records with one tf.Example writer (:mod:`~tfod_doctor.convert.tfexample`, shared
+(:mod:`~tfod_doctor.converters.model`), and one pipeline (:mod:`~tfod_doctor.converters.pipeline`)
+turns it into records with one tf.Example writer (:mod:`~tfod_doctor.converters.tfexample`, shared
 with ``fix``), sharded output, a label map, an input-reader snippet and a manifest.
 """
 
@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tfod_doctor.convert import coco, csv_format, voc, yolo
-from tfod_doctor.convert.coco import ExportResult
-from tfod_doctor.convert.export import ExportOptions
-from tfod_doctor.convert.images import ExifMode, ImageOptions, Reencode
-from tfod_doctor.convert.model import (
+from tfod_doctor.converters import coco, csv_format, voc, yolo
+from tfod_doctor.converters.coco import ExportResult
+from tfod_doctor.converters.export import ExportOptions
+from tfod_doctor.converters.images import ExifMode, ImageOptions, Reencode
+from tfod_doctor.converters.model import (
     CanonicalBox,
     CanonicalSample,
     Categories,
@@ -25,10 +25,10 @@ from tfod_doctor.convert.model import (
     ProblemKind,
     Skipped,
 )
-from tfod_doctor.convert.options import ConvertOptions
-from tfod_doctor.convert.outputs import ConversionStopped, Progress
-from tfod_doctor.convert.pipeline import ConversionResult, Importer, run_conversion
-from tfod_doctor.convert.shards import Sharding, parse_size
+from tfod_doctor.converters.options import ConvertOptions
+from tfod_doctor.converters.outputs import ConversionStopped, Progress
+from tfod_doctor.converters.pipeline import ConversionResult, Importer, run_conversion
+from tfod_doctor.converters.shards import Sharding, parse_size
 from tfod_doctor.errors import UserError
 
 #: Format name -> importer.

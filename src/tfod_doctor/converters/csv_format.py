@@ -11,7 +11,7 @@ import csv
 import math
 from pathlib import Path
 
-from tfod_doctor.convert.model import (
+from tfod_doctor.converters.model import (
     Problem,
     ProblemKind,
     Skipped,
@@ -20,8 +20,8 @@ from tfod_doctor.convert.model import (
     SourceItem,
     Where,
 )
-from tfod_doctor.convert.options import ConvertOptions, declared_classes
-from tfod_doctor.convert.paths import choose_root
+from tfod_doctor.converters.options import ConvertOptions, declared_classes
+from tfod_doctor.converters.paths import choose_root
 from tfod_doctor.errors import UserError
 
 FORMAT = "csv"
