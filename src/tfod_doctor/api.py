@@ -1,18 +1,36 @@
-"""The Python face of tfod-doctor: notebook-friendly functions that return reports, never print.
+"""The Python face of tfod-doctor: notebook-friendly functions that return results, never print.
 
 >>> import tfod_doctor
 >>> report = tfod_doctor.check("pipeline.config")   # config, label map and records together
 >>> report = tfod_doctor.scan(["data/train.tfrecord"])
 >>> report.summary
+>>> result = tfod_doctor.convert("coco", "annotations.json", "records/", eval_ratio=0.2)
+>>> result.splits["train"].files, result.problems
+>>> tfod_doctor.export("coco", ["records/eval-*.tfrecord"], "coco_eval/")
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 from tfod_doctor.catalogue import RuleFilter, unknown_selectors
 from tfod_doctor.checks.context import CheckContext, LabelTable
+from tfod_doctor.converters import (
+    ConversionResult,
+    ConvertOptions,
+    ExifMode,
+    ExportOptions,
+    ExportResult,
+    ImageOptions,
+    Reencode,
+    Sharding,
+    convert_dataset,
+    export_records,
+    parse_size,
+)
 from tfod_doctor.engine import Plan, execute, scan_plan
 from tfod_doctor.engine.process import Progress
 from tfod_doctor.errors import UserError
@@ -130,3 +148,123 @@ def check(
     plan, ctx = check_plan(config, split=split, select=select, ignore=ignore, deep=deep)
     return execute(plan, ctx, progress, workers=workers, runner=runner,
                    beam_options=beam_options)
+
+
+E = TypeVar("E", bound=Enum)
+#: Formats whose classes are names, so an existing label map can give them their ids.
+_NAMED_CLASS_FORMATS = ("voc", "csv")
+
+
+def label_map_items(path: str | Path) -> tuple[tuple[int, str], ...]:
+    """``(id, name)`` of each item of a label map; a :class:`UserError` if training could not
+    use it (a syntax error, ids below 1, a name twice)."""
+    from tfod_doctor.config import read_label_map
+    from tfod_doctor.findings import Severity
+
+    label_map, findings = read_label_map(path)
+    errors = [f for f in findings if f.severity >= Severity.DATA_LOSS]
+    if not label_map.loadable or errors:
+        first = errors[0] if errors else None
+        detail = f"{first.location}: {first.message}" if first else "it does not parse"
+        raise UserError(f"the label map {path} cannot be used: {detail} "
+                        f"(tfod-doctor check shows every problem)")
+    items = tuple((item.id, item.name) for item in label_map.items)
+    names = [name for _, name in items]
+    if len(set(names)) != len(names) or len({i for i, _ in items}) != len(items):
+        raise UserError(f"the label map {path} repeats a name or an id")
+    return items
+
+
+def _choice(kind: type[E], value: str | E, option: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise UserError(f"{option} must be one of {choices}, not {value!r}") from None
+
+
+def convert(
+    fmt: str,
+    source: str | Path,
+    out: str | Path,
+    *,
+    images: str | Path | None = None,
+    eval_source: str | Path | None = None,
+    eval_ratio: float | None = None,
+    seed: int = 0,
+    shuffle: bool = True,
+    name: str = "train",
+    num_shards: int | None = None,
+    shard_size: int | str | None = None,
+    exif: str | ExifMode = ExifMode.AUTO,
+    reencode: str | Reencode = Reencode.KEEP,
+    quality: int = 95,
+    verify_images: bool = False,
+    allow_lossy: bool = False,
+    strict: bool = False,
+    clip_boxes: bool = False,
+    classes: Sequence[str] | None = None,
+    label_map: str | Path | None = None,
+    keep_category_ids: bool = False,
+    workers: int | None = None,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> ConversionResult:
+    """Convert COCO, VOC, YOLO or CSV annotations (``fmt``) into OD API records under ``out``.
+
+    Writes TFRecord shards, ``label_map.pbtxt``, ``input_reader.config`` and
+    ``conversion.json``. Bad annotations are skipped and listed in ``result.problems``
+    (``strict=True`` raises at the first instead). A conversion that would lose information
+    raises unless ``allow_lossy=True``. ``on_total`` is told how many images will be read
+    before reading starts; ``progress`` is advanced by one per image. ``label_map`` (VOC, CSV)
+    keeps the ids of an existing label map; names it lacks are unknown categories.
+    """
+    if label_map is not None and fmt not in _NAMED_CLASS_FORMATS:
+        raise UserError(f"a label map gives ids to class names: {fmt} declares its own "
+                        "categories (--keep-category-ids keeps COCO's ids)")
+    if label_map is not None and classes is not None:
+        raise UserError("give --classes or --label-map, not both")
+    if isinstance(shard_size, str):
+        shard_size = parse_size(shard_size)
+    if not 1 <= quality <= 100:
+        raise UserError(f"the JPEG quality must be between 1 and 100, not {quality}")
+    options = ConvertOptions(
+        images=Path(images) if images is not None else None,
+        eval_source=Path(eval_source) if eval_source is not None else None,
+        eval_ratio=eval_ratio, seed=seed, shuffle=shuffle, name=name,
+        sharding=Sharding(num_shards, shard_size),
+        image=ImageOptions(_choice(ExifMode, exif, "exif"),
+                           _choice(Reencode, reencode, "reencode"), quality, verify_images),
+        allow_lossy=allow_lossy, strict=strict, clip_boxes=clip_boxes, workers=workers,
+        classes=tuple(classes) if classes is not None else None,
+        label_map=label_map_items(label_map) if label_map is not None else None,
+        keep_category_ids=keep_category_ids, overwrite=overwrite,
+    )
+    return convert_dataset(fmt, Path(source), Path(out), options, progress, on_total)
+
+
+def export(
+    fmt: str,
+    records: str | Sequence[str],
+    out: str | Path,
+    *,
+    manifest: str | Path | None = None,
+    label_map: str | Path | None = None,
+    allow_lossy: bool = False,
+    strict: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ExportResult:
+    """Export OD API record files (paths, globs, folders) to ``fmt`` (``coco``) under ``out``.
+
+    Categories get their original ids back from the ``conversion.json`` beside the records (or
+    ``manifest``), or from ``label_map``. Damaged or unreadable records are skipped and listed
+    in ``result.problems``.
+    """
+    if isinstance(records, str):
+        records = [records]
+    options = ExportOptions(Path(manifest) if manifest is not None else None, allow_lossy,
+                            strict, overwrite,
+                            label_map_items(label_map) if label_map is not None else None)
+    return export_records(fmt, list(records), Path(out), options, progress)

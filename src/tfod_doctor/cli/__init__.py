@@ -19,6 +19,8 @@ Examples:
   tfod-doctor scan 'data/*.tfrecord'      inventory and check record files
   tfod-doctor explain "corrupted record at 1234"
   tfod-doctor rules                       list every rule
+  tfod-doctor convert coco instances.json --out records/ --eval-ratio 0.1
+  tfod-doctor export coco 'records/eval-*.tfrecord' --out coco_eval/
 
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage error or nothing readable.
 """

@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
@@ -110,20 +112,39 @@ def show_progress() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
+class ProgressHandle:
+    """Advances a progress bar (call it with a count); :meth:`set_total` when it becomes known."""
+
+    def __init__(self, progress: Progress, task: TaskID) -> None:
+        self._progress = progress
+        self._task = task
+
+    def __call__(self, n: int) -> None:
+        self._progress.advance(self._task, n)
+
+    def set_total(self, total: int) -> None:
+        """Give the bar its total (a bar started without one is indeterminate until then)."""
+        self._progress.update(self._task, total=total)
+
+
 @contextmanager
-def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A byte progress bar on stderr, or ``None`` where none should be shown."""
-    if not show_progress() or total <= 0:
+def progress_bar(total: int | None, label: str, unit: str = "bytes"
+                 ) -> Iterator[ProgressHandle | None]:
+    """A progress bar on stderr counting ``bytes`` or items (``unit``: ``images``,
+    ``records``...), or ``None`` where none should be shown. ``total=None``: known later."""
+    if not show_progress() or (total is not None and total <= 0):
         yield None
         return
+    if unit == "bytes":
+        counts: list = [DownloadColumn(), TransferSpeedColumn()]
+    else:
+        counts = [MofNCompleteColumn(), TextColumn(unit)]
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
-        TransferSpeedColumn(), TimeRemainingColumn(),
+        TextColumn("[bold]{task.description}"), BarColumn(), *counts, TimeRemainingColumn(),
         console=Console(stderr=True), transient=True,
     )
     with progress:
-        task = progress.add_task(label, total=total)
-        yield lambda n: progress.advance(task, n)
+        yield ProgressHandle(progress, progress.add_task(label, total=total))
 
 
 def emit_report(

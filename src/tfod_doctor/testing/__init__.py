@@ -7,6 +7,16 @@ Defects live in :mod:`tfod_doctor.testing.defects`, one module per family; add o
 ``@defect("name", Stage.FEATURES)``. ``tf_oracle`` (imports TensorFlow) is for tests only.
 """
 
+from tfod_doctor.testing.annotations import (
+    AnnotatedImage,
+    PixelBox,
+    Written,
+    annotated_images,
+    write_coco,
+    write_csv,
+    write_voc,
+    write_yolo,
+)
 from tfod_doctor.testing.builder import Builder, Planted, Slot, Stage, defect
 from tfod_doctor.testing.dataset import Dataset, defect_names, make_dataset
 from tfod_doctor.testing.images import make_image
@@ -14,15 +24,23 @@ from tfod_doctor.testing.samples import BOX_KEYS, Box, Sample
 
 __all__ = [
     "BOX_KEYS",
+    "AnnotatedImage",
     "Box",
     "Builder",
     "Dataset",
+    "PixelBox",
     "Planted",
     "Sample",
     "Slot",
     "Stage",
+    "Written",
+    "annotated_images",
     "defect",
     "defect_names",
     "make_dataset",
     "make_image",
+    "write_coco",
+    "write_csv",
+    "write_voc",
+    "write_yolo",
 ]
