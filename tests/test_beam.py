@@ -101,3 +101,11 @@ def test_without_beam_installed_the_message_says_what_to_install(dataset, monkey
     code, _, err = run_cli(capsys, "scan", *dataset.scan_inputs, "--runner", "beam")
     assert code == 2
     assert "pip install 'tfod-doctor[beam]'" in err
+
+
+def test_check_of_a_pipeline_config_on_beam(beam, dataset):
+    """The config's own findings, its label map and both splits: the same report on Beam."""
+    local = api.check(dataset.config_path, workers=1)
+    on_beam = api.check(dataset.config_path, runner="beam")
+    assert _json(on_beam) == _json(local)
+    assert {f["role"] for f in on_beam.stats["files"]} == {"train", "eval"}

@@ -328,3 +328,11 @@ def test_memory_does_not_grow_with_the_file(tmp_path):
         tracemalloc.stop()
     assert report.stats["totals"]["records"] == 32
     assert peak < 16 << 20, f"{peak / 1e6:.0f} MB held at once"
+
+
+def test_check_of_a_pipeline_config_in_pieces(damaged_dataset):
+    """`check` reads both splits with their own reader settings; the same report in pieces."""
+    plan, ctx = api.check_plan(damaged_dataset.config_path)
+    alone = json.dumps(execute(plan, ctx, workers=1).to_dict(), sort_keys=True)
+    assert json.dumps(execute(plan, ctx, workers=2, split_bytes=1).to_dict(),
+                      sort_keys=True) == alone
