@@ -60,7 +60,8 @@ def run_local(
     )
     if not parallel:
         return run_sequential(items, ctx, progress)
-    return _run_pool(items, ctx, progress, workers, size)
+    at_most = len(items) + total // size  # no more workers than there can be tasks
+    return _run_pool(items, ctx, progress, min(workers, max(2, at_most)), size)
 
 
 def run_sequential(
