@@ -4,7 +4,7 @@
     python benchmarks/bench_check.py --grow-gb 20         # also a 20 GB dataset (hard links)
     python benchmarks/bench_check.py --quick --skip-tf    # a fast look while optimising
 
-Datasets (``datasets.py``, written once into ``--cache``): ``large`` — 3,000 640×480 JPEG records
+Datasets (``bench_data.py``, written once into ``--cache``): ``large`` — 3,000 640×480 JPEG records
 with 1–20 boxes (~270 MB, 8 shards, and the same records as one file); ``tiny`` — 20,000 32×32
 records (4 shards); ``grown`` — the large shards repeated with hard links up to ``--grow-gb``.
 
@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-import datasets  # noqa: E402
+import bench_data as datasets  # noqa: E402
 
 # -- what one measurement does (in its own process) ----------------------------------------------
 
