@@ -77,15 +77,23 @@ def scan(
     ignore: Iterable[str] = (),
     deep: bool = False,
     progress: Progress | None = None,
+    workers: int | None = None,
+    runner: str = "local",
+    beam_options: str | Sequence[str] | None = None,
 ) -> Report:
-    """Read record files (paths, directories, globs, URLs) and run the record rules on them."""
+    """Read record files (paths, directories, globs, URLs) and run the record rules on them.
+
+    ``workers``: processes on this machine (default: one per CPU; 1 checks in this process).
+    ``runner="beam"`` runs the work as an Apache Beam pipeline with ``beam_options`` instead.
+    """
     if isinstance(inputs, str):
         inputs = [inputs]
     if not inputs:
         raise UserError("no input given: name record files, directories or glob patterns")
     ctx = context(label_map=label_map, num_classes=num_classes, max_boxes=max_boxes,
                   select=select, ignore=ignore, deep=deep)
-    return execute(scan_plan(inputs), ctx, progress)
+    return execute(scan_plan(inputs), ctx, progress, workers=workers, runner=runner,
+                   beam_options=beam_options)
 
 
 SPLITS = ("train", "eval")
@@ -126,15 +134,20 @@ def check(
     ignore: Iterable[str] = (),
     deep: bool = False,
     progress: Progress | None = None,
+    workers: int | None = None,
+    runner: str = "local",
+    beam_options: str | Sequence[str] | None = None,
 ) -> Report:
     """Check a pipeline.config, its label map and every record file it names, together.
 
     Relative paths in the config are resolved from the working directory, as training does.
     ``split`` limits the record scan to ``"train"`` or ``"eval"`` (the config is always checked).
-    Returns a :class:`Report`; nothing is printed.
+    ``workers``, ``runner`` and ``beam_options`` say where the records are checked, as for
+    :func:`scan`. Returns a :class:`Report`; nothing is printed.
     """
     plan, ctx = check_plan(config, split=split, select=select, ignore=ignore, deep=deep)
-    return execute(plan, ctx, progress)
+    return execute(plan, ctx, progress, workers=workers, runner=runner,
+                   beam_options=beam_options)
 
 
 E = TypeVar("E", bound=Enum)

@@ -11,7 +11,7 @@ from typing import Any
 
 from tfod_doctor.checks.base import RecordPlace, aggregator
 from tfod_doctor.checks.context import CheckContext
-from tfod_doctor.records import FeatureView
+from tfod_doctor.records import FeatureView, Kind
 
 
 class KeyStats:
@@ -22,11 +22,6 @@ class KeyStats:
     def __init__(self) -> None:
         self.kinds: Counter[str] = Counter()
         self.lengths: Counter[int] = Counter()
-
-    def merge(self, other: KeyStats) -> KeyStats:
-        self.kinds.update(other.kinds)
-        self.lengths.update(other.lengths)
-        return self
 
 
 def _median(histogram: Counter[int]) -> float:
@@ -45,36 +40,38 @@ def _median(histogram: Counter[int]) -> float:
     return sum(picks) / len(picks)
 
 
+#: (key, kind, list length) -> how many records have a feature of that shape.
+Shapes = Counter[tuple[str, Kind, int]]
+
+
 class SchemaInventory:
-    """Aggregator: the keys present in the records, their kinds and list lengths."""
+    """Aggregator: the keys present in the records, their kinds and list lengths.
+
+    The state counts records per (key, kind, list length) — one counter update per record — and
+    merging is adding counts.
+    """
 
     name = "schema"
 
-    def new(self) -> dict[str, KeyStats]:
-        return {}
+    def new(self) -> Shapes:
+        return Counter()
 
-    def add(
-        self, state: dict[str, KeyStats], view: FeatureView, where: RecordPlace, ctx: CheckContext
-    ) -> None:
-        for key, kind in view.kinds.items():
-            stats = state.get(key)
-            if stats is None:
-                stats = state[key] = KeyStats()
-            stats.kinds[kind.value] += 1
-            stats.lengths[len(view[key])] += 1
+    def add(self, state: Shapes, view: FeatureView, where: RecordPlace, ctx: CheckContext) -> None:
+        state.update(view.shapes())
 
-    def merge(self, left: dict[str, KeyStats], right: dict[str, KeyStats]) -> dict[str, KeyStats]:
-        for key, stats in right.items():
-            if key in left:
-                left[key].merge(stats)
-            else:
-                left[key] = stats
+    def merge(self, left: Shapes, right: Shapes) -> Shapes:
+        left.update(right)
         return left
 
-    def finish(self, state: dict[str, KeyStats], ctx: CheckContext) -> tuple[list, dict[str, Any]]:
+    def finish(self, state: Shapes, ctx: CheckContext) -> tuple[list, dict[str, Any]]:
+        per_key: dict[str, KeyStats] = {}
+        for (key, kind, length), count in state.items():
+            stats = per_key.setdefault(key, KeyStats())
+            stats.kinds[kind.value] += count
+            stats.lengths[length] += count
         schema = {}
-        for key in sorted(state):
-            stats = state[key]
+        for key in sorted(per_key):
+            stats = per_key[key]
             schema[key] = {
                 "kinds": dict(sorted(stats.kinds.items())),
                 "records": sum(stats.kinds.values()),

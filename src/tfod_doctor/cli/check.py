@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from tfod_doctor import api
-from tfod_doctor.cli.common import emit_report, progress_bar, report_options, split_selectors
+from tfod_doctor.cli.common import (
+    emit_report,
+    engine_options,
+    progress_bar,
+    report_options,
+    split_selectors,
+)
 from tfod_doctor.engine import execute
 from tfod_doctor.findings import Severity
 
@@ -19,6 +25,9 @@ Examples:
   tfod-doctor check pipeline.config --split eval        only the eval records
   tfod-doctor check pipeline.config --select C,M        config and label map rules only
   tfod-doctor check pipeline.config --format json -o report.json
+  tfod-doctor check pipeline.config --workers 8         8 processes
+  tfod-doctor check pipeline.config --runner beam --beam-options \\
+      "--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp"
 
 Relative paths in the config are taken from the current folder, as training
 does: run it from the folder you start training in.
@@ -30,16 +39,19 @@ does: run it from the folder you start training in.
 @click.option("--deep", is_flag=True, help="Decode every image fully (slower) instead of "
               "reading image headers only.")
 @report_options
+@engine_options
 def check(
     pipeline_config: Path, split: str | None, deep: bool, fmt: str, output: Path | None,
     fail_on: Severity, select: tuple[str, ...], ignore: tuple[str, ...], verbose: bool,
+    workers: int | None, runner: str, beam_options: str | None,
 ) -> int:
     """Check PIPELINE_CONFIG before training: the config itself (line:column), its label map,
     the fine-tune checkpoint, and every train and eval record file it names, together."""
     plan, ctx = api.check_plan(pipeline_config, split=split, deep=deep,
                                select=split_selectors(select), ignore=split_selectors(ignore))
     with progress_bar(plan.total_bytes, "checking") as progress:
-        report = execute(plan, ctx, progress)
+        report = execute(plan, ctx, progress, workers=workers, runner=runner,
+                         beam_options=beam_options)
     return emit_report(report, fmt, output, verbose, fail_on, "check")
 
 

@@ -23,6 +23,7 @@ from rich.progress import (
 )
 
 from tfod_doctor import report as reports
+from tfod_doctor.engine.run import RUNNERS
 from tfod_doctor.findings import Severity
 from tfod_doctor.report.model import Report
 
@@ -64,6 +65,30 @@ def report_options(func: Callable) -> Callable:
                      help="Leave out these rules (same forms as --select)."),
         click.option("--verbose", "-v", is_flag=True,
                      help="List every kept finding, not the first few per rule."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def engine_options(func: Callable) -> Callable:
+    """Where the checking runs: ``--workers``, ``--runner`` and ``--beam-options``.
+
+    The command receives ``workers`` (``None``: one per CPU), ``runner`` and ``beam_options``,
+    to pass on to :func:`tfod_doctor.engine.execute`.
+    """
+    decorators = [
+        click.option("--workers", "-j", type=click.IntRange(min=1), metavar="N",
+                     help="Worker processes (default: one per CPU). Large files are cut into "
+                          "pieces so that even one file keeps every worker busy; 1 checks in "
+                          "this process."),
+        click.option("--runner", type=click.Choice(RUNNERS), default="local", show_default=True,
+                     help="Where to run: on this machine, or as an Apache Beam pipeline "
+                          "(pip install 'tfod-doctor[beam]')."),
+        click.option("--beam-options", metavar="FLAGS",
+                     help="Apache Beam pipeline flags for --runner beam, in one string: "
+                          "\"--runner=DataflowRunner --project=P --region=R "
+                          "--temp_location=gs://B/tmp\" (default: Beam's DirectRunner)."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)

@@ -7,47 +7,83 @@ from typing import Any
 
 from tfod_doctor.checks.base import Aggregator
 from tfod_doctor.checks.context import CheckContext
+from tfod_doctor.engine.work import WorkItem
 from tfod_doctor.findings import Finding
+from tfod_doctor.records import Damage
 from tfod_doctor.report.model import FindingStore
 
 
 @dataclass
 class FileStats:
-    """What one file (or one byte range of it) held."""
+    """What one file (or one piece of it) held.
+
+    The damages met are kept as they are: how many records follow a damage, and how many records
+    TensorFlow reads before it stops, depend on every piece of the file, so they are worked out
+    from the merged stats of the whole file (:meth:`damage_ranges`, :meth:`tensorflow_reads`).
+    """
 
     file: str
     role: str | None = None
     kind: str = ""
     bytes: int = 0
     records: int = 0
+    #: Damaged ranges that are not framing damage (a file that is no TFRecord at all).
     damaged: list[dict[str, Any]] = field(default_factory=list)
+    damages: list[Damage] = field(default_factory=list)
     #: Whether the file could be opened at all.
     opened: bool = False
-    #: How many records the OD API's reader gets before it stops (known for whole files only).
-    tensorflow_reads: int | None = None
+    #: Whether the file is GZIP/ZLIB-compressed (offsets count in the decompressed bytes).
+    compressed: bool = False
 
     def merge(self, other: FileStats) -> FileStats:
         self.kind = self.kind or other.kind
         self.bytes = max(self.bytes, other.bytes)
         self.records += other.records
         self.opened = self.opened or other.opened
-        if self.tensorflow_reads is None or other.tensorflow_reads is None:
-            self.tensorflow_reads = None  # pieces of one file: unknown from a piece alone
+        self.compressed = self.compressed or other.compressed
         self.damaged.extend(other.damaged)
         self.damaged.sort(key=lambda d: d["offset"])
+        self.damages.extend(other.damages)
+        self.damages.sort(key=lambda d: d.offset)
         return self
 
+    def damage_ranges(self) -> list[tuple[Damage, int]]:
+        """Each damage with how many intact records of the file come after it.
+
+        Records and damages share one index sequence, so the records before a damage are its
+        index minus the damages before it.
+        """
+        ordered = sorted(self.damages, key=lambda d: d.record)
+        return [(d, self.records - (d.record - before)) for before, d in enumerate(ordered)]
+
+    def tensorflow_reads(self) -> int | None:
+        """How many records the OD API's reader gets from the file before it stops."""
+        if not self.opened:
+            return None
+        if self.compressed or any(d["kind"] == "not-a-tfrecord" for d in self.damaged):
+            return 0  # it reads the bytes as framing and fails at byte 0
+        ordered = sorted(self.damages, key=lambda d: d.record)
+        for before, damage in enumerate(ordered):
+            if damage.stops_tensorflow:
+                return damage.record - before
+        return self.records
+
     def to_dict(self) -> dict[str, Any]:
-        lost = sum(d["end"] - d["offset"] for d in self.damaged)
+        ranges = list(self.damaged) + [
+            {"kind": d.kind.value, "offset": d.offset, "end": d.end, "record": d.record,
+             "tf_offset": d.tf_offset, "records_recovered_after": recovered}
+            for d, recovered in self.damage_ranges()
+        ]
+        ranges.sort(key=lambda d: d["offset"])
         return {
             "file": self.file,
             "role": self.role,
             "kind": self.kind,
             "bytes": self.bytes,
             "records": self.records,
-            "tensorflow_reads": self.tensorflow_reads,
-            "damaged_ranges": self.damaged,
-            "lost_bytes": lost,
+            "tensorflow_reads": self.tensorflow_reads(),
+            "damaged_ranges": ranges,
+            "lost_bytes": sum(d["end"] - d["offset"] for d in ranges),
         }
 
 
@@ -78,6 +114,11 @@ class Partial:
             stats = self.files[name] = FileStats(name, role)
         return stats
 
+    def compact(self) -> Partial:
+        """Drop the findings past each rule's cap now (before sending this partial elsewhere)."""
+        self.store.findings()  # trims every rule's bucket to the cap
+        return self
+
     def merge(self, other: Partial, aggregators: list[Aggregator]) -> Partial:
         """Fold ``other`` into this partial (in place); returns self."""
         self.store.merge(other.store)
@@ -89,3 +130,17 @@ class Partial:
         for agg in aggregators:
             self.states[agg.name] = agg.merge(self.states[agg.name], other.states[agg.name])
         return self
+
+
+@dataclass
+class Piece:
+    """What reading one work item gave: its partial, and where its records stopped.
+
+    ``stop`` is the offset where the item after the last one read starts (``>= item.end``, or
+    the file size) and ``next_index`` its index: the next piece of the file must start there.
+    """
+
+    item: WorkItem
+    partial: Partial
+    stop: int
+    next_index: int

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from tfod_doctor.checks import framing
 from tfod_doctor.checks.base import Aggregator, RecordCheck, RecordPlace
 from tfod_doctor.checks.context import CheckContext
-from tfod_doctor.engine.partial import Partial
+from tfod_doctor.engine.partial import Partial, Piece
 from tfod_doctor.engine.work import WorkItem
 from tfod_doctor.findings import Finding
 from tfod_doctor.records import (
@@ -64,29 +64,42 @@ def process(
     checks: list[RecordCheck],
     aggregators: list[Aggregator],
     progress: Progress | None = None,
-) -> Partial:
+) -> Piece:
     """Read one work item and check every record in it; never raises for bad input."""
     ctx = ctx.for_role(item.role)
     partial = Partial.empty(ctx, aggregators)
     name = item.source.name
     stats = partial.file(name, item.role)
     stats.bytes = item.source.size
+    stop, next_index = item.start + item.length, item.first_index
+    reported = 0
+
+    def report(n: int) -> None:
+        nonlocal reported
+        reported += n
+        if progress is not None:
+            progress(n)
+
     try:
         with open_records(item.source) as opened:
             stats.kind = opened.kind.value
             stats.opened = True
-            _read(opened, item, ctx, checks, aggregators, partial, progress)
+            stats.compressed = opened.compressed
+            stop, next_index = _read(opened, item, ctx, checks, aggregators, partial, report)
     except OSError as exc:
         problem = InputProblem(ProblemKind.UNREADABLE, name,
                                f"{name} cannot be read: {exc.strerror or exc}")
         partial.emit(framing.input_problem_finding(problem), ctx)
-    return partial
+    if progress is not None:
+        progress(item.length - reported)
+    return Piece(item, partial, stop, next_index)
 
 
 def _read(
     opened: OpenedFile, item: WorkItem, ctx: CheckContext, checks: list[RecordCheck],
-    aggregators: list[Aggregator], partial: Partial, progress: Progress | None,
-) -> None:
+    aggregators: list[Aggregator], partial: Partial, progress: Progress,
+) -> tuple[int, int]:
+    """Check the records of the item; returns where the next item of the file starts."""
     name = item.source.name
     stats = partial.files[name]
     if opened.size == 0 and item.start == 0:
@@ -94,80 +107,66 @@ def _read(
         if opened.compressed:
             partial.emit(framing.compressed_finding(name, opened.kind, 0,
                                                     opened.decompress_error), ctx)
-        return
+        return 0, 0
+    end = item.end
+    if opened.kind is not FileKind.TFRECORD and not item.whole_file:
+        # Only plain TFRecord files are cut into pieces; read anything else whole, once.
+        if item.start > 0:
+            return item.start + item.length, item.first_index
+        end = None
     runner = _RecordRunner(ctx, checks, aggregators, partial, item.role)
+    reader = opened.reader(item.start, end, item.first_index, resync=False)
     damages: list[Damage] = []
-    record_indices: list[int] = []
+    records = 0
     done = item.start
     try:
-        for entry in opened.records(item.start, item.end):
+        for entry in reader:
             if isinstance(entry, Damage):
                 damages.append(entry)
                 continue
-            record_indices.append(entry.index)
+            records += 1
             runner.run(entry)
-            if progress is not None and len(record_indices) % _PROGRESS_EVERY == 0:
+            if records % _PROGRESS_EVERY == 0:
                 progress(_scaled(entry.end, opened, item) - done)
                 done = _scaled(entry.end, opened, item)
     finally:
         # Also when the file fails mid-way (OSError): what was read is still reported.
-        stats.records += len(record_indices)
-        _report_damage(opened, item, damages, record_indices, partial, ctx)
-    if progress is not None:
-        progress(_scaled(item.end or opened.size, opened, item) - done)
+        stats.records += records
+        _report_damage(opened, item, damages, records, partial, ctx)
+    stop = opened.size if reader.stop is None else reader.stop
+    return stop, item.first_index if reader.next_index is None else reader.next_index
 
 
 def _scaled(offset: int, opened: OpenedFile, item: WorkItem) -> int:
     """Progress counts bytes on disk; in a decompressed stream, scale offsets to them."""
     if not opened.compressed or opened.size == 0:
-        return min(offset, item.source.size)
+        return min(offset, item.start + item.length)
     return int(offset * item.source.size / opened.size)
 
 
 def _report_damage(
-    opened: OpenedFile, item: WorkItem, damages: list[Damage], record_indices: list[int],
+    opened: OpenedFile, item: WorkItem, damages: list[Damage], records: int,
     partial: Partial, ctx: CheckContext,
 ) -> None:
+    """Keep the damages met (their findings come once the whole file is merged); report a file
+    that is no TFRecord at all, and a compressed one."""
     name = item.source.name
     stats = partial.files[name]
-    if _not_a_tfrecord(opened, item, damages, record_indices):
+    if _not_a_tfrecord(opened, item, damages, records):
         # No framing anywhere: not a damaged TFRecord, something else entirely.
         partial.emit(framing.not_a_tfrecord_finding(name, opened.kind, opened.inner), ctx)
         stats.damaged.append({"kind": "not-a-tfrecord", "offset": 0, "end": item.source.size})
-        stats.tensorflow_reads = 0
         return
-    for damage in damages:
-        recovered = sum(1 for index in record_indices if index > damage.record)
-        partial.emit(framing.damage_finding(damage, recovered, opened.compressed), ctx)
-        stats.damaged.append(
-            {"kind": damage.kind.value, "offset": damage.offset, "end": damage.end,
-             "record": damage.record, "tf_offset": damage.tf_offset,
-             "records_recovered_after": recovered}
-        )
-    if item.whole_file:
-        stats.tensorflow_reads = _tensorflow_reads(opened, damages, record_indices)
+    stats.damages.extend(damages)
     if opened.compressed:
         partial.emit(
-            framing.compressed_finding(name, opened.kind, len(record_indices),
-                                       opened.decompress_error),
+            framing.compressed_finding(name, opened.kind, records, opened.decompress_error),
             ctx,
         )
 
 
-def _tensorflow_reads(
-    opened: OpenedFile, damages: list[Damage], record_indices: list[int]
-) -> int:
-    """How many records the OD API's reader gets from the file before it stops."""
-    if opened.compressed:
-        return 0  # it reads the compressed bytes as framing and fails at byte 0
-    stop = min((d.record for d in damages if d.stops_tensorflow), default=None)
-    if stop is None:
-        return len(record_indices)
-    return sum(1 for index in record_indices if index < stop)
-
-
 def _not_a_tfrecord(
-    opened: OpenedFile, item: WorkItem, damages: list[Damage], record_indices: list[int]
+    opened: OpenedFile, item: WorkItem, damages: list[Damage], records: int
 ) -> bool:
     """Whether the whole file is something else (no record anywhere), not a damaged TFRecord.
 
@@ -175,7 +174,7 @@ def _not_a_tfrecord(
     is intact, or when its first bytes are a header whose length matches the file (only the
     length's CRC is damaged).
     """
-    if item.start != 0 or record_indices or not damages:
+    if item.start != 0 or records or not damages:
         return False
     kind = opened.inner if opened.compressed else opened.kind
     if kind in _TFRECORD_KINDS:

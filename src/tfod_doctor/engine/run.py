@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import reduce
 from typing import Any
 
 from tfod_doctor.checks import base, framing
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.engine.partial import Partial
-from tfod_doctor.engine.process import Progress, process
+from tfod_doctor.engine.process import Progress
 from tfod_doctor.engine.work import WorkItem
+from tfod_doctor.errors import UserError
 from tfod_doctor.findings import Finding
 from tfod_doctor.records import InputProblem, Inputs
 from tfod_doctor.report.model import Report
@@ -41,19 +41,49 @@ class Plan:
         self.problems.extend(found.problems)
 
 
-def execute(plan: Plan, ctx: CheckContext, progress: Progress | None = None) -> Report:
-    """Process every work item of the plan, one after another, and merge the results."""
-    checks = base.record_checks()
-    aggregators = base.aggregators()
-    partials = [process(item, ctx, checks, aggregators, progress) for item in plan.items]
-    merged = reduce(lambda a, b: a.merge(b, aggregators), partials,
-                    Partial.empty(ctx, aggregators))
+#: Where the work runs: ``local`` (this machine; worker processes) or ``beam`` (Apache Beam).
+RUNNERS = ("local", "beam")
+
+
+def execute(
+    plan: Plan,
+    ctx: CheckContext,
+    progress: Progress | None = None,
+    *,
+    workers: int | None = None,
+    runner: str = "local",
+    beam_options: str | Sequence[str] | None = None,
+    split_bytes: int | None = None,
+) -> Report:
+    """Check every work item of the plan, merge the results and finish them into a report.
+
+    ``workers``: worker processes on this machine (default: one per CPU; 1 checks in this
+    process). ``runner="beam"`` runs the same work as an Apache Beam pipeline instead, with
+    ``beam_options`` (a string of pipeline flags, or a list of them) choosing where. The report
+    is the same either way, and whatever the number of workers or the size of the pieces.
+    """
+    if runner == "local":
+        from tfod_doctor.engine.local import run_local
+
+        merged = run_local(plan.items, ctx, progress, workers, split_bytes)
+    elif runner == "beam":
+        from tfod_doctor.engine.beam import run_beam
+
+        merged = run_beam(plan.items, ctx, beam_options, split_bytes)
+        if progress is not None:
+            progress(plan.total_bytes)
+    else:
+        raise UserError(f"unknown runner {runner!r}; use one of: {', '.join(RUNNERS)}")
     return finish(plan, merged, ctx)
 
 
 def finish(plan: Plan, merged: Partial, ctx: CheckContext) -> Report:
     """Turn the fully merged partial into a report: dataset findings, stats, summary."""
     aggregators = base.aggregators()
+    for file_stats in merged.files.values():
+        for damage, recovered in file_stats.damage_ranges():
+            finding = framing.damage_finding(damage, recovered, file_stats.compressed)
+            merged.emit(finding, ctx.for_role(file_stats.role))
     for problem in plan.problems:
         merged.emit(framing.input_problem_finding(problem), ctx)
     for finding in plan.findings:

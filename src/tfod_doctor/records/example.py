@@ -71,6 +71,9 @@ def _features_by_raw_key(example: Any) -> dict[str, Any]:
     }
 
 
+_KIND_OF_FIELD = {kind.value: kind for kind in Kind}
+
+
 class ExampleDecodeError(ValueError):
     """The payload is not a serialized tf.train.Example."""
 
@@ -83,29 +86,40 @@ def parse_example(payload: bytes) -> Any:
         raise ExampleDecodeError("the bytes do not parse as a tf.train.Example") from None
 
 
+def _read_features(features: Mapping[str, Any]) -> tuple[dict[str, Kind], dict[str, Any]]:
+    """Each key's kind and its list of values (protobuf's container, not a copy)."""
+    kinds: dict[str, Kind] = {}
+    values: dict[str, Any] = {}
+    for key in features:  # faster than .items() on protobuf's map
+        feature = features[key]
+        name = feature.WhichOneof("kind")
+        if name is None:
+            kinds[key] = Kind.NONE
+            values[key] = ()
+        else:
+            kinds[key] = _KIND_OF_FIELD[name]
+            values[key] = getattr(feature, name).value
+    return kinds, values
+
+
 class FeatureView(Mapping[str, Sequence[Any]]):
     """One decoded example as ``key -> values``, with each key's :class:`Kind`.
 
     The view reads the protobuf message in place: values are protobuf's repeated containers
     (sequences), not copies. ``view[key]`` is empty for a key that is absent. A key that is not
-    valid UTF-8 (TensorFlow's parser accepts it) is shown with backslash escapes.
+    valid UTF-8 (TensorFlow's parser accepts it) is shown with backslash escapes. Each feature is
+    looked at once, when the view is made; the first value of a bytes list is copied out of the
+    message at most once (:meth:`first_bytes`), however many checks read it.
     """
 
-    __slots__ = ("_features", "kinds")
+    __slots__ = ("_first", "_values", "kinds")
 
     def __init__(self, example: Any) -> None:
-        self._features: Mapping[str, Any] = example.features.feature
         try:
-            self.kinds: dict[str, Kind] = {
-                key: Kind(feature.WhichOneof("kind") or "none")
-                for key, feature in self._features.items()
-            }
+            self.kinds, self._values = _read_features(example.features.feature)
         except UnicodeDecodeError:  # a key that is not UTF-8: protobuf cannot look it up
-            self._features = _features_by_raw_key(example)
-            self.kinds = {
-                key: Kind(feature.WhichOneof("kind") or "none")
-                for key, feature in self._features.items()
-            }
+            self.kinds, self._values = _read_features(_features_by_raw_key(example))
+        self._first: dict[str, bytes] = {}
 
     @classmethod
     def from_payload(cls, payload: bytes) -> FeatureView:
@@ -117,10 +131,7 @@ class FeatureView(Mapping[str, Sequence[Any]]):
         return self.kinds.get(key)
 
     def __getitem__(self, key: str) -> Sequence[Any]:
-        kind = self.kinds.get(key)
-        if kind is None or kind is Kind.NONE:
-            return ()
-        return getattr(self._features[key], kind.value).value
+        return self._values.get(key, ())
 
     def __contains__(self, key: object) -> bool:
         return key in self.kinds
@@ -135,6 +146,11 @@ class FeatureView(Mapping[str, Sequence[Any]]):
         """How many values ``key`` holds (0 when absent)."""
         return len(self[key])
 
+    def shapes(self) -> list[tuple[str, Kind, int]]:
+        """``(key, kind, number of values)`` of every feature."""
+        kinds = self.kinds
+        return [(key, kinds[key], len(values)) for key, values in self._values.items()]
+
     def floats(self, key: str) -> Sequence[float]:
         """The values of a float list, or ``()`` when the key is absent or of another kind."""
         return self[key] if self.kinds.get(key) is Kind.FLOAT else ()
@@ -148,9 +164,12 @@ class FeatureView(Mapping[str, Sequence[Any]]):
         return self[key] if self.kinds.get(key) is Kind.BYTES else ()
 
     def first_bytes(self, key: str) -> bytes:
-        """The first value of a bytes list, or ``b""``."""
-        values = self.bytes_list(key)
-        return values[0] if values else b""
+        """The first value of a bytes list, or ``b""`` (copied out of the message once)."""
+        first = self._first.get(key)
+        if first is None:
+            values = self.bytes_list(key)
+            first = self._first[key] = values[0] if values else b""
+        return first
 
     def first_int(self, key: str) -> int | None:
         """The first value of an int64 list, or ``None``."""

@@ -51,7 +51,14 @@ class OpenedFile:
         self, start: int = 0, end: int | None = None, first_index: int = 0
     ) -> Iterator[Record | Damage]:
         """The records and damages of the file (or of the byte range ``[start, end)``)."""
-        return iter(RecordReader(self.file, self.size, self.source.name, start, end, first_index))
+        return iter(self.reader(start, end, first_index))
+
+    def reader(
+        self, start: int = 0, end: int | None = None, first_index: int = 0, resync: bool = True
+    ) -> RecordReader:
+        """A reader of the file's records (see :class:`RecordReader` for the arguments)."""
+        return RecordReader(self.file, self.size, self.source.name, start, end, first_index,
+                            resync=resync)
 
 
 def _decompress(raw: BinaryIO, wbits: int) -> tuple[BinaryIO, int, str | None]:

@@ -7,6 +7,9 @@ the length's CRC and the payload's CRC), and goes on, so every intact record is 
 large chunks (constant memory) and never allocates more than the file holds, whatever a length
 field says.
 
+:meth:`RecordReader.chain` follows the same path through a file reading headers only, so that a
+large file can be cut into pieces that start on items and read with their true indices.
+
 Record indices after a damaged range count that range as one record: when it held several
 records, later indices are lower than the ones the original file had (nobody can tell how many
 records a destroyed byte range held).
@@ -14,6 +17,10 @@ records a destroyed byte range held).
 
 from __future__ import annotations
 
+import io
+import mmap
+import os
+import stat
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,44 +122,103 @@ class Damage:
 
 
 class _Window:
-    """A sliding window over a seekable binary file: ``get(offset, n)`` returns those bytes."""
+    """A sliding window over a seekable binary file.
+
+    ``span(offset, n)`` returns a buffer holding those bytes and where they start in it, so that
+    the reader slices each payload out exactly once. Local files are memory-mapped one window at
+    a time (no copy into a read buffer, and at most one window of the file mapped); other files
+    (fsspec, decompressed spools) are read in chunks.
+    """
 
     def __init__(self, file: BinaryIO, size: int, chunk: int) -> None:
         self._file = file
         self._size = size
         self._chunk = chunk
         self._base = 0
-        self._buf = b""
+        self._buf: bytes | mmap.mmap = b""
+        self._fileno = _mappable_fileno(file) if size else None
+        #: Fill the page tables of a mapped window at once (reading every byte of it soon).
+        self.populate = True
 
-    def get(self, offset: int, n: int) -> bytes:
-        """``n`` bytes at ``offset`` (one copy); OSError if the file is shorter than it was."""
+    def span(self, offset: int, n: int) -> tuple[bytes | mmap.mmap, int]:
+        """A buffer and a position in it such that ``buf[pos:pos + n]`` is bytes ``[offset,
+        offset + n)`` of the file; OSError if the file is shorter than it was."""
         rel = offset - self._base
         if rel < 0 or rel + n > len(self._buf):
             self._fill(offset, n)
-            rel = 0
-        if rel == 0 and n == len(self._buf):
-            return self._buf
-        return self._buf[rel : rel + n]
+            rel = offset - self._base
+        return self._buf, rel
+
+    def get(self, offset: int, n: int) -> bytes:
+        """``n`` bytes at ``offset`` (one copy); OSError if the file is shorter than it was."""
+        buf, rel = self.span(offset, n)
+        if rel == 0 and n == len(buf) and isinstance(buf, bytes):
+            return buf
+        return buf[rel : rel + n]
+
+    def close(self) -> None:
+        """Let the current window go (unmap it)."""
+        if isinstance(self._buf, mmap.mmap):
+            self._buf.close()
+        self._buf = b""
 
     def _fill(self, offset: int, n: int) -> None:
-        self._buf = b""  # let the old chunk go before reading the next one
-        self._file.seek(offset)
-        self._buf = self._file.read(min(max(self._chunk, n), self._size - offset))
-        self._base = offset
-        if len(self._buf) < n:
+        self.close()  # let the old chunk go before reading the next one
+        want = min(max(self._chunk, n), self._size - offset)
+        if self._fileno is not None:
+            self._map(offset, want)
+        else:
+            self._file.seek(offset)
+            self._buf = self._file.read(want)
+            self._base = offset
+        if offset - self._base + n > len(self._buf):
             raise OSError(
                 f"short read at byte {offset}: the file is shorter than its size "
                 f"({self._size} bytes) says; did it change while it was read?"
             )
 
+    def _map(self, offset: int, want: int) -> None:
+        """Map ``want`` bytes from ``offset`` (fewer if the file is shorter now)."""
+        assert self._fileno is not None
+        want = min(want, os.fstat(self._fileno).st_size - offset)
+        if want <= 0:
+            return
+        base = offset - offset % mmap.ALLOCATIONGRANULARITY
+        flags = _MAP_FLAGS if self.populate else _MAP_LAZY
+        self._buf = mmap.mmap(self._fileno, offset - base + want, offset=base, **flags)
+        self._base = base
+
+
+#: Read-only shared mappings, with the page tables filled at once where Linux allows it.
+_MAP_LAZY: dict = {"access": mmap.ACCESS_READ}
+_MAP_FLAGS: dict = (
+    {"flags": mmap.MAP_SHARED | mmap.MAP_POPULATE, "prot": mmap.PROT_READ}
+    if hasattr(mmap, "MAP_POPULATE") else _MAP_LAZY
+)
+
+
+def _mappable_fileno(file: BinaryIO) -> int | None:
+    """The descriptor of a plain local file that can be memory-mapped, else ``None``."""
+    if not isinstance(file, (io.BufferedReader, io.FileIO)):
+        return None
+    try:
+        fileno = file.fileno()
+        return fileno if stat.S_ISREG(os.fstat(fileno).st_mode) else None
+    except (OSError, ValueError):
+        return None
+
 
 class RecordReader:
     """Iterates over the records and damages of one TFRecord file, in file order.
 
-    ``start``/``end`` restrict it to the records whose header starts in ``[start, end)``; a reader
-    that starts mid-file first resynchronises on the framing. ``first_index`` is the index given
-    to the first record it yields. Raises ``OSError`` if the file cannot be read (or shrinks while
-    it is read); damage in the bytes is never an exception, it is yielded as a :class:`Damage`.
+    ``start``/``end`` restrict it to the records whose header starts in ``[start, end)``. A
+    reader that starts mid-file first resynchronises on the framing, unless ``resync`` is false:
+    then ``start`` must be where an item of the file starts (as :meth:`chain` finds them) and
+    ``first_index`` that item's index, so that records keep their true indices. After a full
+    iteration, :attr:`stop` is the offset where the next item starts (``>= end``, or the file
+    size) and :attr:`next_index` its index. Raises ``OSError`` if the file cannot be read (or
+    shrinks while it is read); damage in the bytes is never an exception, it is yielded as a
+    :class:`Damage`.
     """
 
     def __init__(
@@ -164,55 +230,116 @@ class RecordReader:
         end: int | None = None,
         first_index: int = 0,
         chunk_size: int = DEFAULT_CHUNK,
+        resync: bool = True,
     ) -> None:
         self.name = name
         self.size = size
         self.start = start
         self.end = size if end is None else min(end, size)
         self.first_index = first_index
+        self.resync = resync
+        self.stop: int | None = None
+        self.next_index: int | None = None
         self._window = _Window(file, size, chunk_size)
 
     # -- public -------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Record | Damage]:
         offset = self.start
-        if offset > 0:
+        if offset > 0 and self.resync:
             found = self._resync(offset)
             offset = self.size if found is None else found
         index = self.first_index
-        while offset < self.end:
-            item = self._read_at(offset, index)
-            yield item
-            offset = item.end
-            index += 1
+        try:
+            while offset < self.end:
+                item = self._read_at(offset, index)
+                yield item
+                offset = item.end
+                index += 1
+            self.stop, self.next_index = offset, index
+        finally:
+            self._window.close()
+
+    def chain(self) -> Iterator[tuple[int, int]]:
+        """The offset and index of every item (record or damage) from ``start`` to the end.
+
+        It follows the path iterating takes, reading record headers only (a record's data only
+        where the header after it is damaged), so it is cheap: this is where a large file can be
+        cut into pieces that read on their own with true record indices. Only after two records
+        in a row whose data fail their CRCs can it see one item more than iterating does (the
+        pieces then do not join up, and the file is read again whole).
+        """
+        offset, index = self.start, self.first_index
+        self._window.populate = False  # only headers are read: map pages as they are touched
+        try:
+            while offset < self.size:
+                yield offset, index
+                offset = self._item_end(offset)
+                index += 1
+        finally:
+            self._window.close()
 
     # -- one record ----------------------------------------------------------------------------
 
-    def _read_at(self, offset: int, index: int) -> Record | Damage:
+    def _header(self, offset: int) -> tuple[int, DamageKind | None]:
+        """The length announced at ``offset`` (or the bytes left, for a cut header) and what is
+        wrong with the header, if anything."""
         remaining = self.size - offset
         if remaining < HEADER_SIZE:
+            return remaining, DamageKind.CUT_IN_HEADER
+        buf, pos = self._window.span(offset, HEADER_SIZE)
+        length, length_crc = _HEADER.unpack_from(buf, pos)
+        if masked_crc32c(buf[pos : pos + 8]) != length_crc:
+            return length, DamageKind.CORRUPTED_LENGTH
+        if length > remaining - FRAME_OVERHEAD:
+            return length, DamageKind.TRUNCATED
+        return length, None
+
+    def _read_at(self, offset: int, index: int) -> Record | Damage:
+        length, problem = self._header(offset)
+        if problem is DamageKind.CUT_IN_HEADER:
             return Damage(
                 DamageKind.CUT_IN_HEADER, self.name, index, offset, offset, self.size,
-                f"the file ends {remaining} byte(s) into a 12-byte record header (a record cut "
+                f"the file ends {length} byte(s) into a 12-byte record header (a record cut "
                 "short, or stray bytes appended after the last record)",
             )
-        header = self._window.get(offset, HEADER_SIZE)
-        length, length_crc = _HEADER.unpack(header)
-        if masked_crc32c(header[:8]) != length_crc:
+        if problem is DamageKind.CORRUPTED_LENGTH:
             return self._damaged(
                 DamageKind.CORRUPTED_LENGTH, index, offset, offset, offset + 1,
                 "the length field fails its CRC",
             )
-        if length > remaining - FRAME_OVERHEAD:
+        if problem is DamageKind.TRUNCATED:
             return self._damaged(
                 DamageKind.TRUNCATED, index, offset, offset, offset + HEADER_SIZE,
-                _truncation_detail(length, remaining), length,
+                _truncation_detail(length, self.size - offset), length,
             )
-        payload = self._window.get(offset + HEADER_SIZE, length)
-        (payload_crc,) = _CRC.unpack(self._window.get(offset + HEADER_SIZE + length, FOOTER_SIZE))
+        buf, pos = self._window.span(offset + HEADER_SIZE, length + FOOTER_SIZE)
+        payload = buf[pos : pos + length]
+        (payload_crc,) = _CRC.unpack_from(buf, pos + length)
         if masked_crc32c(payload) != payload_crc:
             return self._corrupted_payload(index, offset, length)
         return Record(self.name, index, offset, payload)
+
+    def _item_end(self, offset: int) -> int:
+        """Where the item at ``offset`` ends, as :meth:`_read_at` decides it, from headers."""
+        length, problem = self._header(offset)
+        if problem is DamageKind.CUT_IN_HEADER:
+            return self.size
+        if problem is not None:
+            found = self._resync(offset + (1 if problem is DamageKind.CORRUPTED_LENGTH
+                                           else HEADER_SIZE))
+            return self.size if found is None else found
+        follows = offset + FRAME_OVERHEAD + length
+        if follows == self.size or self._header_ok(follows):
+            return follows  # the record is intact, or its data is damaged and it ends there
+        return self._read_at(offset, 0).end
+
+    def _header_ok(self, offset: int) -> bool:
+        """Whether a record header whose length CRC verifies starts at ``offset``."""
+        if self.size - offset < HEADER_SIZE:
+            return False
+        buf, pos = self._window.span(offset, HEADER_SIZE)
+        return masked_crc32c(buf[pos : pos + 8]) == _CRC.unpack_from(buf, pos + 8)[0]
 
     def _damaged(
         self, kind: DamageKind, index: int, offset: int, tf_offset: int, scan_from: int,
