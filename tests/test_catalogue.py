@@ -36,7 +36,7 @@ def test_rule_is_documented(rule):
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_rule_fires_on_its_defect_and_where_it_was_planted(rule, tmp_path):
     dataset = make_dataset(tmp_path, [rule.defect], train_shards=3)
-    report = scan(dataset.scan_inputs)
+    report = scan(**dataset.scan_args())
     found = report.by_rule(rule.id)
     assert found, f"{rule.id} did not fire on defect {rule.defect}: {report.rule_counts}"
     for planted in dataset.planted_for(rule.defect):

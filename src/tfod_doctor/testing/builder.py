@@ -72,6 +72,13 @@ class Builder:
     #: Extra inputs to name on the command line besides the record files (scan).
     extra_inputs: list[str] = field(default_factory=list)
     planted: list[Planted] = field(default_factory=list)
+    #: Keyword arguments a scan of this dataset needs (``num_classes``, ``flags``...), as a
+    #: pipeline.config would give them; see :attr:`Dataset.scan_options`.
+    scan_options: dict[str, Any] = field(default_factory=dict)
+    #: Whether a scan should be given the dataset's label map (built when the dataset is done).
+    scan_label_map: bool = False
+    #: Whether a scan should name the eval files as the eval split.
+    scan_splits: bool = False
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tfod_doctor.checks.context import LabelTable
 from tfod_doctor.records import encode_example, frame
 from tfod_doctor.testing.builder import Builder, Planted, Slot, Stage
 from tfod_doctor.testing.builder import defects as registered_defects
@@ -46,6 +47,9 @@ class Dataset:
     samples: dict[str, list[Sample]]
     planted: list[Planted] = field(default_factory=list)
     extra_inputs: list[str] = field(default_factory=list)
+    label_items: list[LabelItem] = field(default_factory=list)
+    #: What ``scan`` needs besides the inputs to see the planted defects (see :meth:`scan_args`).
+    scan_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def record_files(self) -> list[Path]:
@@ -56,6 +60,27 @@ class Dataset:
     def scan_inputs(self) -> list[str]:
         """What to pass to ``tfod-doctor scan``: every record file and the extra inputs."""
         return [str(p) for p in self.record_files] + self.extra_inputs
+
+    def label_table(self) -> LabelTable:
+        """The label map as the decoder uses it (name -> id), built from the items written."""
+        names = {item.name: item.id for item in self.label_items if item.id is not None}
+        display = {item.display_name: item.id for item in self.label_items
+                   if item.id is not None and item.display_name is not None}
+        ids = {item.id: item.name for item in reversed(self.label_items) if item.id is not None}
+        return LabelTable(names=names, display_names=display, ids=ids,
+                          path=str(self.label_map_path))
+
+    def scan_args(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`tfod_doctor.api.scan` that see every planted defect."""
+        options = dict(self.scan_options)
+        if options.pop("use_label_map", False):
+            options["label_map"] = self.label_table()
+        if options.pop("use_splits", False):
+            options["inputs"] = [str(p) for p in self.train_files] + self.extra_inputs
+            options["eval_inputs"] = [str(p) for p in self.eval_files]
+        else:
+            options["inputs"] = self.scan_inputs
+        return options
 
     def planted_for(self, defect: str) -> list[Planted]:
         """Where one defect was planted."""
@@ -197,6 +222,9 @@ def make_dataset(
         samples={name: [s.sample for s in slots] for name, slots in builder.slots.items()},
         planted=builder.planted,
         extra_inputs=builder.extra_inputs,
+        label_items=list(builder.label_items),
+        scan_options={**builder.scan_options, "use_label_map": builder.scan_label_map,
+                      "use_splits": builder.scan_splits},
     )
 
 
