@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,9 +13,13 @@ from tfod_doctor import report as reports
 from tfod_doctor.cli.common import use_color
 from tfod_doctor.errors import UserError
 
+if TYPE_CHECKING:
+    from tfod_doctor.testing import Dataset
+
 MARKER = ".tfod-doctor-demo"
 #: The problems planted in the broken dataset: one of each kind people hit most.
-DEMO_DEFECTS = ["bad_payload_crc", "cut_in_header"]
+DEMO_DEFECTS = ["bad_payload_crc", "cut_in_header", "pixel_boxes", "text_not_in_label_map",
+                "label_above_num_classes", "truncated_jpeg", "duplicate_source_id"]
 
 
 def _fresh(folder: Path) -> None:
@@ -50,8 +55,9 @@ def demo(folder: Path, fmt: str) -> int:
     broken = make_dataset(broken_dir, DEMO_DEFECTS, varied=True, n_train=24, n_eval=8)
     options = reports.RenderOptions(color=use_color() and fmt == "text", command="scan")
 
-    clean_report = api.scan([str(p) for p in clean.record_files])
-    broken_report = api.scan([str(p) for p in broken.record_files])
+    # Until the demo checks through the pipeline.config: what it would tell the rules.
+    clean_report = _scan(clean)
+    broken_report = _scan(broken)
     if fmt != "text":
         click.echo(reports.render(broken_report, fmt, options), nl=False)
         return 0
@@ -62,6 +68,11 @@ def demo(folder: Path, fmt: str) -> int:
     click.echo(f"Planted: {', '.join(DEMO_DEFECTS)}. Try: tfod-doctor scan {broken_dir}/data "
                "--format json")
     return 0
+
+
+def _scan(dataset: Dataset) -> reports.Report:
+    return api.scan(dataset.train_files, eval_inputs=dataset.eval_files,
+                    label_map=dataset.label_table(), num_classes=len(dataset.classes))
 
 
 COMMANDS = [demo]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tfod_doctor.records import Bytes, Ints
 from tfod_doctor.testing.builder import Builder, Slot, Stage, defect
+from tfod_doctor.testing.configs import LabelItem
 
 LABEL, TEXT = "image/object/class/label", "image/object/class/text"
 
@@ -32,10 +33,13 @@ def label_zero(b: Builder) -> None:
 
 @defect("label_above_num_classes", Stage.FEATURES)
 def label_above_num_classes(b: Builder) -> None:
-    """Give a record's first box the id num_classes + 1 (scan with num_classes)."""
+    """Add a class to the label map past num_classes and use it in a record (id and name)."""
     b.scan_options["num_classes"] = len(b.classes)
+    extra = LabelItem("zebra", len(b.label_items) + 1)
+    b.label_items.append(extra)
     slot = b.pick("train")
-    set_label(slot, 0, len(b.classes) + 1)
+    set_label(slot, 0, extra.id)
+    set_text(slot, 0, extra.name)
     b.plant_in("label_above_num_classes", slot, key=LABEL)
 
 
