@@ -4,6 +4,7 @@ dataset-level state merges in any order, and scan exposes it all."""
 from __future__ import annotations
 
 import json
+import pickle
 import random
 from functools import reduce
 
@@ -118,7 +119,9 @@ def test_stats_list_label_map_classes_never_seen(tmp_path):
 def _partials(dataset, ctx):
     plan = scan_plan([str(p) for p in dataset.train_files], [str(p) for p in dataset.eval_files])
     checks, aggregators = base.record_checks(), base.aggregators()
-    return plan, [process(item, ctx, checks, aggregators) for item in plan.items], aggregators
+    partials = [process(item, ctx, checks, aggregators) for item in plan.items]
+    # As from worker processes: every partial state crosses a pickle.
+    return plan, [pickle.loads(pickle.dumps(p)) for p in partials], aggregators
 
 
 def _report_of(plan, partials, aggregators, ctx):

@@ -30,7 +30,7 @@ UNKNOWN_KEY = define(Rule(
         "data under it is silently lost: boxes vanish and images train as negatives, or labels "
         "go missing. Unknown keys that duplicate data already present are only unused (info).",
     fix="Rename the key to the one suggested (the OD API names are exact and case-sensitive), "
-        "or drop it if the data is not needed. `tfod-doctor rules F` lists the keys.",
+        "or drop it if the data is not needed.",
     example="{'image/object/bbox/xmins': [0.1, 0.5], ...}   # the OD API reads .../xmin",
     defect="misspelled_box_keys",
     tf_message=None,

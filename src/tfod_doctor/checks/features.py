@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tfod_doctor.catalogue import features as F
-from tfod_doctor.checks._od import n_values, od_record, reader_known
+from tfod_doctor.checks._od import n_values, od_record, reader_known, rounded
 from tfod_doctor.checks.base import Emit, RecordPlace, aggregator, record_check
 from tfod_doctor.checks.context import CheckContext, InputFlags
 from tfod_doctor.findings import Finding, Location, Severity
@@ -64,11 +64,13 @@ def _kind_and_count(view: FeatureView, key: str, kind: Kind, spec: K.KeySpec,
                     where: RecordPlace, emit: Emit) -> None:
     if kind is not spec.kind:
         values = list(view[key][:5])
+        shown = rounded(values) if kind is Kind.FLOAT else [
+            v[:32] if isinstance(v, bytes) else v for v in values]
         emit(F.WRONG_KIND.finding(
             f"{key} holds a {kind.value} where the OD API reads a {spec.kind.value}; parsing "
             "the record stops training",
             where.at(key), expected=spec.kind.value, actual=kind.value,
-            values=[v[:32] if isinstance(v, bytes) else v for v in values],
+            values=shown,
             tensorflow=K.tf_kind_message(key, spec, kind)))
         return
     if spec.count is not None:
