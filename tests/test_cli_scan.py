@@ -16,7 +16,7 @@ import pytest
 
 from tfod_doctor.cli import main
 from tfod_doctor.records import encode_example, write_records
-from tfod_doctor.testing import make_dataset
+from tfod_doctor.testing import Box, Sample, make_dataset, make_image
 from tfod_doctor.testing.defects.records import huge_length_header
 
 #: The JSON report of DESIGN.md (plus ``schema_version`` and ``rule_counts``, see README).
@@ -84,8 +84,8 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return exited.value.code, out, err
 
 
-def scan_json(capsys, *args: str) -> tuple[int, dict]:
-    code, out, _ = run(capsys, "scan", "--format", "json", "--select", "R", *args)
+def scan_json(capsys, *args: str, select: str = "R") -> tuple[int, dict]:
+    code, out, _ = run(capsys, "scan", "--format", "json", "--select", select, *args)
     report = json.loads(out)
     jsonschema.validate(report, REPORT_SCHEMA)
     return code, report
@@ -93,9 +93,11 @@ def scan_json(capsys, *args: str) -> tuple[int, dict]:
 
 @pytest.fixture
 def records(tmp_path) -> Path:
+    """Five clean OD API records (real images, one box each)."""
     path = tmp_path / "good.tfrecord"
-    write_records(path, [encode_example({"image/height": i, "image/format": "jpeg"})
-                         for i in range(5)])
+    samples = [Sample(make_image(32, 24, seed=i), 32, 24, "jpeg", f"{i}.jpg", f"{i}.jpg",
+                      [Box(0.1, 0.1, 0.9, 0.8, 1, "cat")]) for i in range(5)]
+    write_records(path, [encode_example(sample.features()) for sample in samples])
     return path
 
 
@@ -270,3 +272,26 @@ def test_a_file_that_changes_while_it_is_read(capsys, monkeypatch, records):
     (finding,) = report["findings"]
     assert finding["rule"] == "R023" and "change while it was read" in finding["message"]
     assert report["stats"]["totals"]["records"] == 5
+
+
+def test_label_map_option_checks_class_names_and_reports_the_map_itself(capsys, tmp_path):
+    dataset = make_dataset(tmp_path, ["text_not_in_label_map"], n_train=6, n_eval=2)
+    (planted,) = dataset.planted_for("text_not_in_label_map")
+    code, report = scan_json(capsys, *dataset.scan_inputs, "--label-map",
+                             str(dataset.label_map_path), select="L,M")
+    assert code == 1
+    found = [f for f in report["findings"] if f["rule"] == "L004"]
+    assert [(f["location"]["file"], f["location"]["record"]) for f in found] == [
+        (planted.file, planted.record)]
+    # Without the label map the class names cannot be checked.
+    assert "L004" not in scan_json(capsys, *dataset.scan_inputs, select="L")[1]["rule_counts"]
+    broken = tmp_path / "broken.pbtxt"
+    broken.write_text("item {\n  id: 1\n  name: 'cat'\n")
+    _, report = scan_json(capsys, *dataset.scan_inputs, "--label-map", str(broken), select="M")
+    (syntax,) = [f for f in report["findings"] if f["rule"] == "M001"]
+    assert syntax["location"]["file"] == str(broken) and syntax["location"]["line"] is not None
+
+
+def test_missing_label_map_is_a_usage_error(capsys, tmp_path, records):
+    code, _, err = run(capsys, "scan", str(records), "--label-map", str(tmp_path / "nope.pbtxt"))
+    assert code == 2 and "does not exist" in err and "Traceback" not in err

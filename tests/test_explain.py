@@ -11,14 +11,6 @@ from tfod_doctor import catalogue
 from tfod_doctor.cli import main
 from tfod_doctor.explain import KNOWN, explain
 
-#: Rule ids planned on the `rules` branch (features, boxes, labels, images, dataset). Tests that
-#: need them skip ONLY while an id is missing from the catalogue; remove this once they land.
-PLANNED_ELSEWHERE = {
-    *(f"F00{i}" for i in range(1, 8)), *(f"B0{i:02d}" for i in range(1, 12)),
-    *(f"L00{i}" for i in range(1, 8)), *(f"I00{i}" for i in range(1, 8)),
-    *(f"D00{i}" for i in range(1, 7)),
-}
-
 #: (message as users report it, the rule expected first, a value the advice must carry)
 SPEC_MESSAGES = [
     ("Key: image/object/class/label.  Data types don't match. Expected type: int64, Actual "
@@ -71,32 +63,21 @@ SPEC_MESSAGES = [
 ]
 
 
-def _skip_if_planned(rule_id: str) -> None:
-    try:
-        catalogue.get(rule_id)
-    except KeyError:
-        if rule_id in PLANNED_ELSEWHERE:
-            pytest.skip(f"{rule_id} lands with the rules branch")
-        raise
-
-
 @pytest.mark.parametrize(("message", "rule", "value"), SPEC_MESSAGES,
                          ids=[m[1] + ":" + m[0][:30] for m in SPEC_MESSAGES])
 def test_spec_messages_are_explained(message, rule, value):
     found = explain(message)
     assert found is not None, message
     assert found.rules[0].id == rule
-    _skip_if_planned(rule)
     assert found.rules[0].known
     if value is not None:
         assert value in found.advice + found.next_command
 
 
-def test_every_referenced_rule_exists_or_is_planned():
+def test_every_referenced_rule_exists():
     referenced = {rule for known in KNOWN for rule in known.rules} | {"C007"}
     missing = {rule for rule in referenced if not _in_catalogue(rule)}
-    unplanned = missing - PLANNED_ELSEWHERE
-    assert not unplanned, f"explain names rules that exist nowhere: {sorted(unplanned)}"
+    assert not missing, f"explain names rules that exist nowhere: {sorted(missing)}"
 
 
 def _in_catalogue(rule_id: str) -> bool:

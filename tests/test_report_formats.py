@@ -339,6 +339,10 @@ def test_html_leaves_out_plots_whose_stats_are_absent(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     dataset = make_dataset("ds", n_train=6, n_eval=2)
     report = scan(dataset.scan_inputs)
+    assert "Boxes per class" in _section(reports.render(report, "html"), "dataset")
+    for key in ("classes", "boxes_per_image", "box_sizes", "box_aspect", "image_sizes",
+                "image_formats"):
+        report.stats.pop(key)
     page = reports.render(report, "html")
     assert "holds no class or box statistics" in _section(page, "dataset")
     report.stats["boxes_per_image"] = {"0": 1, "2": 5}
@@ -428,3 +432,17 @@ def test_scan_writes_every_format(fmt, tmp_path, monkeypatch):
     assert "report written to" in result.output
     assert dataset.train_files[0].name in text
     assert reports.formats() == ["html", "json", "junit", "sarif", "text"]
+
+
+def test_a_rule_that_fired_with_several_severities_is_shown_with_its_worst():
+    from tfod_doctor.findings import Finding, Location, Severity
+    from tfod_doctor.report.model import FindingStore
+
+    store = FindingStore()
+    store.add(Finding("D001", Severity.INFO, "a train duplicate", Location(file="a", record=0)))
+    store.add(Finding("D001", Severity.DATA_LOSS, "an eval duplicate",
+                      Location(file="b", record=0)))
+    report = Report.from_store(["a", "b"], store, {}, nothing_read=False)
+    assert report.rule_severity("D001") is Severity.DATA_LOSS
+    text = reports.render(report, "text")
+    assert "DATA-LOSS" in text and " INFO " not in text

@@ -11,13 +11,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import TypeVar
 
 from tfod_doctor.catalogue import RuleFilter, unknown_selectors
-from tfod_doctor.checks.context import CheckContext, LabelTable
+from tfod_doctor.checks.context import CheckContext, InputFlags, LabelTable
 from tfod_doctor.converters import (
     ConversionResult,
     ConvertOptions,
@@ -34,7 +35,10 @@ from tfod_doctor.converters import (
 from tfod_doctor.engine import Plan, execute, scan_plan
 from tfod_doctor.engine.process import Progress
 from tfod_doctor.errors import UserError
+from tfod_doctor.findings import Finding
 from tfod_doctor.report.model import Report
+
+PathLike = str | os.PathLike
 
 
 def rule_filter(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> RuleFilter:
@@ -53,26 +57,80 @@ def context(
     label_map: LabelTable | None = None,
     num_classes: int | None = None,
     max_boxes: int | None = None,
+    flags: InputFlags | None = None,
+    label_map_in_reader: bool | None = None,
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     deep: bool = False,
 ) -> CheckContext:
-    """The context of a scan without a pipeline.config: what the rules may assume."""
+    """The context of a scan without a pipeline.config: what the rules may assume.
+
+    A label map given here stands for an input reader with ``label_map_path`` set, unless
+    ``label_map_in_reader`` says otherwise. ``flags`` are the InputReader switches (masks,
+    keypoints...) the records are meant for.
+    """
+    for name, value in (("num_classes", num_classes), ("max_boxes", max_boxes)):
+        if value is not None and value < 1:
+            raise UserError(f"{name} must be 1 or more, not {value}")
     return CheckContext(
         label_map=label_map,
+        label_map_in_reader=label_map_in_reader,
         num_classes=num_classes,
         max_boxes=max_boxes,
+        flags=flags or InputFlags(),
         deep=deep,
         rule_filter=rule_filter(select, ignore),
     )
 
 
-def scan(
-    inputs: str | Sequence[str],
+def read_label_table(path: PathLike) -> tuple[LabelTable | None, list[Finding]]:
+    """A label map file as the decoder's lookup table (``None`` if training could not load it),
+    and the label map's own findings (syntax errors with line:column, duplicate ids...)."""
+    from tfod_doctor.config import read_label_map
+
+    if not Path(path).is_file():
+        raise UserError(f"the label map {os.fspath(path)} does not exist")
+    label_map, findings = read_label_map(os.fspath(path))
+    return (label_map.table() if label_map.loadable else None), list(findings)
+
+
+def scan_plan_and_context(
+    inputs: PathLike | Sequence[PathLike],
     *,
-    label_map: LabelTable | None = None,
+    eval_inputs: PathLike | Sequence[PathLike] = (),
+    label_map: LabelTable | PathLike | None = None,
     num_classes: int | None = None,
     max_boxes: int | None = None,
+    flags: InputFlags | None = None,
+    label_map_in_reader: bool | None = None,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    deep: bool = False,
+) -> tuple[Plan, CheckContext]:
+    """What :func:`scan` reads and assumes, before it reads (the CLI sizes its progress bar)."""
+    inputs, eval_inputs = _paths(inputs), _paths(eval_inputs)
+    if not inputs and not eval_inputs:
+        raise UserError("no input given: name record files, directories or glob patterns")
+    label_findings: list[Finding] = []
+    if label_map is not None and not isinstance(label_map, LabelTable):
+        label_map, label_findings = read_label_table(label_map)
+    ctx = context(label_map=label_map, num_classes=num_classes, max_boxes=max_boxes,
+                  flags=flags, label_map_in_reader=label_map_in_reader, select=select,
+                  ignore=ignore, deep=deep)
+    plan = scan_plan(inputs, eval_inputs)
+    plan.findings.extend(label_findings)
+    return plan, ctx
+
+
+def scan(
+    inputs: PathLike | Sequence[PathLike],
+    *,
+    eval_inputs: PathLike | Sequence[PathLike] = (),
+    label_map: LabelTable | PathLike | None = None,
+    num_classes: int | None = None,
+    max_boxes: int | None = None,
+    flags: InputFlags | None = None,
+    label_map_in_reader: bool | None = None,
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     deep: bool = False,
@@ -83,17 +141,28 @@ def scan(
 ) -> Report:
     """Read record files (paths, directories, globs, URLs) and run the record rules on them.
 
-    ``workers``: processes on this machine (default: one per CPU; 1 checks in this process).
-    ``runner="beam"`` runs the work as an Apache Beam pipeline with ``beam_options`` instead.
+    ``eval_inputs`` names the eval split (``inputs`` are then the train split), which turns on
+    the train/eval leakage check and eval-specific severities. ``label_map`` (a label map file or
+    a :class:`LabelTable`), ``num_classes``, ``max_boxes`` and ``flags`` stand in for what a
+    pipeline.config would say; rules that need a value that is not given stay quiet
+    (``max_boxes`` defaults to the OD API's 100). ``workers``: processes on this machine
+    (default: one per CPU; 1 checks in this process). ``runner="beam"`` runs the work as an
+    Apache Beam pipeline with ``beam_options`` instead.
     """
-    if isinstance(inputs, str):
-        inputs = [inputs]
-    if not inputs:
-        raise UserError("no input given: name record files, directories or glob patterns")
-    ctx = context(label_map=label_map, num_classes=num_classes, max_boxes=max_boxes,
-                  select=select, ignore=ignore, deep=deep)
-    return execute(scan_plan(inputs), ctx, progress, workers=workers, runner=runner,
+    plan, ctx = scan_plan_and_context(
+        inputs, eval_inputs=eval_inputs, label_map=label_map, num_classes=num_classes,
+        max_boxes=max_boxes, flags=flags, label_map_in_reader=label_map_in_reader,
+        select=select, ignore=ignore, deep=deep,
+    )
+    return execute(plan, ctx, progress, workers=workers, runner=runner,
                    beam_options=beam_options)
+
+
+def _paths(inputs: PathLike | Sequence[PathLike]) -> list[str]:
+    """Inputs as strings: one path or many, ``str`` or ``pathlib.Path``."""
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    return [os.fspath(item) for item in inputs]
 
 
 SPLITS = ("train", "eval")

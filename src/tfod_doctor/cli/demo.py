@@ -14,8 +14,9 @@ from tfod_doctor.errors import UserError
 
 MARKER = ".tfod-doctor-demo"
 #: The problems planted in the broken dataset: one of each kind people hit most.
-DEMO_DEFECTS = ["bad_payload_crc", "cut_in_header", "checkpoint_version_missing",
-                "input_path_matches_nothing", "label_map_smart_quotes"]
+DEMO_DEFECTS = ["bad_payload_crc", "cut_in_header", "pixel_boxes", "text_not_in_label_map",
+                "label_above_num_classes", "truncated_jpeg", "duplicate_source_id",
+                "checkpoint_version_missing", "input_path_matches_nothing"]
 
 
 def _fresh(folder: Path) -> None:
@@ -61,8 +62,8 @@ def demo(folder: Path, fmt: str) -> int:
     click.echo(reports.render(clean_report, "text", options))
     click.secho(f"2. The same kind of dataset with planted problems: {broken_dir}", bold=True)
     click.echo(reports.render(broken_report, "text", options))
-    click.echo(f"Planted: {', '.join(DEMO_DEFECTS)}. Try: tfod-doctor check "
-               f"{broken.config_path} --format json")
+    click.echo(f"Planted: {', '.join(DEMO_DEFECTS)}.\nNext: tfod-doctor check "
+               f"{broken.config_path} --format html -o report.html")
     return 0
 
 

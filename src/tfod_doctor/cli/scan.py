@@ -1,4 +1,4 @@
-"""``tfod-doctor scan``: read record files, report damage and the schema actually present."""
+"""``tfod-doctor scan``: read record files, check every record, show the schema present."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tfod_doctor.cli.common import (
     report_options,
     split_selectors,
 )
-from tfod_doctor.engine import execute, scan_plan
+from tfod_doctor.engine import execute
 from tfod_doctor.findings import Severity
 
 
@@ -24,25 +24,43 @@ Examples:
   tfod-doctor scan data/train.tfrecord
   tfod-doctor scan 'data/train-*-of-00010.tfrecord' --format json -o scan.json
   tfod-doctor scan data/ --select R          only the framing rules
+  tfod-doctor scan data/train-* --eval data/val.tfrecord --label-map label_map.pbtxt \\
+      --num-classes 3
+  tfod-doctor scan data/ --ignore images,F002 --max-boxes 300
   tfod-doctor scan big.tfrecord --workers 8  one large file, read by 8 processes
   tfod-doctor scan 'gs://bucket/train-*' --runner beam \\
       --beam-options "--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/t"
 """
 )
 @click.argument("records", nargs=-1, required=True)
+@click.option("--eval", "eval_records", multiple=True, metavar="RECORDS",
+              help="The eval split (RECORDS are then the train split): finds images shared "
+                   "between them and duplicate ids eval would skip. Repeatable.")
+@click.option("--label-map", type=click.Path(dir_okay=False, path_type=Path), metavar="PBTXT",
+              help="The label_map.pbtxt training uses: class names and ids are checked "
+                   "against it (as with label_map_path set in the input reader).")
+@click.option("--num-classes", type=click.IntRange(min=1), metavar="N",
+              help="The model's num_classes: finds class ids above it.")
+@click.option("--max-boxes", type=click.IntRange(min=1), metavar="N",
+              help="The input reader's max_number_of_boxes  [default: the OD API's 100]")
 @click.option("--deep", is_flag=True, help="Decode every image fully (slower) instead of "
               "reading image headers only.")
 @report_options
 @engine_options
 def scan(
-    records: tuple[str, ...], deep: bool, fmt: str, output: Path | None, fail_on: Severity,
-    select: tuple[str, ...], ignore: tuple[str, ...], verbose: bool, workers: int | None,
-    runner: str, beam_options: str | None,
+    records: tuple[str, ...], eval_records: tuple[str, ...], label_map: Path | None,
+    num_classes: int | None, max_boxes: int | None, deep: bool, fmt: str, output: Path | None,
+    fail_on: Severity, select: tuple[str, ...], ignore: tuple[str, ...], verbose: bool,
+    workers: int | None, runner: str, beam_options: str | None,
 ) -> int:
-    """Read RECORDS (files, directories, globs, gs:// or s3:// URLs): files, records, damage
-    located to the byte, and the schema present (keys, kinds, list lengths)."""
-    ctx = api.context(deep=deep, select=split_selectors(select), ignore=split_selectors(ignore))
-    plan = scan_plan(list(records))
+    """Read RECORDS (files, directories, globs, gs:// or s3:// URLs) and check every record as
+    the OD API reads it: damage located to the byte, features, boxes, labels, images, duplicates;
+    with the schema and statistics present."""
+    plan, ctx = api.scan_plan_and_context(
+        list(records), eval_inputs=list(eval_records), label_map=label_map,
+        num_classes=num_classes, max_boxes=max_boxes, deep=deep,
+        select=split_selectors(select), ignore=split_selectors(ignore),
+    )
     with progress_bar(plan.total_bytes, "scanning") as progress:
         report = execute(plan, ctx, progress, workers=workers, runner=runner,
                          beam_options=beam_options)

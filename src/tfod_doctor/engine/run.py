@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfod_doctor.checks import base, framing
+from tfod_doctor.checks import base, framing, statistics
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.engine.partial import Partial
 from tfod_doctor.engine.process import Progress
@@ -113,13 +113,21 @@ def finish(plan: Plan, merged: Partial, ctx: CheckContext) -> Report:
     nothing_read = bool(plan.items or plan.problems) and not any(
         stats.opened for stats in merged.files.values()
     )
+    if records == 0 and not nothing_read:
+        merged.emit(statistics.empty_dataset_finding(), ctx)
     return Report.from_store(plan.inputs, merged.store, stats, nothing_read)
 
 
-def scan_plan(inputs: Sequence[str]) -> Plan:
-    """A plan that reads the given paths, directories, globs or URLs (no config)."""
+def scan_plan(inputs: Sequence[str], eval_inputs: Sequence[str] = ()) -> Plan:
+    """A plan that reads the given paths, directories, globs or URLs (no config).
+
+    With ``eval_inputs`` the records are split: those are the ``eval`` split and ``inputs`` the
+    ``train`` split (a file named in both is eval). Without, the split is unknown.
+    """
     from tfod_doctor.records import discover
 
-    plan = Plan(inputs=list(inputs))
-    plan.add_inputs(discover(inputs))
+    plan = Plan(inputs=[*inputs, *eval_inputs])
+    if eval_inputs:
+        plan.add_inputs(discover(eval_inputs), role="eval")
+    plan.add_inputs(discover(inputs), role="train" if eval_inputs else None)
     return plan

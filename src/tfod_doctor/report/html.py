@@ -110,11 +110,6 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _severity_of(report: Report, rule_id: str) -> Severity:
-    found = report.by_rule(rule_id)
-    return found[0].severity if found else catalogue.get(rule_id).severity
-
-
 def _prose(text: str) -> str:
     """Escaped text with its `backticked` parts set as code."""
     parts = _e(text).split("`")
@@ -179,7 +174,7 @@ def _overview(report: Report, rules: list[str]) -> str:
     rows = []
     for rule_id in rules:
         rule = catalogue.get(rule_id)
-        severity = _severity_of(report, rule_id)
+        severity = report.rule_severity(rule_id)
         rows.append(
             f'<tr><td><a href="#rule-{rule_id}">{_e(rule_id)}</a></td>'
             f"<td class=nowrap>{_e(rule.name)}</td>"
@@ -248,7 +243,7 @@ def _thumbs(pictures: list[Picture]) -> str:
 def _rule_article(report: Report, rule_id: str, pictures: list[Picture], verbose: bool) -> str:
     rule = catalogue.get(rule_id)
     findings = report.by_rule(rule_id)
-    severity = _severity_of(report, rule_id)
+    severity = report.rule_severity(rule_id)
     count = report.rule_counts[rule_id]
     hint = findings[0].hint if findings and findings[0].hint else rule.fix
     why = [f"<p>{_prose(rule.why)}</p>",
@@ -268,7 +263,7 @@ def _rule_article(report: Report, rule_id: str, pictures: list[Picture], verbose
 
 def _findings_section(report: Report, pictures: Mapping[str, list[Picture]],
                       options: RenderOptions) -> str:
-    rules = sorted(report.rule_counts, key=lambda r: rule_order(r, _severity_of(report, r)))
+    rules = sorted(report.rule_counts, key=lambda r: rule_order(r, report.rule_severity(r)))
     if not rules:
         return ("<section id=findings><h2>Findings</h2><p class=note>None. Every rule passed."
                 "</p></section>")

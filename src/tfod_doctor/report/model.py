@@ -80,6 +80,8 @@ class Report:
     #: True when no input could be read at all (exit code 2).
     nothing_read: bool = False
     version: str = __version__
+    #: The worst severity each rule fired with (rules like F002 or D001 vary by context).
+    rule_worst: dict[str, Severity] = field(default_factory=dict)
 
     @classmethod
     def from_store(
@@ -88,9 +90,11 @@ class Report:
         """A report from a fully merged store."""
         rule_counts: Counter[str] = Counter()
         severity_counts: Counter[Severity] = Counter()
+        rule_worst: dict[str, Severity] = {}
         for (rule, severity), count in store.counts.items():
             rule_counts[rule] += count
             severity_counts[severity] += count
+            rule_worst[rule] = max(severity, rule_worst.get(rule, severity))
         return cls(
             inputs=list(inputs),
             findings=store.findings(),
@@ -98,6 +102,7 @@ class Report:
             severity_counts=dict(severity_counts),
             stats=stats,
             nothing_read=nothing_read,
+            rule_worst=rule_worst,
         )
 
     def __iter__(self) -> Iterator[Finding]:
@@ -127,6 +132,17 @@ class Report:
         if self.nothing_read:
             return 2
         return 1 if self.at_least(fail_on) else 0
+
+    def rule_severity(self, rule: str) -> Severity:
+        """The worst severity a rule fired with (its catalogue severity if it did not fire)."""
+        if rule in self.rule_worst:
+            return self.rule_worst[rule]
+        kept = [f.severity for f in self.findings if f.rule == rule]
+        if kept:
+            return max(kept)
+        from tfod_doctor import catalogue
+
+        return catalogue.get(rule).severity
 
     def by_rule(self, rule: str) -> list[Finding]:
         """The kept findings of one rule."""

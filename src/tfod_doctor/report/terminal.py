@@ -85,13 +85,8 @@ def rule_order(rule_id: str, severity: Severity) -> tuple[int, str]:
     return SUMMARY_ORDER.index(severity), rule_id
 
 
-def _rule_severity(report: Report, rule_id: str) -> Severity:
-    found = report.by_rule(rule_id)
-    return found[0].severity if found else catalogue.get(rule_id).severity
-
-
 def _ordered_rules(report: Report) -> list[str]:
-    return sorted(report.rule_counts, key=lambda r: rule_order(r, _rule_severity(report, r)))
+    return sorted(report.rule_counts, key=lambda r: rule_order(r, report.rule_severity(r)))
 
 
 def _overview_table(report: Report, rules: list[str], width: int) -> Table:
@@ -106,7 +101,7 @@ def _overview_table(report: Report, rules: list[str], width: int) -> Table:
         table.add_column("what it means", overflow="fold", ratio=1)
     for rule_id in rules:
         rule = catalogue.get(rule_id)
-        severity = _rule_severity(report, rule_id)
+        severity = report.rule_severity(rule_id)
         cells = [rule_id, rule.name, Text(severity.label, style=STYLES[severity]),
                  f"{report.rule_counts[rule_id]:,}"]
         table.add_row(*cells, *([rule.summary] if roomy else []))
@@ -140,10 +135,10 @@ def _more_line(count: int, shown: int, kept: int, verbose: bool) -> Text | None:
     return Text(f"… and {count - shown:,} more ({tail})", style="dim")
 
 
-def _rule_block(rule_id: str, findings: list[Finding], count: int, verbose: bool) -> Group:
+def _rule_block(rule_id: str, severity: Severity, findings: list[Finding], count: int,
+                verbose: bool) -> Group:
     """A rule that fired: its title, the first few locations and messages, and the fix."""
     rule = catalogue.get(rule_id)
-    severity = findings[0].severity if findings else rule.severity
     body = Table.grid(padding=(0, 1))
     body.add_column(width=1, no_wrap=True)
     body.add_column(ratio=1, overflow="fold")
@@ -161,7 +156,8 @@ def _rule_block(rule_id: str, findings: list[Finding], count: int, verbose: bool
 
 def _findings_blocks(report: Report, verbose: bool) -> list[Group]:
     return [
-        _rule_block(rule_id, report.by_rule(rule_id), report.rule_counts[rule_id], verbose)
+        _rule_block(rule_id, report.rule_severity(rule_id), report.by_rule(rule_id),
+                    report.rule_counts[rule_id], verbose)
         for rule_id in _ordered_rules(report)
     ]
 

@@ -72,6 +72,13 @@ class Builder:
     #: Extra inputs to name on the command line besides the record files (scan).
     extra_inputs: list[str] = field(default_factory=list)
     planted: list[Planted] = field(default_factory=list)
+    #: Keyword arguments a scan of this dataset needs (``num_classes``, ``flags``...), as a
+    #: pipeline.config would give them; see :attr:`Dataset.scan_options`.
+    scan_options: dict[str, Any] = field(default_factory=dict)
+    #: Whether a scan should be given the dataset's label map (built when the dataset is done).
+    scan_label_map: bool = False
+    #: Whether a scan should name the eval files as the eval split.
+    scan_splits: bool = False
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -84,9 +91,15 @@ class Builder:
         return [name for name, r in self.roles.items() if role is None or r == role]
 
     def pick(self, role: str = "train", with_boxes: int = 1, nth: int = 0) -> Slot:
-        """The ``nth`` record of ``role`` with at least ``with_boxes`` boxes (deterministic)."""
+        """The ``nth`` record of ``role`` with at least ``with_boxes`` boxes (deterministic).
+
+        Records another defect was already planted in come last, so that defects planted
+        together land in different records.
+        """
+        taken = {(p.file, p.record) for p in self.planted}
         found = [slot for name in self.files(role) for slot in self.slots[name]
                  if len(slot.sample.boxes) >= with_boxes]
+        found.sort(key=lambda slot: (str(self.root / slot.file), slot.index) in taken)
         if len(found) <= nth:
             raise ValueError(f"no {role} record with {with_boxes} box(es) to plant a defect in")
         return found[nth]

@@ -43,11 +43,15 @@ class ConfigSpec:
     batch_size: int = 4
     max_boxes: int | None = None
     extra_train_reader: list[str] = field(default_factory=list)
+    #: Whether the input readers set ``label_map_path`` (class/text is only read when they do).
+    label_map_in_reader: bool = True
 
 
-def _reader(name: str, paths: Sequence[str], label_map: str, extra: Sequence[str],
+def _reader(name: str, paths: Sequence[str], label_map: str | None, extra: Sequence[str],
             max_boxes: int | None, eval_reader: bool) -> str:
-    lines = [f"{name} {{", f'  label_map_path: "{label_map}"']
+    lines = [f"{name} {{"]
+    if label_map is not None:
+        lines.append(f'  label_map_path: "{label_map}"')
     if eval_reader:
         lines += ["  shuffle: false", "  num_epochs: 1"]
     if max_boxes is not None:
@@ -378,13 +382,14 @@ def pipeline_config_text(spec: ConfigSpec) -> str:
     """A pipeline.config in the style of the TF2 model zoo's configs."""
     values = {"num_classes": spec.num_classes, "batch_size": spec.batch_size,
               "checkpoint": spec.checkpoint}
+    reader_label_map = spec.label_map_path if spec.label_map_in_reader else None
     parts = [
         MODELS[spec.arch] % values,
         _TRAIN_CONFIG % values,
-        _reader("train_input_reader", spec.train_input_paths, spec.label_map_path,
+        _reader("train_input_reader", spec.train_input_paths, reader_label_map,
                 spec.extra_train_reader, spec.max_boxes, eval_reader=False) + "\n",
         _EVAL_CONFIG,
-        _reader("eval_input_reader", spec.eval_input_paths, spec.label_map_path, (),
+        _reader("eval_input_reader", spec.eval_input_paths, reader_label_map, (),
                 spec.max_boxes, eval_reader=True) + "\n",
     ]
     return "".join(parts)

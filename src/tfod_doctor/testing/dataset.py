@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from tfod_doctor.checks.context import InputFlags, LabelTable
 from tfod_doctor.records import encode_example, frame
 from tfod_doctor.testing.builder import Builder, Planted, Slot, Stage
 from tfod_doctor.testing.builder import defects as registered_defects
@@ -46,6 +47,9 @@ class Dataset:
     samples: dict[str, list[Sample]]
     planted: list[Planted] = field(default_factory=list)
     extra_inputs: list[str] = field(default_factory=list)
+    label_items: list[LabelItem] = field(default_factory=list)
+    #: What ``scan`` needs besides the inputs to see the planted defects (see :meth:`scan_args`).
+    scan_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def record_files(self) -> list[Path]:
@@ -56,6 +60,27 @@ class Dataset:
     def scan_inputs(self) -> list[str]:
         """What to pass to ``tfod-doctor scan``: every record file and the extra inputs."""
         return [str(p) for p in self.record_files] + self.extra_inputs
+
+    def label_table(self) -> LabelTable:
+        """The label map as the decoder uses it (name -> id), built from the items written."""
+        names = {item.name: item.id for item in self.label_items if item.id is not None}
+        display = {item.display_name: item.id for item in self.label_items
+                   if item.id is not None and item.display_name is not None}
+        ids = {item.id: item.name for item in reversed(self.label_items) if item.id is not None}
+        return LabelTable(names=names, display_names=display, ids=ids,
+                          path=str(self.label_map_path))
+
+    def scan_args(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`tfod_doctor.api.scan` that see every planted defect."""
+        options = dict(self.scan_options)
+        if options.pop("use_label_map", False):
+            options["label_map"] = self.label_table()
+        if options.pop("use_splits", False):
+            options["inputs"] = [str(p) for p in self.train_files] + self.extra_inputs
+            options["eval_inputs"] = [str(p) for p in self.eval_files]
+        else:
+            options["inputs"] = self.scan_inputs
+        return options
 
     def planted_for(self, defect: str) -> list[Planted]:
         """Where one defect was planted."""
@@ -81,6 +106,14 @@ def _write(path: Path, payloads: Sequence[bytes], writer: str) -> bytes:
         tf_write_records(path, payloads)
         return path.read_bytes()
     return b"".join(frame(payload) for payload in payloads)
+
+
+def _cover_every_class(samples: list[Sample], classes: list[str]) -> None:
+    """Give the first box of the first images one class each, so that a clean dataset uses every
+    class of its label map (as a real one does) whenever it has enough boxed images."""
+    boxed = [sample for sample in samples if sample.boxes]
+    for number, sample in enumerate(boxed[: len(classes)], start=1):
+        sample.boxes[0].label, sample.boxes[0].text = number, classes[number - 1]
 
 
 def _shard_names(role: str, shards: int) -> list[str]:
@@ -135,6 +168,7 @@ def make_dataset(
                           negative_rate, prefix=role)
             for i in range(count)
         ]
+        _cover_every_class(samples, builder.classes)
         _make_slots(builder, role, samples, shards)
     builder.label_items = [LabelItem(name, i + 1) for i, name in enumerate(builder.classes)]
 
@@ -178,6 +212,8 @@ def make_dataset(
         checkpoint=str(checkpoint),
         arch=arch,
         max_boxes=max_number_of_boxes,
+        extra_train_reader=reader_flag_lines(builder.scan_options.get("flags")),
+        label_map_in_reader=builder.scan_options.get("label_map_in_reader") is not False,
     )
     builder.config_text = pipeline_config_text(builder.config_spec)
     run(Stage.CONFIG)
@@ -197,7 +233,25 @@ def make_dataset(
         samples={name: [s.sample for s in slots] for name, slots in builder.slots.items()},
         planted=builder.planted,
         extra_inputs=builder.extra_inputs,
+        label_items=list(builder.label_items),
+        scan_options={**builder.scan_options, "use_label_map": builder.scan_label_map,
+                      "use_splits": builder.scan_splits},
     )
+
+
+def reader_flag_lines(flags: InputFlags | None) -> list[str]:
+    """The input-reader lines that set the switches a defect scans with (what differs from the
+    OD API's defaults), so that ``check`` through the config sees what ``scan`` is told."""
+    if flags is None:
+        return []
+    default = InputFlags()
+    lines = []
+    for item in fields(flags):
+        value = getattr(flags, item.name)
+        if value != getattr(default, item.name):
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            lines.append(f"{item.name}: {text}")
+    return lines
 
 
 def defect_names() -> list[str]:

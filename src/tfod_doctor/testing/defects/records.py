@@ -20,8 +20,11 @@ def _offsets(builder: Builder, name: str) -> list[int]:
 
 
 def _damage_target(builder: Builder) -> tuple[str, int, int]:
+    """Record 1 of the first train file, or the next one no other defect was planted in."""
     name = builder.files("train")[0]
-    index = min(1, len(builder.slots[name]) - 1)
+    count = len(builder.slots[name])
+    taken = {p.record for p in builder.planted if p.file == str(builder.path(name))}
+    index = next((i for i in range(1, count - 1) if i not in taken), min(1, count - 1))
     return name, index, _offsets(builder, name)[index]
 
 

@@ -1,0 +1,220 @@
+"""D rules across records: duplicate source ids and images, train/eval leakage, empty ids.
+
+The aggregator keeps 8-byte hashes with where each came from in flat arrays (about 30 bytes per
+record), merges by concatenation, and finds duplicates by sorting once at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from array import array
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tfod_doctor.catalogue import dataset as D
+from tfod_doctor.checks._od import n_values, od_record
+from tfod_doctor.checks.base import Emit, RecordPlace, aggregator, record_check
+from tfod_doctor.checks.context import CheckContext
+from tfod_doctor.findings import Finding, Location, Severity
+from tfod_doctor.odapi import features as K
+from tfod_doctor.records import FeatureView, Kind
+from tfod_doctor.records.crc import crc32c
+
+_TAIL = 4096
+
+
+def source_id_hash(source_id: bytes) -> int:
+    """An 8-byte hash of a source id."""
+    return int.from_bytes(hashlib.blake2b(source_id, digest_size=8).digest(), "little")
+
+
+def image_hash(data: bytes) -> int:
+    """An 8-byte hash of image bytes: CRC32C of all of them, and CRC32 of length and tail.
+
+    Two independent 32-bit checks at memory speed; equal images always agree, and different
+    images agree on both by chance about once in 2**64.
+    """
+    tail = zlib.crc32(data[-_TAIL:], zlib.crc32(len(data).to_bytes(8, "little")))
+    return (crc32c(data) << 32) | tail
+
+
+@record_check
+def check_source_id(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: Emit) -> None:
+    """D002: a record without image/source_id."""
+    kind = view.kind(K.SOURCE_ID)
+    if kind not in (None, Kind.NONE, Kind.BYTES):
+        return  # F003
+    record = od_record(view)
+    if not record.source_id.strip() and (kind is not Kind.BYTES or n_values(view, K.SOURCE_ID)
+                                         == 1):
+        state = "missing" if kind is None else "empty"
+        emit(D.EMPTY_SOURCE_ID.finding(
+            f"image/source_id is {state}: eval gives the image a random id, so its results "
+            "cannot be traced back to it", where.at(K.SOURCE_ID)))
+
+
+@dataclass
+class LocatedHashes:
+    """8-byte keys with the file, record, offset and split each came from (flat arrays)."""
+
+    files: list[str] = field(default_factory=list)
+    roles: list[str | None] = field(default_factory=list)
+    keys: array = field(default_factory=lambda: array("Q"))
+    file_ids: array = field(default_factory=lambda: array("I"))
+    role_ids: array = field(default_factory=lambda: array("B"))
+    records: array = field(default_factory=lambda: array("Q"))
+    offsets: array = field(default_factory=lambda: array("Q"))
+
+    def add(self, key: int, where: RecordPlace) -> None:
+        """Remember ``key`` as seen at ``where``."""
+        self.keys.append(key)
+        self.file_ids.append(_index(self.files, where.file))
+        self.role_ids.append(_index(self.roles, where.role))
+        self.records.append(where.index)
+        self.offsets.append(where.offset)
+
+    def merge(self, other: LocatedHashes) -> LocatedHashes:
+        """Append ``other``'s entries (in place)."""
+        file_map = [_index(self.files, name) for name in other.files]
+        role_map = [_index(self.roles, role) for role in other.roles]
+        self.keys.extend(other.keys)
+        self.file_ids.extend(array("I", (file_map[i] for i in other.file_ids)))
+        self.role_ids.extend(array("B", (role_map[i] for i in other.role_ids)))
+        self.records.extend(other.records)
+        self.offsets.extend(other.offsets)
+        return self
+
+    def location(self, entry: int, key: str | None = None) -> Location:
+        """Where entry ``entry`` was seen."""
+        return Location(file=self.files[self.file_ids[entry]], record=self.records[entry],
+                        offset=self.offsets[entry], key=key)
+
+    def role(self, entry: int) -> str | None:
+        """The split of entry ``entry``."""
+        return self.roles[self.role_ids[entry]]
+
+    def groups(self, by_role: bool) -> list[list[int]]:
+        """Entries sharing a key (and a split, with ``by_role``), each in reading order."""
+        if len(self.keys) < 2:
+            return []
+        keys = np.frombuffer(self.keys, dtype=np.uint64)
+        file_rank = np.argsort(np.argsort(np.array(self.files, dtype=object)))
+        files = file_rank[np.frombuffer(self.file_ids, dtype=np.uint32)]
+        records = np.frombuffer(self.records, dtype=np.uint64)
+        roles = np.frombuffer(self.role_ids, dtype=np.uint8)
+        columns = [records, files, keys] + ([roles] if by_role else [])
+        order = np.lexsort(columns)
+        same = keys[order][1:] == keys[order][:-1]
+        if by_role:
+            same &= roles[order][1:] == roles[order][:-1]
+        groups: list[list[int]] = []
+        start = 0
+        for i in range(1, len(order) + 1):
+            if i == len(order) or not same[i - 1]:
+                if i - start > 1:
+                    groups.append([int(e) for e in order[start:i]])
+                start = i
+        return groups
+
+
+def _index(values: list, value) -> int:
+    """The position of ``value`` in ``values``, appended if new (the last one is the usual hit)."""
+    if values and values[-1] == value:
+        return len(values) - 1
+    try:
+        return values.index(value)
+    except ValueError:
+        values.append(value)
+        return len(values) - 1
+
+
+@dataclass
+class _State:
+    source_ids: LocatedHashes = field(default_factory=LocatedHashes)
+    images: LocatedHashes = field(default_factory=LocatedHashes)
+
+
+class DuplicateAggregator:
+    """D001 (duplicate source ids), D003 (duplicate images), D004 (train/eval leakage)."""
+
+    name = "duplicates"
+
+    def new(self) -> _State:
+        return _State()
+
+    def add(self, state: _State, view: FeatureView, where: RecordPlace,
+            ctx: CheckContext) -> None:
+        record = od_record(view)
+        if record.source_id.strip():
+            state.source_ids.add(source_id_hash(record.source_id), where)
+        if record.image:
+            state.images.add(image_hash(record.image), where)
+
+    def merge(self, left: _State, right: _State) -> _State:
+        left.source_ids.merge(right.source_ids)
+        left.images.merge(right.images)
+        return left
+
+    def finish(self, state: _State, ctx: CheckContext) -> tuple[list[Finding], dict]:
+        findings = _duplicate_ids(state.source_ids)
+        findings += _duplicate_images(state.images)
+        findings += _leaks(state.images)
+        return findings, {}
+
+
+def _split_name(role: str | None) -> str:
+    return f"the {role} split" if role else "these records"
+
+
+def _duplicate_ids(table: LocatedHashes) -> list[Finding]:
+    findings = []
+    for group in table.groups(by_role=True):
+        first = table.location(group[0])
+        role = table.role(group[0])
+        severity = (None if role == "eval" else
+                    Severity.WARNING if role is None else Severity.INFO)
+        effect = {
+            "eval": "the COCO evaluator skips every image after the first with the same id",
+            None: "if these records are evaluated, the COCO evaluator skips every image after "
+                  "the first with the same id",
+        }.get(role, "harmless in training, but eval on such records would skip the copies")
+        for entry in group[1:]:
+            findings.append(D.DUPLICATE_SOURCE_ID.finding(
+                f"image/source_id repeats that of {first.file} record {first.record} in "
+                f"{_split_name(role)}: {effect}", table.location(entry, K.SOURCE_ID),
+                severity=severity, first=first.to_dict(), copies=len(group)))
+    return findings
+
+
+def _duplicate_images(table: LocatedHashes) -> list[Finding]:
+    findings = []
+    for group in table.groups(by_role=True):
+        first = table.location(group[0])
+        role = table.role(group[0])
+        for entry in group[1:]:
+            findings.append(D.DUPLICATE_IMAGE.finding(
+                f"the image is byte-for-byte the one of {first.file} record {first.record} "
+                f"({len(group)} copies in {_split_name(role)})",
+                table.location(entry, K.IMAGE), first=first.to_dict(), copies=len(group)))
+    return findings
+
+
+def _leaks(table: LocatedHashes) -> list[Finding]:
+    findings = []
+    for group in table.groups(by_role=False):
+        train = [e for e in group if table.role(e) == "train"]
+        if not train:
+            continue
+        seen = table.location(train[0])
+        for entry in group:
+            if table.role(entry) == "eval":
+                findings.append(D.TRAIN_EVAL_LEAK.finding(
+                    f"this eval image is also in the train split ({seen.file} record "
+                    f"{seen.record}): eval scores it as if it were new",
+                    table.location(entry, K.IMAGE), train=seen.to_dict()))
+    return findings
+
+
+aggregator(DuplicateAggregator())

@@ -1,0 +1,309 @@
+"""F rules: every feature of a record against the decoder's key table (``odapi.features``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfod_doctor.catalogue import features as F
+from tfod_doctor.checks._od import n_values, od_record, reader_known, rounded
+from tfod_doctor.checks.base import Emit, RecordPlace, aggregator, record_check
+from tfod_doctor.checks.context import CheckContext, InputFlags
+from tfod_doctor.findings import Finding, Location, Severity
+from tfod_doctor.odapi import features as K
+from tfod_doctor.odapi.suggest import suggest_key
+from tfod_doctor.records import FeatureView, Kind
+
+_PER_BOX_INDEX_ERROR = "InvalidArgumentError: indices[0] = 0 is not in [0, 0)"
+
+
+def flags_known(ctx: CheckContext) -> bool:
+    """Whether the InputReader flags are facts (a config was read, or flags were given)."""
+    return reader_known(ctx) or ctx.flags != InputFlags()
+
+
+@record_check
+def check_features(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: Emit) -> None:
+    """F001-F004 and the per-record part of F006."""
+    spec = K.decoder_keys(ctx.flags)
+    for key, kind in view.kinds.items():
+        key_spec = spec.get(key)
+        if key_spec is None:
+            if key not in K.KNOWN_UNUSED and key not in K.FLAG_OF_KEY:
+                _unknown_key(view, key, kind, spec, where, emit)
+        elif kind is not Kind.NONE and (kind is not key_spec.kind
+                                           or key_spec.count is not None):
+            _kind_and_count(view, key, kind, key_spec, where, emit)
+    _missing_image(view, where, emit)
+    _flag_keys_missing(view, ctx, where, emit)
+
+
+def _unknown_key(view: FeatureView, key: str, kind: Kind, spec: dict[str, K.KeySpec],
+                 where: RecordPlace, emit: Emit) -> None:
+    count = len(view[key])
+    suggestion = suggest_key(key)
+    evidence: dict[str, Any] = {"kind": kind.value, "values": count}
+    if suggestion is None:
+        emit(F.UNKNOWN_KEY.finding(
+            f"{key} is not a key the OD API reads: its {count} value(s) are ignored",
+            where.at(key), severity=Severity.INFO, **evidence))
+        return
+    missing = [k for k in suggestion.keys if not n_values(view, k)]
+    lost = count > 0 and bool(missing) and all(k in spec for k in missing)
+    evidence.update(suggestion=suggestion.key, matched=suggestion.how)
+    message = f"{key} is not a key the OD API reads; did you mean {suggestion.key} " \
+              f"({suggestion.how})?"
+    if lost:
+        message += f" The record has no {', '.join(missing)}, so these {count} value(s) are lost"
+        emit(F.UNKNOWN_KEY.finding(message, where.at(key), **evidence))
+    else:
+        message += " Its values are ignored"
+        emit(F.UNKNOWN_KEY.finding(message, where.at(key), severity=Severity.INFO, **evidence))
+
+
+def _kind_and_count(view: FeatureView, key: str, kind: Kind, spec: K.KeySpec,
+                    where: RecordPlace, emit: Emit) -> None:
+    if kind is not spec.kind:
+        values = list(view[key][:5])
+        shown = rounded(values) if kind is Kind.FLOAT else [
+            v[:32] if isinstance(v, bytes) else v for v in values]
+        emit(F.WRONG_KIND.finding(
+            f"{key} holds a {kind.value} where the OD API reads a {spec.kind.value}; parsing "
+            "the record stops training",
+            where.at(key), expected=spec.kind.value, actual=kind.value,
+            values=shown,
+            tensorflow=K.tf_kind_message(key, spec, kind)))
+        return
+    if spec.count is not None:
+        count = len(view[key])
+        if count != spec.count:
+            what = "no value" if count == 0 else f"{count} values"
+            emit(F.FIXED_LENGTH.finding(
+                f"{key} holds {what}; the OD API parses exactly {spec.count}, so parsing the "
+                "record stops training",
+                where.at(key), expected=spec.count, actual=count,
+                tensorflow=K.tf_count_message(key, spec, count)))
+
+
+def _missing_image(view: FeatureView, where: RecordPlace, emit: Emit) -> None:
+    kind = view.kind(K.IMAGE)
+    if kind is None or kind is Kind.NONE:
+        detail = "no image/encoded key" if kind is None else "image/encoded holds no list"
+    elif kind is Kind.BYTES and n_values(view, K.IMAGE) and not od_record(view).image:
+        detail = "image/encoded is an empty string"
+    else:
+        return
+    others = [key for key in view.kinds if "image" in key.lower() and key != K.IMAGE
+              and view.kinds[key] is Kind.BYTES and key not in K.decoder_keys()]
+    hint = f"The record has {', '.join(others)}: is the image there?" if others else None
+    emit(F.MISSING_IMAGE.finding(
+        f"the record has no image: {detail}; decoding it stops training", where.at(K.IMAGE),
+        hint=hint, tensorflow=F.MISSING_IMAGE.tf_message))
+
+
+def _flag_keys_missing(view: FeatureView, ctx: CheckContext, where: RecordPlace,
+                       emit: Emit) -> None:
+    required, per_box = K.flag_requirements(ctx.flags)
+    for key_spec in required:
+        if view.kind(key_spec.key) in (None, Kind.NONE):
+            emit(F.FLAG_WITHOUT_KEYS.finding(
+                f"{key_spec.flag} is set, so the OD API requires {key_spec.key}, and this record "
+                "has none: parsing it stops training", where.at(key_spec.key), flag=key_spec.flag,
+                tensorflow=K.tf_required_message(key_spec.key, key_spec)))
+    boxes = od_record(view).n_boxes if per_box else 0
+    for group in per_box:
+        if not boxes:
+            return
+        key = group.keys[0]
+        if not n_values(view, key):
+            emit(F.FLAG_WITHOUT_KEYS.finding(
+                f"{group.setting} is set, but this record has {boxes} box(es) and no {key}: "
+                "gathering them per box stops training", where.at(key), flag=group.flag,
+                tensorflow=_PER_BOX_INDEX_ERROR))
+
+
+# -- dataset level: flag keys, and schema drift ---------------------------------------------------
+
+Place = tuple[str, int, int]
+#: At most this many distinct schemas are kept per level (the rest are counted together).
+_MAX_SIGNATURES = 32
+_OTHER = (("(other schemas)", "none"),)
+
+
+def _place(where: RecordPlace) -> Place:
+    return (where.file, where.index, where.offset)
+
+
+def _bump(table: dict, key: Any, place: Place) -> None:
+    entry = table.get(key)
+    if entry is None:
+        table[key] = [1, place]
+    else:
+        entry[0] += 1
+        if place < entry[1]:
+            entry[1] = place
+
+
+def _merge_table(left: dict, right: dict) -> dict:
+    for key, (count, place) in right.items():
+        entry = left.get(key)
+        if entry is None:
+            left[key] = [count, place]
+        else:
+            entry[0] += count
+            entry[1] = min(entry[1], place)
+    return left
+
+
+def _at(place: Place, key: str | None = None) -> Location:
+    return Location(file=place[0], record=place[1], offset=place[2], key=key)
+
+
+class FeatureAggregator:
+    """F005 (keys without their flag), dataset-wide F006, and F007 (schema drift)."""
+
+    name = "features"
+
+    def new(self) -> dict[str, dict]:
+        return {"unflagged": {}, "flagged": {}, "image": {}, "object": {}}
+
+    def add(self, state: dict[str, dict], view: FeatureView, where: RecordPlace,
+            ctx: CheckContext) -> None:
+        place = _place(where)
+        image_sig, object_sig, groups = _schema(view)
+        for flag in groups:
+            active = K.flag_value(ctx.flags, flag)
+            _bump(state["flagged" if active else "unflagged"], flag, place)
+        _signature(state["image"], image_sig, place)
+        if od_record(view).n_boxes:
+            _signature(state["object"], object_sig, place)
+
+    def merge(self, left: dict[str, dict], right: dict[str, dict]) -> dict[str, dict]:
+        for part in ("unflagged", "flagged"):
+            _merge_table(left[part], right[part])
+        for part in ("image", "object"):
+            _merge_table(left[part], right[part])
+            _cap(left[part])
+        return left
+
+    def finish(self, state: dict[str, dict], ctx: CheckContext) -> tuple[list[Finding], dict]:
+        findings = list(_unflagged(state["unflagged"], ctx))
+        findings += _unused_flags(state, ctx)
+        findings += _drift(state["image"], "image-level")
+        findings += _drift(state["object"], "box-level (records with boxes)")
+        return findings, {}
+
+
+Schema = tuple[tuple[str, str], ...]
+_SCHEMAS: dict[tuple, tuple[Schema, Schema, tuple[str, ...]]] = {}
+
+
+def _schema(view: FeatureView) -> tuple[Schema, Schema, tuple[str, ...]]:
+    """The image-level and box-level (key, kind) schema of a record, and its flag groups.
+
+    Records of one dataset nearly all share a schema, so the answer is remembered (a few).
+    """
+    raw = tuple(view.kinds.items())
+    known = _SCHEMAS.get(raw)
+    if known is None:
+        image, boxes, groups = [], [], set()
+        for key, kind in raw:
+            group = K.FLAG_OF_KEY.get(key)
+            if group is not None:
+                groups.add(group.flag)
+            (boxes if key.startswith("image/object/") else image).append((key, kind.value))
+        known = (tuple(sorted(image)), tuple(sorted(boxes)), tuple(sorted(groups)))
+        if len(_SCHEMAS) < 256:
+            _SCHEMAS[raw] = known
+    return known
+
+
+def _signature(table: dict, signature: Schema, place: Place) -> None:
+    if signature not in table and len(table) >= _MAX_SIGNATURES:
+        signature = _OTHER
+    _bump(table, signature, place)
+
+
+def _cap(table: dict) -> None:
+    """Keep at most ``_MAX_SIGNATURES`` schemas, folding the rarest into one entry."""
+    if len(table) <= _MAX_SIGNATURES:
+        return
+    ranked = sorted((k for k in table if k != _OTHER), key=lambda k: (-table[k][0], k))
+    count, place = table.pop(_OTHER, (0, None))
+    for key in ranked[_MAX_SIGNATURES - 1:]:
+        more, where = table.pop(key)
+        count += more
+        place = where if place is None else min(place, where)
+    table[_OTHER] = [count, place]
+
+
+def _unflagged(table: dict, ctx: CheckContext):
+    known = flags_known(ctx)
+    for group in K.FLAG_GROUPS:
+        if group.flag not in table:
+            continue
+        count, place = table[group.flag]
+        keys = ", ".join(group.keys)
+        if known:
+            message = (f"{count} record(s) carry {group.flag} keys ({keys}), but the input "
+                       f"reader does not set `{group.setting}`: the OD API ignores them")
+            yield F.KEYS_NEED_FLAG.finding(message, _at(place, group.keys[0]), records=count,
+                                           flag=group.flag)
+        else:
+            message = (f"{count} record(s) carry {group.flag} keys ({keys}); the OD API reads "
+                       f"them only with `{group.setting}` in the input reader")
+            yield F.KEYS_NEED_FLAG.finding(message, _at(place, group.keys[0]),
+                                           severity=Severity.INFO, records=count, flag=group.flag)
+
+
+def _unused_flags(state: dict[str, dict], ctx: CheckContext) -> list[Finding]:
+    records = sum(count for count, _ in state["image"].values())
+    spec = K.decoder_keys(ctx.flags)
+    findings = []
+    for group in K.FLAG_GROUPS:
+        required = any(spec[key].required for key in group.keys if key in spec)
+        if (not records or group.needed_per_box or required
+                or not K.flag_value(ctx.flags, group.flag) or group.flag in state["flagged"]):
+            continue
+        findings.append(F.FLAG_WITHOUT_KEYS.finding(
+            f"`{group.setting}` is set, but none of the {records} records has "
+            f"{', '.join(group.keys)}: the OD API fills in defaults and the flag does nothing",
+            Location(key=group.keys[0]), severity=Severity.WARNING, flag=group.flag))
+    return findings
+
+
+def _drift(table: dict, level: str) -> list[Finding]:
+    if len(table) < 2:
+        return []
+    majority = min(table, key=lambda k: (-table[k][0], k))
+    usual = dict(majority)
+    total = sum(count for count, _ in table.values())
+    findings = []
+    for signature, (count, place) in sorted(table.items(), key=lambda kv: kv[1][1]):
+        if signature == majority:
+            continue
+        differences = _differences(usual, dict(signature))
+        findings.append(F.SCHEMA_DRIFT.finding(
+            f"{count} of {total} records have other {level} keys than the rest "
+            f"({'; '.join(differences)}); this is the first of them",
+            _at(place), records=count, usual_records=table[majority][0],
+            differences=differences))
+    return findings
+
+
+def _differences(usual: dict[str, str], other: dict[str, str]) -> list[str]:
+    if _OTHER[0][0] in other:
+        return ["many different schemas"]
+    out = []
+    missing = sorted(set(usual) - set(other))
+    extra = sorted(set(other) - set(usual))
+    if missing:
+        out.append("without " + ", ".join(missing))
+    if extra:
+        out.append("with " + ", ".join(extra))
+    for key in sorted(set(usual) & set(other)):
+        if usual[key] != other[key]:
+            out.append(f"{key} as {other[key]} instead of {usual[key]}")
+    return out
+
+
+aggregator(FeatureAggregator())

@@ -1,0 +1,101 @@
+"""I rules: the encoded image of a record, read as the OD API decodes it (spec §4).
+
+By default only headers are read (a full decode only confirms a suspected truncation); with
+``--deep`` every image is decoded.
+"""
+
+from __future__ import annotations
+
+from tfod_doctor.catalogue import images as I
+from tfod_doctor.checks._od import od_record
+from tfod_doctor.checks.base import Emit, RecordPlace, record_check
+from tfod_doctor.checks.context import CheckContext
+from tfod_doctor.findings import Severity
+from tfod_doctor.odapi import features as K
+from tfod_doctor.odapi.images import ImageInfo, ImageProblem
+from tfod_doctor.odapi.record import ODRecord
+from tfod_doctor.records import FeatureView
+
+_PROBLEM_RULES = {
+    ImageProblem.UNKNOWN_FORMAT: I.UNDECODABLE,
+    ImageProblem.UNSUPPORTED: I.UNDECODABLE,
+    ImageProblem.CORRUPT: I.UNDECODABLE,
+    ImageProblem.FOUR_D: I.FOUR_D,
+    ImageProblem.TRUNCATED: I.TRUNCATED,
+}
+_FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff"}
+_ORIENTATIONS = {
+    2: "mirrored left-right", 3: "rotated 180°", 4: "mirrored top-bottom",
+    5: "mirrored and rotated 90° CCW", 6: "rotated 90° CW", 7: "mirrored and rotated 90° CW",
+    8: "rotated 90° CCW",
+}
+
+
+@record_check
+def check_image(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: Emit) -> None:
+    """I001-I007 on one record."""
+    record = od_record(view)
+    if not record.image:
+        return  # F001 (missing) or F003/F004 (wrong kind or count) say it
+    declared = view.first_bytes(K.FORMAT).decode("utf-8", "replace").strip()
+    if declared in ("raw", "RAW"):
+        emit(I.RAW_FORMAT.finding(
+            f"image/format is {declared!r}: the decoder reads the {len(record.image)} bytes as a "
+            "flat array, not as an image", where.at(K.FORMAT), declared=declared))
+        return
+    info = record.image_info(ctx.deep)
+    if info.problem is not None:
+        _undecodable(info, where, emit)
+        return
+    _size_mismatch(record, info, ctx, where, emit)
+    if info.orientation not in (None, 1):
+        _orientation(info, where, emit)
+    normalized = _FORMAT_ALIASES.get(declared.lower(), declared.lower())
+    if declared and normalized != info.format:
+        emit(I.FORMAT_MISMATCH.finding(
+            f"image/format says {declared!r} but the bytes are {info.format.upper()}; the OD API "
+            "reads the bytes and ignores the field", where.at(K.FORMAT), declared=declared,
+            actual=info.format))
+
+
+def _undecodable(info: ImageInfo, where: RecordPlace, emit: Emit) -> None:
+    rule = _PROBLEM_RULES[info.problem]
+    emit(rule.finding(
+        f"the image cannot be used: {info.detail}", where.at(K.IMAGE), format=info.format,
+        problem=info.problem.value, decoded=info.decoded, tensorflow=info.tf_message))
+
+
+def _size_mismatch(record: ODRecord, info: ImageInfo, ctx: CheckContext, where: RecordPlace,
+                   emit: Emit) -> None:
+    if info.size is None:
+        return
+    width, height = info.size
+    stored_w, stored_h = record.view.first_int(K.WIDTH), record.view.first_int(K.HEIGHT)
+    wrong = [(key, stored, real) for key, stored, real in
+             ((K.WIDTH, stored_w, width), (K.HEIGHT, stored_h, height))
+             if stored is not None and stored != real]
+    if not wrong:
+        return
+    swapped = stored_w == height and stored_h == width
+    masks = ctx.flags.load_instance_masks and ctx.flags.mask_type.upper() != "PNG_MASKS"
+    described = ", ".join(f"{key.rsplit('/', 1)[1]}={stored}" for key, stored, _ in wrong)
+    message = f"the image is {width}×{height} but the record stores {described}"
+    if swapped:
+        message += ": width and height are swapped (an EXIF rotation, or a transposed size)"
+    if masks:
+        message += "; numerical masks are reshaped with the stored size"
+    else:
+        message += "; boxes normalized with the stored size are off"
+    emit(I.SIZE_MISMATCH.finding(
+        message, where.at(wrong[0][0]), severity=Severity.ERROR if masks else None,
+        image_size=[width, height], stored_size=[stored_w, stored_h], swapped=swapped))
+
+
+def _orientation(info: ImageInfo, where: RecordPlace, emit: Emit) -> None:
+    turn = _ORIENTATIONS.get(info.orientation or 0, f"orientation {info.orientation}")
+    message = (f"the JPEG has EXIF orientation {info.orientation} ({turn}): viewers and labelling "
+               "tools show it turned, TensorFlow decodes the stored pixels")
+    if (info.orientation or 0) >= 5:
+        message += f"; boxes drawn on the turned view belong to a {info.height}×{info.width} image"
+    emit(I.EXIF_ORIENTATION.finding(message, where.at(K.IMAGE), orientation=info.orientation,
+                                    stored_size=[info.width, info.height]))
