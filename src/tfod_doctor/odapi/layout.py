@@ -283,8 +283,8 @@ class LayoutReport:
         that still leaves several or none (the caller asks the user)."""
         if layout and units:
             return BoxLayout(layout, units)
-        matching = [c for c in self.fitting
-                    if (layout is None or c.layout == layout) and (units is None or c.units == units)]
+        matching = [c for c in self.fitting if (layout is None or c.layout == layout)
+                    and (units is None or c.units == units)]
         return matching[0] if len(matching) == 1 else None
 
     def describe(self) -> str:

@@ -138,6 +138,7 @@ def suggest_key(key: str) -> KeySuggestion | None:
     alias = alias_of(key)
     if alias is not None:
         return KeySuggestion(alias, ALIAS)
+    component = folded.rsplit("/", 1)[-1]
     if component in _BOX_CORNERS and ("box" in folded or "bbox" in folded):
         return KeySuggestion(_BOX_CORNERS[component], "a common name for this box corner")
     limit = _distance_limit(folded)
