@@ -191,8 +191,10 @@ def explain_fixed_keys(parsed: ParsedText, findings: list[Finding]) -> list[Find
 
 def _explained(finding: Finding, entry: Entry, intent: FeatureMapIntent) -> Finding:
     keys = ", ".join(K.DETECTION_KEYS)
-    message = (f"{finding.message}: the OD API cannot rename record keys; its decoder reads a "
-               f"fixed set of keys ({keys})")
+    said = finding.evidence.get("tensorflow")
+    message = finding.message + (f"; training stops with `{said}`" if said else "")
+    message += (f". The OD API cannot rename record keys: its decoder reads a fixed set of keys "
+                f"({keys})")
     hint = ("delete the block and write the records with those keys")
     evidence = dict(finding.evidence, od_keys=list(K.DETECTION_KEYS))
     if intent:

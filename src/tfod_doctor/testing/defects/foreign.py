@@ -70,11 +70,25 @@ def _flatten_role(b: Builder, role: str, key: str, layout: str, units: str) -> N
             flatten_boxes(slot, key, layout, units)
 
 
-@defect("flat_box_list_xywh_pixels", Stage.FEATURES)
-def flat_box_list_xywh_pixels(b: Builder) -> None:
-    """Every train record keeps its boxes as COCO ``bbox`` lists: [x, y, w, h] in pixels."""
-    _flatten_role(b, "train", "bbox", "xywh", "pixels")
-    b.plant_in("flat_box_list_xywh_pixels", _first_boxed(b), key="bbox")
+#: Defect name -> (key, layout, units) of datasets whose train records keep flat box lists.
+LAYOUT_DEFECTS: dict[str, tuple[str, str, str]] = {
+    "flat_box_list_xywh_pixels": ("bbox", "xywh", "pixels"),
+    "flat_box_list_xyxy_pixels": ("bboxes", "xyxy", "pixels"),
+    "flat_box_list_cxcywh": ("objects/bbox", "cxcywh", "normalized"),
+}
+
+
+def _layout_defect(name: str, key: str, layout: str, units: str) -> None:
+    def plant(b: Builder) -> None:
+        _flatten_role(b, "train", key, layout, units)
+        b.plant_in(name, _first_boxed(b), key=key)
+
+    plant.__doc__ = f"Every train record keeps its boxes under {key!r}: {layout}, {units}."
+    defect(name, Stage.FEATURES)(plant)
+
+
+for _name, (_key, _layout, _units) in LAYOUT_DEFECTS.items():
+    _layout_defect(_name, _key, _layout, _units)
 
 
 @defect("tutorial_records", Stage.FEATURES)
