@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pickle
 
+import jsonschema
 import numpy as np
 import pytest
 from google.protobuf import text_format
@@ -31,6 +32,7 @@ from tfod_doctor.odapi.layout import (
 )
 from tfod_doctor.odapi.suggest import BOX_GROUP
 from tfod_doctor.records import FeatureView, encode_example
+from tfod_doctor.report.json_format import json_schema
 from tfod_doctor.testing import make_dataset
 from tfod_doctor.testing.configs import ConfigSpec, pipeline_config_text
 from tfod_doctor.testing.defects.foreign import FEATURE_MAP_BLOCK, LAYOUT_DEFECTS
@@ -347,6 +349,7 @@ def test_report_json_carries_the_layout_table(snippet, tmp_path):
     with pytest.raises(SystemExit):
         main(["check", str(snippet.config_path), "--format", "json", "-o", str(out)])
     data = json.loads(out.read_text())
+    jsonschema.Draft202012Validator(json_schema()).validate(data)
     table = data["stats"]["box_layout"]["candidates"]
     assert set(table) == {c.key for c in CANDIDATES}
     assert table["yxyx/normalized"]["invalid"] == 0

@@ -194,7 +194,8 @@ KNOWN: tuple[Known, ...] = (
           "holds the boxes, which the classes) and names every record key to rename or split.",
           priority=4),
     Known("learns-nothing",
-          r"localization_loss['\"]?\s*[:=]\s*0\.0+\b|\bloss (?:is|stays|was|=) (?:zero|0(?:\.0+)?\b)|"
+          r"localization_loss['\"]?\s*[:=]\s*0\.0+\b|"
+          r"\bloss (?:is|stays|was|=) (?:zero|0(?:\.0+)?\b)|"
           r"\blearns? nothing|\b(?:detects|predicts|finds) nothing|\bno (?:detections|boxes)\b",
           ("The records hold no boxes the OD API reads: one flat list under another key (boxes, "
            "bbox, objects/bbox), misspelled box keys, or annotations never joined to the images. "
