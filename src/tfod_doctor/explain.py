@@ -80,17 +80,24 @@ KNOWN: tuple[Known, ...] = (
           ("R008",), "tfod-doctor scan {records}"),
     Known("empty-labels", r"indices\[(?P<index>\d+)\] = (?P<value>-?\d+) is not in \[0, 0\)",
           ("The records have boxes but no class labels the decoder reads: only "
-           "image/object/class/text without label_map_path in the input reader, or an empty "
-           "label list.",),
-          ("L006", "B002"), priority=3),
+           "image/object/class/text without label_map_path in the input reader, an empty "
+           "label list, or class ids under another key (classes, labels, category_id).",),
+          ("L006", "B002", "F009"), priority=3),
     Known("label-count",
           r"indices\[(?P<index>\d+)\] = (?P<value>-?\d+) is not in \[0, (?P<size>\d+)\)",
           ("A record has a different number of class labels than boxes.",),
           ("B002",), "tfod-doctor check {config} --select B002",
           "Box index {value} has no label: only {size} labels."),
-    Known("coordinate-lists", r"ConcatOp ?: Dimensions of inputs should match",
-          ("The four box coordinate lists (xmin, ymin, xmax, ymax) have different lengths.",),
-          ("B001",), "tfod-doctor check {config} --select B001"),
+    Known("coordinate-lists",
+          r"ConcatOp ?: (?:Dimensions of inputs should match|Dimension \d+ in both shapes must "
+          r"be equal)",
+          ("The four box coordinate lists (xmin, ymin, xmax, ymax) have different lengths.",
+           "Only some coordinate keys were renamed to the OD API's names (ymin and xmin, say, "
+           "while ymax and xmax keep the old names): the lists left under other keys are read "
+           "as empty."),
+          ("B001", "F002", "F008"), "tfod-doctor check {config} --select B001,F002,F008",
+          "tfod-doctor names the record, the list lengths and the keys that were not "
+          "renamed."),
     Known("pixel-coordinates",
           r"maximum box coordinate value is larger than (?P<limit>[\d.]+)",
           ("Box coordinates are in pixels instead of 0..1 (the most common cause).",
@@ -173,6 +180,30 @@ KNOWN: tuple[Known, ...] = (
           ("B009",), "tfod-doctor check {config} --select B009",
           "An image has {count} boxes; the limit is {limit}: raise max_number_of_boxes in "
           "train_input_reader and eval_input_reader."),
+    Known("fixed-record-keys",
+          r"(?P<line>\d+):(?P<column>\d+) : (?:'[^\n]*': )?Message type \"object_detection\.protos"
+          r"\.(?P<message>InputReader|TFRecordInputReader)\" has no field named \"(?P<field>\w*"
+          r"(?:feature|key|field|map|column|decod)\w*)\"",
+          ("The config tries to map record keys onto the OD API's (input_features / feature_map, "
+           "as tutorials write it). The input reader has no such field: the decoder reads a "
+           "fixed set of keys (image/encoded, image/object/bbox/ymin, .../xmin, .../ymax, "
+           ".../xmax, image/object/class/label or /text) and nothing can rename them.",),
+          ("C002", "F008", "F009"), "tfod-doctor check {config}",
+          "Line {line}, column {column}: delete the {field} block and write the records with "
+          "the OD API's keys. tfod-doctor check reads the block as your intent (which record key "
+          "holds the boxes, which the classes) and names every record key to rename or split.",
+          priority=4),
+    Known("learns-nothing",
+          r"localization_loss['\"]?\s*[:=]\s*0\.0+\b|"
+          r"\bloss (?:is|stays|was|=) (?:zero|0(?:\.0+)?\b)|"
+          r"\blearns? nothing|\b(?:detects|predicts|finds) nothing|\bno (?:detections|boxes)\b",
+          ("The records hold no boxes the OD API reads: one flat list under another key (boxes, "
+           "bbox, objects/bbox), misspelled box keys, or annotations never joined to the images. "
+           "Every image trains as one without objects: the localization loss is 0 and the "
+           "model learns nothing, without a word.",
+           "Class ids or names under another key (classes, labels, category_id).",),
+          ("F008", "D007", "F002", "F009", "B013"),
+          "tfod-doctor check {config} --select F,B013,D007", priority=0),
     Known("unknown-field",
           r"(?P<line>\d+):(?P<column>\d+) : (?:'[^\n]*': )?Message type \"(?P<message>[\w.]+)\" "
           r"has no field named \"(?P<field>\w+)\"",

@@ -193,3 +193,24 @@ INFINITE = define(Rule(
     tf_message="InvalidArgumentError: assertion failed: [maximum box coordinate value is larger "
                "than 1.100000: ] [inf]",
 ))
+
+BOX_LAYOUT = define(Rule(
+    id="B013",
+    name="box-layout",
+    severity=Severity.WARNING,
+    summary="Which layouts (yxyx, xyxy, xywh, cxcywh; normalised or pixels) fit the flat box "
+            "lists of the records, and how many boxes each other layout would make invalid.",
+    why="A flat list of 4 values per box does not say what the values are. Read in the wrong "
+        "layout, boxes come out shifted, swapped, inverted or outside the image. tfod-doctor "
+        "reads every layout over every box (with the image size from the image header) and "
+        "counts the boxes it would make invalid. When exactly one layout fits every box, the "
+        "data says which it is (info); when several fit (yxyx and xyxy on normalised boxes "
+        "always do), the values cannot tell them apart and only the writer of the records "
+        "knows (warning).",
+    fix="Convert with the layout that fits: `tfod-doctor fix` uses the one that fits, and asks "
+        "for `--box-layout yxyx|xyxy|xywh|cxcywh` and `--box-units normalized|pixels` when "
+        "several do.",
+    example="'bbox': [x, y, w, h] in pixels (COCO)   # only xywh/pixels fits every box",
+    defect="flat_box_list_xywh_pixels",
+    fixable=True,
+))

@@ -93,8 +93,8 @@ NO_BOXES = define(Rule(
     severity=Severity.WARNING,
     summary="The records hold images but not a single box.",
     why="Negative images are fine, but a dataset of only negatives teaches the model nothing to "
-        "detect. Usually the box keys are misspelled (F002) or the annotations were not "
-        "joined to the images.",
+        "detect. Usually the box keys are misspelled (F002), the boxes are one flat list "
+        "under another key (F008), or the annotations were not joined to the images.",
     fix="Check the box keys (image/object/bbox/xmin...) and the annotation export.",
     example="1000 records, image/object/bbox/* empty in every one",
     defect="no_boxes",

@@ -125,3 +125,42 @@ SCHEMA_DRIFT = define(Rule(
             "image/object/class/text",
     defect="schema_drift",
 ))
+
+FLAT_BOX_LIST = define(Rule(
+    id="F008",
+    name="flat-box-list",
+    severity=Severity.DATA_LOSS,
+    summary="The boxes are one flat list of 4 values per box under a key of their own (`boxes`, "
+            "`bbox`, `bboxes`, `image/object/bbox`, `objects/bbox`, ...), not the OD API's four "
+            "coordinate lists.",
+    why="The decoder reads boxes only from `image/object/bbox/ymin`, `.../xmin`, `.../ymax` and "
+        "`.../xmax`, four separate float lists, and ignores every other key without a word. "
+        "Every box of such a record is lost: the image trains as one without objects, the "
+        "localization loss is 0 and the model learns nothing. Many tutorials and home-made "
+        "scripts write records this way.",
+    fix="Split the list into the four coordinate lists, normalised to [0, 1] in "
+        "(ymin, xmin, ymax, xmax) order; B013 tells which layout (yxyx, xyxy, xywh, cxcywh, "
+        "normalised or pixels) the values are in. `tfod-doctor fix` does it.",
+    example="'boxes': float_feature([ymin0, xmin0, ymax0, xmax0, ymin1, ...])",
+    defect="flat_box_list",
+    fixable=True,
+))
+
+FOREIGN_CLASS_KEY = define(Rule(
+    id="F009",
+    name="foreign-class-key",
+    severity=Severity.DATA_LOSS,
+    summary="Class ids or names are under a key of their own (`classes`, `labels`, "
+            "`category_id`, `class`, `label_name`, ...), and the record has none under "
+            "`image/object/class/label` or `image/object/class/text`.",
+    why="The decoder reads classes only from `image/object/class/label` (int64 ids) and "
+        "`image/object/class/text` (names, through the label map). Under any other key they "
+        "are ignored without a word: boxes without classes stop training "
+        "(`indices[0] = 0 is not in [0, 0)`), and without boxes the record trains as "
+        "an image without objects.",
+    fix="Write class ids under `image/object/class/label` (int64, 1-based, from the label map) "
+        "and names under `image/object/class/text`. `tfod-doctor fix` renames the key.",
+    example="'classes': int64_feature([1, 3])",
+    defect="foreign_class_key",
+    fixable=True,
+))

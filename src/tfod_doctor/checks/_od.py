@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.odapi import features as K
+from tfod_doctor.odapi.foreign import ForeignKeys, foreign_keys
 from tfod_doctor.odapi.record import ODRecord, texts_of
 from tfod_doctor.records import FeatureView, Kind
 
@@ -32,6 +33,15 @@ def od_record(view: FeatureView) -> ODRecord:
     record = ODRecord(view)
     _last = (view, record)
     return record
+
+
+def record_foreign_keys(view: FeatureView) -> ForeignKeys:
+    """Boxes and classes of the record under keys the OD API does not read (once per record)."""
+    memo = od_record(view).memo
+    found = memo.get("foreign")
+    if found is None:
+        found = memo["foreign"] = foreign_keys(view)
+    return found
 
 
 def texts_are_read(ctx: CheckContext) -> bool:

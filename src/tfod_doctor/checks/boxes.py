@@ -15,6 +15,7 @@ from tfod_doctor.checks._od import (
     max_boxes,
     n_values,
     od_record,
+    record_foreign_keys,
     rounded,
     texts_are_read,
 )
@@ -116,6 +117,9 @@ def _label_count(record: ODRecord, classes: Classes, ctx: CheckContext, where: R
         return
     if classes.source == K.LABEL and not count and record.texts and not texts_are_read(ctx):
         return  # text-only records without a label map: L006 says it better
+    foreign = record_foreign_keys(record.view)
+    if (foreign.boxes and not boxes) or ((foreign.labels or foreign.texts) and not count):
+        return  # boxes or classes under another key: F008/F009 name the cause
     if count < boxes:
         emit(B.LABEL_COUNT.finding(
             f"{boxes} boxes but {count} classes in {classes.source}: gathering the classes per "

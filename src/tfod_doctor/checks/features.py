@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from tfod_doctor.catalogue import features as F
-from tfod_doctor.checks._od import n_values, od_record, reader_known, rounded
+from tfod_doctor.checks._od import (
+    n_values,
+    od_record,
+    reader_known,
+    record_foreign_keys,
+    rounded,
+)
 from tfod_doctor.checks.base import Emit, RecordPlace, aggregator, record_check
 from tfod_doctor.checks.context import CheckContext, InputFlags
 from tfod_doctor.findings import Finding, Location, Severity
@@ -23,13 +29,17 @@ def flags_known(ctx: CheckContext) -> bool:
 
 @record_check
 def check_features(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: Emit) -> None:
-    """F001-F004 and the per-record part of F006."""
+    """F001-F004 and the per-record part of F006 (F008/F009 keys are left to checks.foreign)."""
     spec = K.decoder_keys(ctx.flags)
+    foreign: tuple[str, ...] | None = None
     for key, kind in view.kinds.items():
         key_spec = spec.get(key)
         if key_spec is None:
             if key not in K.KNOWN_UNUSED and key not in K.FLAG_OF_KEY:
-                _unknown_key(view, key, kind, spec, where, emit)
+                if foreign is None:  # F008/F009 report these keys (one finding per cause)
+                    foreign = record_foreign_keys(view).keys()
+                if key not in foreign:
+                    _unknown_key(view, key, kind, spec, where, emit)
         elif kind is not Kind.NONE and (kind is not key_spec.kind
                                            or key_spec.count is not None):
             _kind_and_count(view, key, kind, key_spec, where, emit)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tfod_doctor.catalogue import config as C
 from tfod_doctor.config import witness
+from tfod_doctor.config.feature_map import FeatureMapIntent, explain_fixed_keys, feature_map_intent
 from tfod_doctor.config.places import TextFile
 from tfod_doctor.config.schema import PIPELINE
 from tfod_doctor.config.textproto import Pos, parse_text
@@ -106,6 +107,13 @@ class PipelineConfig:
         found = {"train": self.train_reader, "eval": self.eval_reader}
         return {role: node for role, node in found.items() if node is not None}
 
+    def feature_map_intent(self, split: str | None = None) -> FeatureMapIntent:
+        """What an invented ``input_features { feature_map {...} }`` block (or any mapping of
+        record keys in an input reader) says the records hold: record key -> OD API key.
+        ``split`` (``train``/``eval``) limits it to one reader. Empty when there is none."""
+        intent = feature_map_intent(self.text.parsed)
+        return intent if split is None else intent.for_split(split)
+
     def finding(self, rule, message: str, pos: Pos | None, hint: str | None = None,
                 severity: Severity | None = None, **evidence) -> Finding:
         """A finding placed in this config."""
@@ -118,6 +126,7 @@ def parse_pipeline(text: str, name: str) -> tuple[PipelineConfig, list[Finding]]
     root, problems = validate(parsed, PIPELINE)
     config = PipelineConfig(name, TextFile(name, parsed), root)
     findings = [_problem_finding(config, p) for p in problems if not _handled_elsewhere(p)]
+    findings = explain_fixed_keys(parsed, findings)
     findings += _witness(config, text, problems, findings)
     findings += config_findings(config)
     return config, findings

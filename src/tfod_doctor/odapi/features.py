@@ -54,6 +54,10 @@ DENSEPOSE_U = "image/object/densepose/u"
 DENSEPOSE_V = "image/object/densepose/v"
 TRACK_ID = "image/object/track/label"
 
+#: The keys a detection record is written with (the fixed names the decoder reads; there is no
+#: setting to rename them).
+DETECTION_KEYS = (IMAGE, FORMAT, SOURCE_ID, HEIGHT, WIDTH, *BOX_KEYS, LABEL, TEXT)
+
 #: Per-box lists the OD API reshapes to ``[num_boxes, -1]`` (a length that is not a multiple of the
 #: box count stops training with "Input to reshape ...").
 RESHAPED_PER_BOX = (AREA, IS_CROWD, DIFFICULT)

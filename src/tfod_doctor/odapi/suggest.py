@@ -25,6 +25,8 @@ _KEY_ALIASES: dict[str, str] = {
     "image/object/bbox": BOX_GROUP, "image/object/bboxes": BOX_GROUP,
     "image/object/boxes": BOX_GROUP, "image/objects/bbox": BOX_GROUP, "objects/bbox": BOX_GROUP,
     "bbox": BOX_GROUP, "bboxes": BOX_GROUP, "boxes": BOX_GROUP, "box": BOX_GROUP,
+    "objects/bboxes": BOX_GROUP, "objects/boxes": BOX_GROUP, "image/bbox": BOX_GROUP,
+    "image/bboxes": BOX_GROUP, "image/boxes": BOX_GROUP, "annotations/bbox": BOX_GROUP,
     "image/object/class": K.LABEL, "image/object/label": K.LABEL, "image/object/labels": K.LABEL,
     "image/object/classes": K.LABEL, "image/object/class/labels": K.LABEL,
     "image/object/class/id": K.LABEL, "image/object/class_id": K.LABEL,
@@ -56,12 +58,20 @@ _COMPONENT_ALIASES: dict[str, str] = {
     "crowd": K.IS_CROWD, "difficult": K.DIFFICULT, "difficults": K.DIFFICULT,
     "group_of": K.GROUP_OF, "groupof": K.GROUP_OF, "weight": K.WEIGHT, "weights": K.WEIGHT,
     "mask": K.MASK, "masks": K.MASK, "segmentation": K.MASK,
+    "bbox": BOX_GROUP, "bboxes": BOX_GROUP, "boxes": BOX_GROUP, "bounding_box": BOX_GROUP,
+    "bounding_boxes": BOX_GROUP, "gt_boxes": BOX_GROUP, "groundtruth_boxes": BOX_GROUP,
+    "label_names": K.TEXT, "class_label": K.LABEL, "class_labels": K.LABEL,
+    "gt_classes": K.LABEL, "groundtruth_classes": K.LABEL,
 }
 #: Corner names that only mean a box corner under a box-like key.
 _BOX_CORNERS: dict[str, str] = {
     "x1": K.XMIN, "y1": K.YMIN, "x2": K.XMAX, "y2": K.YMAX, "left": K.XMIN, "top": K.YMIN,
     "right": K.XMAX, "bottom": K.YMAX, "x0": K.XMIN, "y0": K.YMIN,
 }
+
+
+#: How a suggestion found through :func:`alias_of` was matched.
+ALIAS = "a common name for it"
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,17 @@ def _distance_limit(text: str) -> int:
     return 1 if len(text) <= 5 else 2 if len(text) <= 15 else 3
 
 
+def alias_of(key: str) -> str | None:
+    """The OD API key (or :data:`BOX_GROUP`) that ``key`` is a common other name for, or ``None``.
+
+    Only whole names and last path components people really write count; no edit distance.
+    """
+    folded = key.strip().lower()
+    if folded in _KEY_ALIASES:
+        return _KEY_ALIASES[folded]
+    return _COMPONENT_ALIASES.get(folded.rsplit("/", 1)[-1])
+
+
 @lru_cache(maxsize=4096)
 def suggest_key(key: str) -> KeySuggestion | None:
     """The OD API key ``key`` was probably meant to be, or ``None`` (cached: keys repeat)."""
@@ -114,11 +135,10 @@ def suggest_key(key: str) -> KeySuggestion | None:
     for candidate in candidates:
         if candidate.lower() == folded:
             return KeySuggestion(candidate, "differs only in case or spaces")
-    if folded in _KEY_ALIASES:
-        return KeySuggestion(_KEY_ALIASES[folded], "a common name for it")
+    alias = alias_of(key)
+    if alias is not None:
+        return KeySuggestion(alias, ALIAS)
     component = folded.rsplit("/", 1)[-1]
-    if component in _COMPONENT_ALIASES:
-        return KeySuggestion(_COMPONENT_ALIASES[component], "a common name for it")
     if component in _BOX_CORNERS and ("box" in folded or "bbox" in folded):
         return KeySuggestion(_BOX_CORNERS[component], "a common name for this box corner")
     limit = _distance_limit(folded)

@@ -101,3 +101,17 @@ def tf_parse(payload: bytes, spec: dict[str, Any] | None = None) -> dict[str, An
             value = tf.sparse.to_dense(value)
         out[key] = value.numpy()
     return out
+
+
+def tf_od_boxes(payload: bytes) -> Any:
+    """The ``[N, 4]`` boxes the OD API decoder assembles from a record (numpy).
+
+    As tf_slim's ``BoundingBox`` handler does it: parse the four coordinate lists with the OD
+    API's spec, make each a ``[1, n]`` row, concatenate them and transpose. Raises
+    ``tf.errors.InvalidArgumentError`` (``ConcatOp : Dimensions of inputs should match``) when
+    the lists differ in length.
+    """
+    parsed = tf.io.parse_single_example(payload, od_feature_spec())
+    sides = [tf.expand_dims(parsed[f"image/object/bbox/{side}"].values, 0)
+             for side in ("ymin", "xmin", "ymax", "xmax")]
+    return tf.transpose(tf.concat(sides, 0)).numpy()
