@@ -275,7 +275,8 @@ def _config_edits(check: ConfigCheck, records: RepairPlan, labels: _LabelMapStat
         num_classes = None
     limit = check.ctx.max_boxes or DEFAULT_MAX_BOXES
     max_boxes = records.facts.max_boxes if records.facts.max_boxes > limit else None
-    label_map_path = str(out / LABEL_MAP_NAME) if labels.rewrite is not None else None
+    label_map_path = (str(out / LABEL_MAP_NAME) if labels.rewrite is not None
+                      else str(labels.path.resolve()) if labels.path is not None else None)
     return ConfigEdits(
         num_classes=num_classes, label_map_path=label_map_path, max_number_of_boxes=max_boxes,
         checkpoint_version_v2=any(f.rule == "C008" for f in check.plan.findings),
