@@ -17,7 +17,7 @@ from typing import Any
 from tfod_doctor.converters.images import ExifMode, ImageError, ImageOptions, Reencode, prepare
 from tfod_doctor.errors import UserError
 from tfod_doctor.odapi import features as K
-from tfod_doctor.odapi.boxes import fits_as_pixels, survey
+from tfod_doctor.odapi.boxes import ASSERT_LIMIT, fits_as_pixels, survey
 from tfod_doctor.odapi.foreign import foreign_keys
 from tfod_doctor.odapi.images import ImageInfo, read_header
 from tfod_doctor.odapi.labels import LabelTable
@@ -299,7 +299,7 @@ def exif_reverse(rec: EditableRecord, state: RepairState) -> None:
         return
     orientation = _info(rec).orientation
     boxes = rec.boxes()
-    if orientation in (None, 1) or not boxes or max(max(b) for b in boxes) > 1.1:
+    if orientation in (None, 1) or not boxes or max(max(b) for b in boxes) > ASSERT_LIMIT:
         return
     rec.set_boxes([box_to_stored_frame(box, orientation) for box in boxes])
     rec.note("exif-boxes", "I005", f"{len(boxes)} box(es) turned from the EXIF orientation "
@@ -354,28 +354,31 @@ def normalize_pixels(rec: EditableRecord, state: RepairState) -> None:
              "size", boxes=len(boxes))
 
 
+def _replace_boxes(rec: EditableRecord, boxes: list, new: list, repair: str, rule: str,
+                   what: str) -> None:
+    """Put ``new`` boxes in place of ``boxes`` and note how many changed."""
+    count = sum(1 for old, changed in zip(boxes, new, strict=True) if old != changed)
+    if count:
+        rec.set_boxes(new)
+        rec.note(repair, rule, f"{count} {what}", boxes=count)
+
+
 def swap_inverted(rec: EditableRecord, state: RepairState) -> None:
     """B006: a min above its max swapped."""
     boxes = rec.boxes()
     swapped = [(min(b[0], b[2]), min(b[1], b[3]), max(b[0], b[2]), max(b[1], b[3]))
                for b in boxes]
-    count = sum(1 for old, new in zip(boxes, swapped, strict=True) if old != new)
-    if count:
-        rec.set_boxes(swapped)
-        rec.note("swap", "B006", f"{count} inverted box(es): min and max swapped", boxes=count)
+    _replace_boxes(rec, boxes, swapped, "swap", "B006", "inverted box(es): min and max swapped")
 
 
 def clip_boxes(rec: EditableRecord, state: RepairState) -> None:
     """B004: coordinates a little outside [0, 1] clipped to it (pixels are B005's)."""
     boxes = rec.boxes()
     finite = [b for b in boxes if all(map(math.isfinite, b))]
-    if not finite or max(map(max, finite)) > 1.1:
+    if not finite or max(map(max, finite)) > ASSERT_LIMIT:
         return
     clipped = [tuple(min(max(v, 0.0), 1.0) if math.isfinite(v) else v for v in b) for b in boxes]
-    count = sum(1 for old, new in zip(boxes, clipped, strict=True) if old != new)
-    if count:
-        rec.set_boxes(clipped)
-        rec.note("clip", "B004", f"{count} box(es) clipped to [0, 1]", boxes=count)
+    _replace_boxes(rec, boxes, clipped, "clip", "B004", "box(es) clipped to [0, 1]")
 
 
 def drop_bad_boxes(rec: EditableRecord, state: RepairState) -> None:
