@@ -13,6 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "tfod_doctor"
 LAYERS = [
     {"cli", "__main__"},
     {"api", "__init__"},
+    {"fixing"},
     {"explain"},
     {"config"},
     {"engine"},

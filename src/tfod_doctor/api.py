@@ -7,6 +7,9 @@
 >>> result = tfod_doctor.convert("coco", "annotations.json", "records/", eval_ratio=0.2)
 >>> result.splits["train"].files, result.problems
 >>> tfod_doctor.export("coco", ["records/eval-*.tfrecord"], "coco_eval/")
+>>> plan = tfod_doctor.fix("pipeline.config", "fixed/")             # the plan: nothing written
+>>> result = tfod_doctor.fix("pipeline.config", "fixed/", apply=True)
+>>> print(result.config.diff)
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ from tfod_doctor.engine import Plan, execute, scan_plan
 from tfod_doctor.engine.process import Progress
 from tfod_doctor.errors import UserError
 from tfod_doctor.findings import Finding
+from tfod_doctor.fixing import FixRequest, FixResult
+from tfod_doctor.fixing import fix as run_fix
+from tfod_doctor.repair import EXIF_CHOICES
 from tfod_doctor.report.model import Report
 
 PathLike = str | os.PathLike
@@ -337,3 +343,48 @@ def export(
                             strict, overwrite,
                             label_map_items(label_map) if label_map is not None else None)
     return export_records(fmt, list(records), Path(out), options, progress)
+
+
+def fix(
+    inputs: PathLike | Sequence[PathLike],
+    out: PathLike,
+    *,
+    apply: bool = False,
+    renames: dict[str, str] | None = None,
+    label_map: PathLike | None = None,
+    exif: str = "apply",
+    image_format: str = "png",
+    drop_unfixable: bool = False,
+    num_shards: int | None = None,
+    shard_size: int | str | None = None,
+    name: str | None = None,
+    overwrite: bool = False,
+    box_layout: str | None = None,
+    box_units: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> FixResult:
+    """Repair a pipeline.config's records (or record files) into ``out``; the plan unless ``apply``.
+
+    With ``apply=True`` writes ``NAME-0000k-of-0000N.tfrecord`` shards, ``manifest.jsonl`` (a
+    line for every input record: where it went and what changed, or why it was dropped) and,
+    for a config, a corrected ``pipeline.config`` and (when it changes) ``label_map.pbtxt``.
+    Inputs are never modified. ``renames`` maps record keys to OD API keys; ``exif`` is
+    ``apply`` (turn the pixels upright, keep the boxes), ``reverse`` (turn the boxes into the
+    stored pixels) or ``keep``; ``drop_unfixable`` drops boxes and records that cannot be
+    repaired instead of keeping them as they are. Flat box lists (``boxes``, ``bbox``...) are
+    split in the one layout that fits every box; when several fit, :class:`UserError` asks for
+    ``box_layout`` (``yxyx``, ``xyxy``, ``xywh``, ``cxcywh``) and ``box_units`` (``normalized``,
+    ``pixels``).
+    """
+    if exif not in EXIF_CHOICES:
+        raise UserError(f"exif must be one of {', '.join(EXIF_CHOICES)}, not {exif!r}")
+    if image_format not in ("png", "jpeg"):
+        raise UserError(f"image_format must be png or jpeg, not {image_format!r}")
+    size = parse_size(shard_size) if isinstance(shard_size, str) else shard_size
+    request = FixRequest(
+        out=Path(out), apply=apply, renames=dict(renames or {}),
+        label_map=Path(label_map) if label_map is not None else None, exif=exif,
+        image_format=image_format, drop_unfixable=drop_unfixable,
+        sharding=Sharding(num_shards=num_shards, shard_bytes=size), name=name,
+        overwrite=overwrite, box_layout=box_layout, box_units=box_units)
+    return run_fix(_paths(inputs), request, progress)

@@ -141,6 +141,7 @@ TOO_MANY = define(Rule(
         "largest count (the finding gives it), or split crowded images.",
     example="an image with 150 boxes, max_number_of_boxes not set (100)",
     defect="too_many_boxes",
+    fixable=True,
 ))
 
 PER_BOX_LENGTH = define(Rule(
@@ -190,6 +191,7 @@ INFINITE = define(Rule(
         "size.",
     example="image/object/bbox/xmax=[inf]",
     defect="inf_box",
+    fixable=True,
     tf_message="InvalidArgumentError: assertion failed: [maximum box coordinate value is larger "
                "than 1.100000: ] [inf]",
 ))

@@ -113,6 +113,7 @@ CHECKPOINT_VERSION = define(Rule(
     fix="Add `fine_tune_checkpoint_version: V2` to train_config.",
     example="train_config { fine_tune_checkpoint: \"ckpt/ckpt-0\" }   # no version line",
     defect="checkpoint_version_missing",
+    fixable=True,
     tf_message="ValueError: Checkpoint version should be V2",
 ))
 
@@ -206,6 +207,7 @@ NUM_CLASSES_MISSING = define(Rule(
     fix="Set num_classes to the number of classes in the label map (background excluded).",
     example="ssd { image_resizer { ... } }   # no num_classes",
     defect="num_classes_missing",
+    fixable=True,
 ))
 
 NUM_CLASSES_ABOVE_MAP = define(Rule(
@@ -218,6 +220,7 @@ NUM_CLASSES_ABOVE_MAP = define(Rule(
     fix="Set num_classes to the largest label map id (the number of your classes).",
     example="num_classes: 90   # the label map has 3 items",
     defect="num_classes_too_large",
+    fixable=True,
 ))
 
 LABEL_MAP_NOT_FOUND = define(Rule(

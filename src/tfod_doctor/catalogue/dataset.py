@@ -44,7 +44,7 @@ DUPLICATE_IMAGE = define(Rule(
     fix="Keep one record per image (merge their boxes if they differ).",
     example="train record 12 and train record 480 hold identical JPEG bytes",
     defect="duplicate_image",
-    fixable=True,
+    fixable=False,
 ))
 
 TRAIN_EVAL_LEAK = define(Rule(

@@ -80,6 +80,7 @@ EXIF_ORIENTATION = define(Rule(
         "make sure the boxes were drawn on that upright image.",
     example="a phone photo with EXIF Orientation=6 (rotate 90° CW)",
     defect="exif_rotated",
+    fixable=True,
 ))
 
 FORMAT_MISMATCH = define(Rule(

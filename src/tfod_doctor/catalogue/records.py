@@ -93,6 +93,7 @@ CUT_IN_HEADER = define(Rule(
     fix="Re-create or re-copy the file from its source; the intact records are all readable.",
     example="A file cut 5 bytes into the header of its last record.",
     defect="cut_in_header",
+    fixable=True,
     tf_message=None,
 ))
 

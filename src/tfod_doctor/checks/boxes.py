@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from tfod_doctor.catalogue import boxes as B
 from tfod_doctor.checks._od import (
@@ -24,60 +23,11 @@ from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.checks.features import flags_known
 from tfod_doctor.findings import Severity
 from tfod_doctor.odapi import features as K
+from tfod_doctor.odapi.boxes import BoxSurvey, fits_as_pixels, survey
 from tfod_doctor.odapi.record import ODRecord
 from tfod_doctor.records import FeatureView, Kind
 
-#: Coordinates up to this pass the OD API's range assertion.
-ASSERT_LIMIT = 1.1
-#: A box side under this many pixels is tiny (B008).
-TINY_PIXELS = 2.0
-#: ... and under this fraction of the image side when the image size is unknown.
-TINY_FRACTION = 0.002
 _SIDE_NAMES = ("ymin", "xmin", "ymax", "xmax")
-
-
-@dataclass
-class BoxSurvey:
-    """Which boxes of a record have which problem (indices), from one pass over the boxes."""
-
-    nan: list[int] = field(default_factory=list)
-    infinite: list[int] = field(default_factory=list)
-    pixel: list[int] = field(default_factory=list)
-    outside: list[int] = field(default_factory=list)
-    inverted: list[int] = field(default_factory=list)
-    zero: list[int] = field(default_factory=list)
-    tiny: list[int] = field(default_factory=list)
-
-
-def survey(record: ODRecord, size: tuple[int, int] | None) -> BoxSurvey:
-    """Classify every box of the record in one pass."""
-    found = BoxSurvey()
-    width, height = size if size else (None, None)
-    for i, (ymin, xmin, ymax, xmax) in enumerate(zip(*record.boxes, strict=True)):
-        if ymin != ymin or xmin != xmin or ymax != ymax or xmax != xmax:
-            found.nan.append(i)
-            continue
-        high, low = max(ymin, xmin, ymax, xmax), min(ymin, xmin, ymax, xmax)
-        if math.isinf(high) or math.isinf(low):
-            found.infinite.append(i)
-            continue
-        if high > ASSERT_LIMIT:
-            found.pixel.append(i)
-        elif high > 1.0 or low < 0.0:
-            found.outside.append(i)
-        if ymin > ymax or xmin > xmax:
-            found.inverted.append(i)
-        elif ymin == ymax or xmin == xmax:
-            found.zero.append(i)
-        elif high <= ASSERT_LIMIT and _tiny(ymax - ymin, xmax - xmin, width, height):
-            found.tiny.append(i)
-    return found
-
-
-def _tiny(dy: float, dx: float, width: int | None, height: int | None) -> bool:
-    if width and height:
-        return dy * height < TINY_PIXELS or dx * width < TINY_PIXELS
-    return dy < TINY_FRACTION or dx < TINY_FRACTION
 
 
 @record_check
@@ -198,7 +148,7 @@ def _pixel_coordinates(record: ODRecord, indices: list[int], ctx: CheckContext,
     hint = None
     if size is not None:
         width, height = size
-        if max(xs) <= width + 1 and max(ys) <= height + 1:
+        if fits_as_pixels([record.box(i) for i in indices], size):
             first = record.box(indices[0])
             normalized = [first[0] / height, first[1] / width, first[2] / height, first[3] / width]
             evidence["normalized_first_box"] = rounded(normalized)

@@ -6,24 +6,9 @@ from dataclasses import dataclass, field, replace
 
 from tfod_doctor.catalogue import RuleFilter
 from tfod_doctor.findings import Location
+from tfod_doctor.odapi.labels import LabelTable
 
-
-@dataclass(frozen=True)
-class LabelTable:
-    """A label map reduced to what the decoder uses: name/display name -> id, and id -> name."""
-
-    names: dict[str, int] = field(default_factory=dict)
-    display_names: dict[str, int] = field(default_factory=dict)
-    ids: dict[int, str] = field(default_factory=dict)
-    #: Where it came from, for messages.
-    path: str | None = None
-
-    def lookup(self, text: str) -> int:
-        """The id the OD API decoder gives a ``class/text`` value: -1 when unknown.
-
-        The decoder looks the text up in both tables and takes the larger id.
-        """
-        return max(self.names.get(text, -1), self.display_names.get(text, -1))
+__all__ = ["Batching", "CheckContext", "InputFlags", "LabelTable"]
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,8 @@ class ShardedWriter:
         self._writers: list[TFRecordWriter] = []
         self._counts: list[int] = []
         self._sizes: list[int] = []
+        #: Shard place -> final file name (``None`` for an empty place), set by :meth:`close`.
+        self.final_names: list[str | None] = []
 
     def _temp(self, index: int) -> Path:
         return self.folder / f".{self.name}-{index:05d}.partial"
@@ -97,15 +99,20 @@ class ShardedWriter:
             self._open()
         return len(self._writers) - 1
 
-    def write(self, payload: bytes) -> None:
-        """Append one record."""
+    def write(self, payload: bytes) -> tuple[int, int]:
+        """Append one record; returns ``(shard place, index in that shard)``.
+
+        The shard place indexes :attr:`final_names` once the writer is closed.
+        """
         index = self._target(len(payload) + 16)
         writer = self._writers[index]
         writer.write(payload)
+        position = self._counts[index]
         self._counts[index] += 1
         self._sizes[index] = writer.bytes_written
         self.records += 1
         self.bytes += len(payload) + 16
+        return index, position
 
     def close(self) -> list[Path]:
         """Close every shard and give them their final names (in shard order)."""
@@ -116,10 +123,12 @@ class ShardedWriter:
             if not count:
                 self._temp(i).unlink(missing_ok=True)
         final = []
+        self.final_names = [None] * len(self._counts)
         for new_index, old_index in enumerate(used):
             path = self.folder / shard_name(self.name, new_index, len(used))
             os.replace(self._temp(old_index), path)
             final.append(path)
+            self.final_names[old_index] = path.name
         return final
 
     def abort(self) -> None:

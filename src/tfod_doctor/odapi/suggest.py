@@ -160,17 +160,29 @@ def _fold_name(text: str) -> str:
     return folded
 
 
-def suggest_class(text: str, names: Iterable[str], limit: int = 3) -> list[str]:
-    """Label-map names ``text`` was probably meant to be: case, spaces, plural, then typos."""
-    names = [name for name in names if name]
+def _same_name(text: str, names: list[str]) -> list[str]:
+    """Names that differ from ``text`` only in spaces, then in case, punctuation or plural."""
     stripped = text.strip()
     exact = [name for name in names if name.strip() == stripped and name != text]
     if exact:
-        return exact[:limit]
+        return exact
     folded = _fold_name(text)
-    loose = [name for name in names if _fold_name(name) == folded]
-    if loose:
-        return loose[:limit]
+    return [name for name in names if _fold_name(name) == folded]
+
+
+def same_class(text: str, names: Iterable[str]) -> str | None:
+    """The one label-map name ``text`` is another spelling of (case, spaces, plural), or None."""
+    found = _same_name(text, [name for name in names if name])
+    return found[0] if len(found) == 1 else None
+
+
+def suggest_class(text: str, names: Iterable[str], limit: int = 3) -> list[str]:
+    """Label-map names ``text`` was probably meant to be: case, spaces, plural, then typos."""
+    names = [name for name in names if name]
+    same = _same_name(text, names)
+    if same:
+        return same[:limit]
+    folded = _fold_name(text)
     max_distance = _distance_limit(folded)
     scored = sorted(
         (distance, name)

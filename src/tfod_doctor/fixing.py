@@ -1,0 +1,300 @@
+"""``fix``: repair records into new files, and write a pipeline.config and label map that fit them.
+
+Given a pipeline.config, every input reader's records are repaired into
+``OUT/<split>-0000k-of-0000N.tfrecord``; a corrected ``pipeline.config`` (input paths to the new
+files, ``label_map_path``, ``num_classes``, ``max_number_of_boxes``, checkpoint version, invented
+fields removed) and, when it changes, a corrected ``label_map.pbtxt`` go beside them. Given
+record files, each input is repaired into shards of its own name. Without ``apply`` nothing is
+written: the result is the plan.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tfod_doctor.checks.context import CheckContext, LabelTable
+from tfod_doctor.config.check import ConfigCheck, prepare_check
+from tfod_doctor.config.label_map import parse_label_map, read_label_map
+from tfod_doctor.config.rewrite import (
+    ConfigEdits,
+    LabelMapEdits,
+    Rewrite,
+    invented_reader_fields,
+    rewrite_label_map,
+    rewrite_pipeline,
+)
+from tfod_doctor.converters.outputs import claim_folder
+from tfod_doctor.converters.shards import Sharding, shard_pattern
+from tfod_doctor.errors import UserError
+from tfod_doctor.records import discover
+from tfod_doctor.records.sniff import FileKind, sniff_file
+from tfod_doctor.repair import MANIFEST, DatasetFacts, RecordSet, RepairOptions, plan_repair
+from tfod_doctor.repair.run import Progress, RepairPlan
+
+#: The OD API's default ``max_number_of_boxes``.
+DEFAULT_MAX_BOXES = 100
+CONFIG_NAME = "pipeline.config"
+LABEL_MAP_NAME = "label_map.pbtxt"
+_SHARD_SUFFIX = re.compile(r"-\d+-of-\d+$")
+
+
+@dataclass
+class FixResult:
+    """What ``fix`` did (``applied``) or would do: the record plan and the corrected files."""
+
+    out: Path
+    records: RepairPlan
+    config: Rewrite | None = None
+    label_map: Rewrite | None = None
+    #: Whether the label map is new (the records name classes and none was given).
+    label_map_created: bool = False
+    written: list[str] = field(default_factory=list)
+
+    @property
+    def applied(self) -> bool:
+        """Whether files were written."""
+        return self.records.applied
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        return {
+            **self.records.to_dict(),
+            "out": str(self.out),
+            "written": self.written,
+            "config_changes": [vars(c) for c in self.config.changes] if self.config else [],
+            "config_diff": self.config.diff if self.config else "",
+            "label_map_changes": [vars(c) for c in self.label_map.changes]
+            if self.label_map else [],
+            "label_map_diff": self.label_map.diff if self.label_map else "",
+            "label_map_created": self.label_map_created,
+        }
+
+
+@dataclass(frozen=True)
+class FixRequest:
+    """Everything ``fix`` is asked to do besides which inputs."""
+
+    out: Path
+    apply: bool = False
+    renames: Mapping[str, str] = field(default_factory=dict)
+    label_map: Path | None = None
+    exif: str = "apply"
+    image_format: str = "png"
+    drop_unfixable: bool = False
+    sharding: Sharding = field(default_factory=Sharding)
+    name: str | None = None
+    overwrite: bool = False
+    #: ``--box-layout`` / ``--box-units`` for flat box lists the data cannot tell apart.
+    box_layout: str | None = None
+    box_units: str | None = None
+
+
+def is_pipeline_config(path: str) -> bool:
+    """Whether one input is a pipeline.config (by name, or by looking like protobuf text)."""
+    if path.endswith((".config", ".pbtxt")):
+        return True
+    try:
+        with open(path, "rb") as handle:
+            return sniff_file(handle.read(4096)) is FileKind.PBTXT
+    except OSError:
+        return False
+
+
+def fix(inputs: Sequence[str], request: FixRequest, progress: Progress | None = None
+        ) -> FixResult:
+    """Repair ``inputs`` (one pipeline.config, or record files) as ``request`` says."""
+    if len(inputs) == 1 and os.path.isfile(inputs[0]) and is_pipeline_config(inputs[0]):
+        return _fix_config(Path(inputs[0]), request, progress)
+    return _fix_records(inputs, request, progress)
+
+
+# -- label map -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _LabelMapState:
+    """The label map as given, and the corrected one once the records have been read."""
+
+    path: Path | None
+    text: str | None
+    table: LabelTable | None
+    rewrite: Rewrite | None = None
+    created: bool = False
+
+    @classmethod
+    def read(cls, path: Path | None) -> _LabelMapState:
+        if path is None:
+            return cls(None, None, None)
+        label_map, _ = read_label_map(path)
+        text = path.read_text(encoding="utf-8", errors="replace")
+        return cls(path, text, label_map.table() if label_map.loadable else None)
+
+    def adjust(self, facts: DatasetFacts) -> LabelTable | None:
+        """Add the classes the records name and the label map lacks (or make one)."""
+        if self.table is None and self.text is not None:
+            return None  # a label map that does not parse: check says why; not ours to guess
+        ids: dict[str, int] = {}
+        if self.table is None:
+            if not facts.unknown_texts:
+                return None
+            ids = {name: i for name, i in facts.class_pairs.items() if i >= 1}
+            names = sorted(ids, key=ids.__getitem__) + sorted(set(facts.unknown_texts) - set(ids))
+            self.created = True
+        else:
+            names = sorted(facts.unknown_texts)
+            if not names:
+                return None
+        self.rewrite, _ = rewrite_label_map(self.text, LabelMapEdits(names, ids),
+                                            source=str(self.path or LABEL_MAP_NAME))
+        label_map, _ = parse_label_map(self.rewrite.text, LABEL_MAP_NAME)
+        self.table = label_map.table()
+        return self.table
+
+
+# -- record files --------------------------------------------------------------------------------
+
+
+def _set_name(path: str) -> str:
+    stem = Path(path).name
+    for ending in (".gz", ".gzip", ".zz", ".zlib"):
+        stem = stem.removesuffix(ending)
+    stem = re.sub(r"\.(tfrecords?|records?|tfrec)$", "", stem)
+    return _SHARD_SUFFIX.sub("", stem) or "data"
+
+
+def _record_sets(inputs: Sequence[str], name: str | None) -> list[RecordSet]:
+    sets: dict[str, list] = {}
+    for text in inputs:
+        found = discover([text])
+        if not found.sources:
+            why = found.problems[0].message if found.problems else "no record files"
+            raise UserError(f"{text}: {why}")
+        key = name or _set_name(found.sources[0].path)
+        sets.setdefault(key, []).extend(found.sources)
+    return [RecordSet(key, sources) for key, sources in sets.items()]
+
+
+def _fix_records(inputs: Sequence[str], request: FixRequest, progress: Progress | None
+                 ) -> FixResult:
+    sets = _record_sets(inputs, request.name)
+    labels = _LabelMapState.read(request.label_map)
+    options = _options(request, labels.table, flags=None)
+    records = _run(sets, options, labels, request, progress)
+    result = FixResult(request.out, records, label_map=labels.rewrite,
+                       label_map_created=labels.created)
+    _write_side_files(result, labels, None)
+    return result
+
+
+def _options(request: FixRequest, table: LabelTable | None, flags: Any,
+             renames: Mapping[str, str] | None = None, boxes_key: str | None = None
+             ) -> RepairOptions:
+    return RepairOptions(renames={**(renames or {}), **request.renames}, label_map=table,
+                         exif=request.exif, image_format=request.image_format,
+                         drop_unfixable=request.drop_unfixable, flags=flags,
+                         boxes_key=boxes_key, box_layout=request.box_layout,
+                         box_units=request.box_units)
+
+
+def _run(sets: list[RecordSet], options: RepairOptions, labels: _LabelMapState,
+         request: FixRequest, progress: Progress | None) -> RepairPlan:
+    out = request.out if request.apply else None
+    if out is not None:
+        _refuse_inputs_in(out, sets)
+        claim_folder(out, [f"{s.name}-*-of-*.tfrecord" for s in sets]
+                     + [MANIFEST, CONFIG_NAME, LABEL_MAP_NAME], request.overwrite)
+    return plan_repair(sets, options, out=out, sharding=request.sharding, progress=progress,
+                       adjust=labels.adjust)
+
+
+def _refuse_inputs_in(out: Path, sets: list[RecordSet]) -> None:
+    target = out.resolve()
+    for record_set in sets:
+        for source in record_set.sources:
+            if source.protocol == "file" and Path(source.path).resolve().parent == target:
+                raise UserError(f"{out} holds the input {source.name}: write the fixed files to "
+                                "another folder (inputs are never changed)")
+
+
+# -- pipeline.config ---------------------------------------------------------------------------
+
+
+def _fix_config(path: Path, request: FixRequest, progress: Progress | None) -> FixResult:
+    check = prepare_check(path, base_ctx=CheckContext())
+    text = path.read_text(encoding="utf-8", errors="replace")
+    sets = _config_sets(check)
+    if not sets:
+        raise UserError(f"{path} names no record file that exists: nothing to fix "
+                        "(tfod-doctor check says why)")
+    label_path = request.label_map or _label_map_path(check)
+    labels = _LabelMapState.read(label_path)
+    ctx = check.ctx.for_role("train")
+    intent = check.config.feature_map_intent()
+    options = _options(request, labels.table, ctx.flags, intent.renames(), intent.boxes_key)
+    records = _run(sets, options, labels, request, progress)
+    edits = _config_edits(check, records, labels, request, text)
+    result = FixResult(request.out, records, rewrite_pipeline(text, edits, source=str(path)),
+                       labels.rewrite, labels.created)
+    _write_side_files(result, labels, result.config)
+    return result
+
+
+def _config_sets(check: ConfigCheck) -> list[RecordSet]:
+    by_role: dict[str, list] = {}
+    for item in check.plan.items:
+        sources = by_role.setdefault(item.role or "train", [])
+        if item.source not in sources:
+            sources.append(item.source)
+    return [RecordSet(role, sources) for role, sources in by_role.items()]
+
+
+def _label_map_path(check: ConfigCheck) -> Path | None:
+    """The label map the train reader reads (else the eval reader's), when there is one."""
+    for role in ("train", "eval"):
+        table = check.ctx.for_role(role).label_map
+        if table is not None and table.path and Path(table.path).is_file():
+            return Path(table.path)
+    return next((Path(path) for path in check.label_maps if Path(path).is_file()), None)
+
+
+def _config_edits(check: ConfigCheck, records: RepairPlan, labels: _LabelMapState,
+                  request: FixRequest, text: str) -> ConfigEdits:
+    out = request.out.resolve()
+    counts = {s.name: len(s.outputs) or 1 for s in records.sets}
+    if not records.applied:  # the plan: name the shards as a write with these settings would
+        counts = {s.name: max(1, request.sharding.num_shards or 1) for s in records.sets}
+    paths = {name: [str(out / shard_pattern(name, count))] for name, count in counts.items()}
+    table = labels.table
+    num_classes = max(table.ids) if table is not None and table.ids else None
+    if num_classes is not None and num_classes == check.config.num_classes:
+        num_classes = None
+    limit = check.ctx.max_boxes or DEFAULT_MAX_BOXES
+    max_boxes = records.facts.max_boxes if records.facts.max_boxes > limit else None
+    label_map_path = (str(out / LABEL_MAP_NAME) if labels.rewrite is not None
+                      else str(labels.path.resolve()) if labels.path is not None else None)
+    return ConfigEdits(
+        num_classes=num_classes, label_map_path=label_map_path, max_number_of_boxes=max_boxes,
+        checkpoint_version_v2=any(f.rule == "C008" for f in check.plan.findings),
+        input_paths=paths, drop_fields=invented_reader_fields(text))
+
+
+def _write_side_files(result: FixResult, labels: _LabelMapState,
+                      config: Rewrite | None) -> None:
+    if not result.applied:
+        return
+    result.written = [p for s in result.records.sets for p in s.outputs]
+    result.written.append(str(result.out / MANIFEST))
+    if labels.rewrite is not None:
+        target = result.out / LABEL_MAP_NAME
+        target.write_text(labels.rewrite.text, encoding="utf-8")
+        result.written.append(str(target))
+    if config is not None:
+        target = result.out / CONFIG_NAME
+        target.write_text(config.text, encoding="utf-8")
+        result.written.append(str(target))
+

@@ -1,0 +1,73 @@
+"""What is wrong with each box of a record, as the OD API's box handling sees it (spec §3).
+
+One pass classifies every box; the B rules report the result and ``fix`` repairs it, so both
+read the same thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from tfod_doctor.odapi.record import ODRecord
+
+#: Coordinates up to this pass the OD API's range assertion.
+ASSERT_LIMIT = 1.1
+#: A box side under this many pixels is tiny (B008).
+TINY_PIXELS = 2.0
+#: ... and under this fraction of the image side when the image size is unknown.
+TINY_FRACTION = 0.002
+
+
+@dataclass
+class BoxSurvey:
+    """Which boxes of a record have which problem (indices), from one pass over the boxes."""
+
+    nan: list[int] = field(default_factory=list)
+    infinite: list[int] = field(default_factory=list)
+    pixel: list[int] = field(default_factory=list)
+    outside: list[int] = field(default_factory=list)
+    inverted: list[int] = field(default_factory=list)
+    zero: list[int] = field(default_factory=list)
+    tiny: list[int] = field(default_factory=list)
+
+
+def survey(record: ODRecord, size: tuple[int, int] | None) -> BoxSurvey:
+    """Classify every box of the record in one pass."""
+    found = BoxSurvey()
+    width, height = size if size else (None, None)
+    for i, (ymin, xmin, ymax, xmax) in enumerate(zip(*record.boxes, strict=True)):
+        if ymin != ymin or xmin != xmin or ymax != ymax or xmax != xmax:
+            found.nan.append(i)
+            continue
+        high, low = max(ymin, xmin, ymax, xmax), min(ymin, xmin, ymax, xmax)
+        if math.isinf(high) or math.isinf(low):
+            found.infinite.append(i)
+            continue
+        if high > ASSERT_LIMIT:
+            found.pixel.append(i)
+        elif high > 1.0 or low < 0.0:
+            found.outside.append(i)
+        if ymin > ymax or xmin > xmax:
+            found.inverted.append(i)
+        elif ymin == ymax or xmin == xmax:
+            found.zero.append(i)
+        elif high <= ASSERT_LIMIT and _tiny(ymax - ymin, xmax - xmin, width, height):
+            found.tiny.append(i)
+    return found
+
+
+def _tiny(dy: float, dx: float, width: int | None, height: int | None) -> bool:
+    if width and height:
+        return dy * height < TINY_PIXELS or dx * width < TINY_PIXELS
+    return dy < TINY_FRACTION or dx < TINY_FRACTION
+
+
+def fits_as_pixels(boxes: list[tuple[float, float, float, float]], size: tuple[int, int]) -> bool:
+    """Whether ``(ymin, xmin, ymax, xmax)`` boxes all lie in a ``(width, height)`` image as pixels.
+
+    One pixel of slack on each side: tools write ``xmax = width`` or count from 1.
+    """
+    width, height = size
+    return all(min(box) >= -1 and max(box[1], box[3]) <= width + 1 and
+               max(box[0], box[2]) <= height + 1 for box in boxes)
