@@ -39,7 +39,8 @@ def parsed_outputs(tf_oracle, out: Path):
     return parsed
 
 
-def assert_decodes_to_the_samples(tf_oracle, dataset, out: Path, label_ids=None) -> int:
+def assert_decodes_to_the_samples(tf_oracle, dataset, out: Path, label_ids=None,
+                                  with_texts: bool = False) -> int:
     """Every repaired record parses to its sample's boxes and class ids; returns boxes seen."""
     label_ids = label_ids or {item.name: item.id for item in dataset.label_items}
     # The pixel_boxes defect writes pixels to 0.1 pixel: that much is lost before the fix.
@@ -56,6 +57,8 @@ def assert_decodes_to_the_samples(tf_oracle, dataset, out: Path, label_ids=None)
         np.testing.assert_allclose(got, expected, atol=tolerance, rtol=0,
                                    err_msg=f"{key} record {index}")
         assert parsed[K.LABEL].tolist() == [label_ids[b.text] for b in sample.boxes]
+        if with_texts:
+            assert [t.decode() for t in parsed[K.TEXT].tolist()] == [b.text for b in sample.boxes]
         boxes_seen += len(sample.boxes)
     return boxes_seen
 
@@ -86,7 +89,8 @@ def test_the_tutorial_snippet_fixed_with_the_layout_asked_for(tmp_path, tf_oracl
                  box_units="normalized", overwrite=True)
 
     assert result.records.layout == "yxyx/normalized"
-    assert assert_decodes_to_the_samples(tf_oracle, dataset, tmp_path / "out") > 10
+    assert assert_decodes_to_the_samples(tf_oracle, dataset, tmp_path / "out",
+                                         with_texts=True) > 10
     fixed_config = (tmp_path / "out" / "pipeline.config").read_text()
     assert "input_features" not in fixed_config and "feature_map" not in fixed_config
     after = check(tmp_path / "out" / "pipeline.config")

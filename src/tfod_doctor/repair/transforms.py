@@ -119,6 +119,7 @@ def convert_foreign(rec: EditableRecord, state: RepairState) -> None:
     rec.note("split-boxes", "F008", f"{key}: {len(sides[0])} box(es) read as {layout} into "
              "image/object/bbox/{ymin,xmin,ymax,xmax}", boxes=len(sides[0]))
     _fill_image_keys(rec)
+    _fill_texts(rec, state.options.label_map)
 
 
 def _stored_size(rec: EditableRecord) -> tuple[int, int] | None:
@@ -138,6 +139,16 @@ def _fill_image_keys(rec: EditableRecord) -> None:
             filled.append(key)
     if filled:
         rec.note("image-keys", "F008", f"{', '.join(filled)} filled from the image")
+
+
+def _fill_texts(rec: EditableRecord, table: LabelTable | None) -> None:
+    """image/object/class/text of a converted record, from its ids through the label map."""
+    labels = rec.values(K.LABEL, Kind.INT64)
+    if table is None or not labels or K.TEXT in rec.features:
+        return
+    if all(label in table.ids for label in labels):
+        rec.set(K.TEXT, Kind.BYTES, [table.ids[label].encode() for label in labels])
+        rec.note("class-names", "F009", f"{K.TEXT} filled from the label map", boxes=len(labels))
 
 
 def choose_layout(facts: DatasetFacts, options: RepairOptions) -> RepairOptions:
