@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
 from tfod_doctor.checks.context import InputFlags
@@ -194,3 +196,18 @@ def test_empty_bytes_are_what_tensorflow_calls_empty(tf_oracle):
     assert info.problem is ImageProblem.EMPTY
     with pytest.raises(tf.errors.InvalidArgumentError, match=info.tf_message):
         tf.io.decode_image(b"", channels=3)
+
+
+_COORDINATE = st.one_of(st.floats(-0.25, 1.25, width=32), st.sampled_from(
+    [0.0, 1.0, float("nan"), float("inf"), -float("inf"), 0.5, 640.0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(boxes=st.lists(st.tuples(_COORDINATE, _COORDINATE, _COORDINATE, _COORDINATE),
+                      max_size=12),
+       size=st.one_of(st.none(), st.tuples(st.integers(1, 2000), st.integers(1, 2000))))
+def test_the_fast_clean_box_answer_agrees_with_the_box_by_box_survey(boxes, size):
+    from tfod_doctor.odapi.boxes import BoxSurvey, all_boxes_fine, survey_each
+
+    sides = tuple(list(side) for side in zip(*boxes, strict=True)) if boxes else ([],) * 4
+    assert all_boxes_fine(sides, size) == (survey_each(sides, size) == BoxSurvey())

@@ -110,28 +110,35 @@ def _unknown_names(classes: Classes, table: LabelTable | None, where: RecordPlac
 
 
 def _disagreement(record: ODRecord, ctx: CheckContext, where: RecordPlace, emit: Emit) -> None:
-    texts, labels = texts_of(record.texts), record.labels
-    winner = ("with label_map_path set, the text wins and the label is ignored"
-              if texts_are_read(ctx) else
-              "without label_map_path, the label wins and the text is ignored")
-    if len(texts) != len(labels):
+    labels = record.labels
+    if len(record.texts) != len(labels):
         emit(L.TEXT_LABEL_DISAGREE.finding(
-            f"class/text has {len(texts)} names but class/label {len(labels)} ids; {winner}",
-            where.at(K.TEXT), texts=len(texts), labels=len(labels)))
+            f"class/text has {len(record.texts)} names but class/label {len(labels)} ids; "
+            f"{_winner(ctx)}", where.at(K.TEXT), texts=len(record.texts), labels=len(labels)))
         return
     table = ctx.label_map
     if table is None:
         return
-    differ = [i for i, (text, label) in enumerate(zip(texts, labels, strict=True))
-              if table.lookup(text) not in (-1, label)]
+    text_ids = list(map(table.lookup_bytes, record.texts))
+    if text_ids == list(labels):
+        return
+    differ = [i for i, (text_id, label) in enumerate(zip(text_ids, labels, strict=True))
+              if text_id not in (-1, label)]
     if differ:
+        texts = texts_of(record.texts)
         first = differ[0]
         emit(L.TEXT_LABEL_DISAGREE.finding(
             f"{listing(differ)}: class/text and class/label disagree (box {first}: "
-            f"{texts[first]!r} is id {table.lookup(texts[first])} in the label map, the label "
-            f"says {labels[first]}); {winner}", where.at(K.LABEL),
-            boxes=[{"index": i, "text": texts[i], "text_id": table.lookup(texts[i]),
+            f"{texts[first]!r} is id {text_ids[first]} in the label map, the label "
+            f"says {labels[first]}); {_winner(ctx)}", where.at(K.LABEL),
+            boxes=[{"index": i, "text": texts[i], "text_id": text_ids[i],
                     "label": labels[i]} for i in differ[:10]]))
+
+
+def _winner(ctx: CheckContext) -> str:
+    return ("with label_map_path set, the text wins and the label is ignored"
+            if texts_are_read(ctx) else
+            "without label_map_path, the label wins and the text is ignored")
 
 
 def _text_only(record: ODRecord, ctx: CheckContext, where: RecordPlace, emit: Emit) -> None:

@@ -14,6 +14,8 @@ class LabelTable:
     ids: dict[int, str] = field(default_factory=dict)
     #: Where it came from, for messages.
     path: str | None = None
+    #: ``class/text`` bytes -> id, filled as records are read (names repeat in every record).
+    _by_bytes: dict[bytes, int] = field(default_factory=dict, compare=False, repr=False)
 
     def lookup(self, text: str) -> int:
         """The id the OD API decoder gives a ``class/text`` value: -1 when unknown.
@@ -21,3 +23,10 @@ class LabelTable:
         The decoder looks the text up in both tables and takes the larger id.
         """
         return max(self.names.get(text, -1), self.display_names.get(text, -1))
+
+    def lookup_bytes(self, text: bytes) -> int:
+        """:meth:`lookup` of a ``class/text`` value as the record holds it (UTF-8 bytes)."""
+        found = self._by_bytes.get(text)
+        if found is None:
+            found = self._by_bytes[text] = self.lookup(text.decode("utf-8", "replace"))
+        return found
