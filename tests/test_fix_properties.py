@@ -167,3 +167,20 @@ def test_plan_as_json(tmp_path, capsys):
     assert plan["applied"] is False and plan["records_in"] == 3
     assert {(c["rule"], c["records"]) for c in plan["changes"]} == {("B005", 1), ("B006", 1)}
     assert not Path(tmp_path / "out").exists()
+
+
+def test_fill_text_writes_names_from_the_ids(tmp_path, tf_oracle):
+    path = tmp_path / "in" / "data.tfrecord"
+    path.parent.mkdir()
+    write_records(path, [record("clean", 0), record("clean", 1)])
+    label_map = tmp_path / "in" / "label_map.pbtxt"
+    label_map.write_text('item {\n  id: 1\n  name: "cat"\n}\n')
+    plain = fix([str(path)], tmp_path / "plain", apply=True, label_map=label_map)
+    assert plain.records.records_by_change == {}  # without --fill-text nothing changes
+    fix([str(path)], tmp_path / "out", apply=True, label_map=label_map, fill_text=True)
+    payloads, error = tf_oracle.tf_read_records(tmp_path / "out" / "data-00000-of-00001.tfrecord")
+    assert error is None and len(payloads) == 2
+    for payload in payloads:
+        parsed = tf_oracle.tf_parse(payload)
+        assert parsed["image/object/class/text"].tolist() == [b"cat"]
+        assert parsed["image/object/class/label"].tolist() == [1]

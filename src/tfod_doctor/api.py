@@ -355,6 +355,7 @@ def fix(
     exif: str = "apply",
     image_format: str = "png",
     drop_unfixable: bool = False,
+    fill_text: bool = False,
     num_shards: int | None = None,
     shard_size: int | str | None = None,
     name: str | None = None,
@@ -371,7 +372,8 @@ def fix(
     Inputs are never modified. ``renames`` maps record keys to OD API keys; ``exif`` is
     ``apply`` (turn the pixels upright, keep the boxes), ``reverse`` (turn the boxes into the
     stored pixels) or ``keep``; ``drop_unfixable`` drops boxes and records that cannot be
-    repaired instead of keeping them as they are. Flat box lists (``boxes``, ``bbox``...) are
+    repaired instead of keeping them as they are; ``fill_text`` writes class names from the ids
+    through the label map where records have ids only. Flat box lists (``boxes``, ``bbox``...) are
     split in the one layout that fits every box; when several fit, :class:`UserError` asks for
     ``box_layout`` (``yxyx``, ``xyxy``, ``xywh``, ``cxcywh``) and ``box_units`` (``normalized``,
     ``pixels``).
@@ -384,7 +386,7 @@ def fix(
     request = FixRequest(
         out=Path(out), apply=apply, renames=dict(renames or {}),
         label_map=Path(label_map) if label_map is not None else None, exif=exif,
-        image_format=image_format, drop_unfixable=drop_unfixable,
+        image_format=image_format, drop_unfixable=drop_unfixable, fill_texts=fill_text,
         sharding=Sharding(num_shards=num_shards, shard_bytes=size), name=name,
         overwrite=overwrite, box_layout=box_layout, box_units=box_units)
     return run_fix(_paths(inputs), request, progress)

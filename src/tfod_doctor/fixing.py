@@ -86,6 +86,7 @@ class FixRequest:
     exif: str = "apply"
     image_format: str = "png"
     drop_unfixable: bool = False
+    fill_texts: bool = False
     sharding: Sharding = field(default_factory=Sharding)
     name: str | None = None
     overwrite: bool = False
@@ -197,6 +198,7 @@ def _options(request: FixRequest, table: LabelTable | None, flags: Any,
     return RepairOptions(renames={**(renames or {}), **request.renames}, label_map=table,
                          exif=request.exif, image_format=request.image_format,
                          drop_unfixable=request.drop_unfixable, flags=flags,
+                         fill_texts=request.fill_texts,
                          boxes_key=boxes_key, box_layout=request.box_layout,
                          box_units=request.box_units)
 

@@ -148,6 +148,9 @@ def exit_code(result: FixResult) -> int:
                    "fits several layouts (fix stops and asks).")
 @click.option("--box-units", type=click.Choice(UNITS),
               help="Whether flat box lists are normalised or in pixels, when the data fits both.")
+@click.option("--fill-text", is_flag=True,
+              help="Write image/object/class/text from the ids through the label map where a "
+                   "record has ids only.")
 @click.option("--drop-unfixable", is_flag=True,
               help="Drop boxes and records that cannot be repaired (listed in the manifest).")
 @click.option("--num-shards", type=click.IntRange(min=1),

@@ -48,6 +48,8 @@ class RepairOptions:
     image_format: str = "png"
     #: Drop boxes (and records) that cannot be repaired, instead of keeping them as they are.
     drop_unfixable: bool = False
+    #: Write ``class/text`` from the ids through the label map where a record has ids only.
+    fill_texts: bool = False
     #: InputReader flags (which keys the decoder reads), passed to ``decoder_keys``.
     flags: Any = None
     #: The record key the config's ``feature_map`` says holds a flat box list.
@@ -119,7 +121,7 @@ def convert_foreign(rec: EditableRecord, state: RepairState) -> None:
     rec.note("split-boxes", "F008", f"{key}: {len(sides[0])} box(es) read as {layout} into "
              "image/object/bbox/{ymin,xmin,ymax,xmax}", boxes=len(sides[0]))
     _fill_image_keys(rec)
-    _fill_texts(rec, state.options.label_map)
+    fill_texts(rec, state, rule="F009")
 
 
 def _stored_size(rec: EditableRecord) -> tuple[int, int] | None:
@@ -141,14 +143,17 @@ def _fill_image_keys(rec: EditableRecord) -> None:
         rec.note("image-keys", "F008", f"{', '.join(filled)} filled from the image")
 
 
-def _fill_texts(rec: EditableRecord, table: LabelTable | None) -> None:
-    """image/object/class/text of a converted record, from its ids through the label map."""
-    labels = rec.values(K.LABEL, Kind.INT64)
-    if table is None or not labels or K.TEXT in rec.features:
+def fill_texts(rec: EditableRecord, state: RepairState, rule: str = "") -> None:
+    """image/object/class/text from the ids through the label map, for a record with ids only
+    (always for a converted record; for the others with ``--fill-text``)."""
+    table, labels = state.options.label_map, rec.values(K.LABEL, Kind.INT64)
+    if table is None or not labels or K.TEXT in rec.features or not (
+            rule or state.options.fill_texts):
         return
     if all(label in table.ids for label in labels):
         rec.set(K.TEXT, Kind.BYTES, [table.ids[label].encode() for label in labels])
-        rec.note("class-names", "F009", f"{K.TEXT} filled from the label map", boxes=len(labels))
+        rec.note("class-names", rule or "text", f"{K.TEXT} filled from the label map",
+                 boxes=len(labels))
 
 
 def choose_layout(facts: DatasetFacts, options: RepairOptions) -> RepairOptions:
@@ -501,7 +506,7 @@ def unique_source_id(rec: EditableRecord, state: RepairState) -> None:
 REPAIRS: tuple[Repair, ...] = (
     convert_foreign, rename_keys, cast_kinds, single_values, reencode_image, exif_reverse,
     image_fields, normalize_pixels, swap_inverted, clip_boxes, drop_bad_boxes, fill_labels,
-    drop_unresolvable, unique_source_id,
+    drop_unresolvable, fill_texts, unique_source_id,
 )
 
 
