@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import zlib
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 
@@ -158,18 +160,17 @@ class DuplicateAggregator:
         return left
 
     def finish(self, state: _State, ctx: CheckContext) -> tuple[list[Finding], dict]:
-        findings = _duplicate_ids(state.source_ids)
-        findings += _duplicate_images(state.images)
-        findings += _leaks(state.images)
-        return findings, {}
+        # Generators: with many copies (a dataset listed twice) the findings are counted and
+        # capped as they are made, never all held at once.
+        return chain(_duplicate_ids(state.source_ids), _duplicate_images(state.images),
+                     _leaks(state.images)), {}
 
 
 def _split_name(role: str | None) -> str:
     return f"the {role} split" if role else "these records"
 
 
-def _duplicate_ids(table: LocatedHashes) -> list[Finding]:
-    findings = []
+def _duplicate_ids(table: LocatedHashes) -> Iterator[Finding]:
     for group in table.groups(by_role=True):
         first = table.location(group[0])
         role = table.role(group[0])
@@ -181,28 +182,24 @@ def _duplicate_ids(table: LocatedHashes) -> list[Finding]:
                   "the first with the same id",
         }.get(role, "harmless in training, but eval on such records would skip the copies")
         for entry in group[1:]:
-            findings.append(D.DUPLICATE_SOURCE_ID.finding(
+            yield D.DUPLICATE_SOURCE_ID.finding(
                 f"image/source_id repeats that of {first.file} record {first.record} in "
                 f"{_split_name(role)}: {effect}", table.location(entry, K.SOURCE_ID),
-                severity=severity, first=first.to_dict(), copies=len(group)))
-    return findings
+                severity=severity, first=first.to_dict(), copies=len(group))
 
 
-def _duplicate_images(table: LocatedHashes) -> list[Finding]:
-    findings = []
+def _duplicate_images(table: LocatedHashes) -> Iterator[Finding]:
     for group in table.groups(by_role=True):
         first = table.location(group[0])
         role = table.role(group[0])
         for entry in group[1:]:
-            findings.append(D.DUPLICATE_IMAGE.finding(
+            yield D.DUPLICATE_IMAGE.finding(
                 f"the image is byte-for-byte the one of {first.file} record {first.record} "
                 f"({len(group)} copies in {_split_name(role)})",
-                table.location(entry, K.IMAGE), first=first.to_dict(), copies=len(group)))
-    return findings
+                table.location(entry, K.IMAGE), first=first.to_dict(), copies=len(group))
 
 
-def _leaks(table: LocatedHashes) -> list[Finding]:
-    findings = []
+def _leaks(table: LocatedHashes) -> Iterator[Finding]:
     for group in table.groups(by_role=False):
         train = [e for e in group if table.role(e) == "train"]
         if not train:
@@ -210,11 +207,10 @@ def _leaks(table: LocatedHashes) -> list[Finding]:
         seen = table.location(train[0])
         for entry in group:
             if table.role(entry) == "eval":
-                findings.append(D.TRAIN_EVAL_LEAK.finding(
+                yield D.TRAIN_EVAL_LEAK.finding(
                     f"this eval image is also in the train split ({seen.file} record "
                     f"{seen.record}): eval scores it as if it were new",
-                    table.location(entry, K.IMAGE), train=seen.to_dict()))
-    return findings
+                    table.location(entry, K.IMAGE), train=seen.to_dict())
 
 
 aggregator(DuplicateAggregator())
