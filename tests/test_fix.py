@@ -134,3 +134,19 @@ def test_a_second_fix_into_the_same_folder_needs_overwrite(tmp_path):
     with pytest.raises(UserError, match="--overwrite"):
         fix(dataset.config_path, tmp_path / "out", apply=True)
     fix(dataset.config_path, tmp_path / "out", apply=True, overwrite=True)
+
+
+@pytest.mark.parametrize("defect, rule", [("truncated_jpeg", "I003"),
+                                          ("box_lists_differ", "B001"),
+                                          ("fewer_labels_than_boxes", "B002")])
+def test_records_that_cannot_be_repaired_are_kept_or_dropped_on_request(defect, rule, tmp_path):
+    dataset = make_dataset(tmp_path / "in", [defect])
+    kept = fix(dataset.config_path, tmp_path / "kept", apply=True)
+    assert check(tmp_path / "kept" / "pipeline.config").by_rule(rule)
+    dropped = fix(dataset.config_path, tmp_path / "dropped", apply=True, drop_unfixable=True)
+    assert not check(tmp_path / "dropped" / "pipeline.config").by_rule(rule)
+    assert dropped.records.records_out == kept.records.records_out - 1
+    (line,) = [line for line in manifest_lines(tmp_path / "dropped") if "dropped" in line]
+    assert line["dropped"].startswith(rule[:4]) or rule in line["dropped"]
+    planted = dataset.planted_for(defect)[0]
+    assert (line["input"], line["index"]) == (planted.file, planted.record)

@@ -271,10 +271,7 @@ def _config_edits(check: ConfigCheck, records: RepairPlan, labels: _LabelMapStat
     if not records.applied:  # the plan: name the shards as a write with these settings would
         counts = {s.name: max(1, request.sharding.num_shards or 1) for s in records.sets}
     paths = {name: [str(out / shard_pattern(name, count))] for name, count in counts.items()}
-    table = labels.table
-    num_classes = max(table.ids) if table is not None and table.ids else None
-    if num_classes is not None and num_classes == check.config.num_classes:
-        num_classes = None
+    num_classes = _num_classes(check.config.num_classes, labels.table, records.facts.max_label)
     limit = check.ctx.max_boxes or DEFAULT_MAX_BOXES
     max_boxes = records.facts.max_boxes if records.facts.max_boxes > limit else None
     label_map_path = (str(out / LABEL_MAP_NAME) if labels.rewrite is not None
@@ -283,6 +280,19 @@ def _config_edits(check: ConfigCheck, records: RepairPlan, labels: _LabelMapStat
         num_classes=num_classes, label_map_path=label_map_path, max_number_of_boxes=max_boxes,
         checkpoint_version_v2=any(f.rule == "C008" for f in check.plan.findings),
         input_paths=paths, drop_fields=invented_reader_fields(text))
+
+
+def _num_classes(current: int | None, table: LabelTable | None, used: int) -> int | None:
+    """The ``num_classes`` the config needs, or ``None`` to leave it: set when missing (C014),
+    raised when the records use higher ids (L002), lowered to the label map when it is above
+    it (C015)."""
+    defined = max(table.ids) if table is not None and table.ids else 0
+    needed = max(defined, used)
+    if current is None or current <= 0:
+        return needed or None
+    if used > current or (defined and current > needed):
+        return needed
+    return None
 
 
 def _write_side_files(result: FixResult, labels: _LabelMapState,

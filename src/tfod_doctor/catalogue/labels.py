@@ -30,6 +30,7 @@ ABOVE_NUM_CLASSES = define(Rule(
         "1..num_classes.",
     example="num_classes: 3, image/object/class/label=[4]",
     defect="label_above_num_classes",
+    fixable=True,
     tf_message=None,
 ))
 

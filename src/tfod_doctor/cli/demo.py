@@ -63,7 +63,9 @@ def demo(folder: Path, fmt: str) -> int:
     click.secho(f"2. The same kind of dataset with planted problems: {broken_dir}", bold=True)
     click.echo(reports.render(broken_report, "text", options))
     click.echo(f"Planted: {', '.join(DEMO_DEFECTS)}.\nNext: tfod-doctor check "
-               f"{broken.config_path} --format html -o report.html")
+               f"{broken.config_path} --format html -o report.html\n"
+               f"      tfod-doctor fix {broken.config_path} --out {folder / 'fixed'}   "
+               "(the repair plan; --apply writes it)")
     return 0
 
 

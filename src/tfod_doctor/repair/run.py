@@ -28,6 +28,7 @@ from tfod_doctor.repair.transforms import (
     RepairState,
     choose_layout,
     repair_record,
+    unfixable,
 )
 
 MANIFEST = "manifest.jsonl"
@@ -136,14 +137,22 @@ def _generic(detail: str) -> str:
 
 
 def repair_payload(payload: bytes, state: RepairState) -> tuple[bytes | None, list[Change], str]:
-    """One record repaired: (new payload or ``None`` when it is no Example, changes, why)."""
+    """One record repaired: (the payload to write, changes, why it is not written).
+
+    The payload is ``None`` for a record that is dropped (``--drop-unfixable``); a record that
+    is no ``tf.train.Example`` is kept as it is unless so.
+    """
     try:
         view = FeatureView.from_payload(payload)
     except ExampleDecodeError as exc:
-        return None, [], f"not a tf.train.Example ({exc})"
+        why = f"not a tf.train.Example ({exc})"
+        return (None, [], why) if state.options.drop_unfixable else (payload, [], "")
     before = view.to_python()
     rec = EditableRecord.from_view(view)
     repair_record(rec, state)
+    why = unfixable(rec) if state.options.drop_unfixable else None
+    if why is not None:
+        return None, rec.changes, why
     if rec.features == before:
         return payload, rec.changes, ""
     return rec.payload(), rec.changes, ""
@@ -159,13 +168,8 @@ def _outcomes(source: Source, state: RepairState, plan: RepairPlan,
                 if progress is not None:
                     progress(record.end - done)
                     done = record.end
-                if payload is None:
-                    keep = not state.options.drop_unfixable
-                    yield Outcome(source.name, record.index, record.offset,
-                                  record.payload if keep else None, [],
-                                  None if keep else why)
-                    continue
-                yield Outcome(source.name, record.index, record.offset, payload, changes)
+                yield Outcome(source.name, record.index, record.offset, payload, changes,
+                              why or None)
     except OSError as exc:
         plan.salvaged.append({"file": source.name, "error": f"cannot be read: {exc}"})
         return

@@ -510,6 +510,23 @@ REPAIRS: tuple[Repair, ...] = (
 )
 
 
+def unfixable(rec: EditableRecord) -> str | None:
+    """Why a repaired record still cannot train (to drop it on request), or ``None``."""
+    image = rec.first(K.IMAGE, Kind.BYTES)
+    info = read_header(image) if image else None
+    if info is None:
+        return "F001: the record has no image"
+    if info.problem is not None:
+        return f"I001/I003: the image cannot be decoded ({info.detail})"
+    sides = [len(rec.values(key)) for key in K.BOX_KEYS]
+    if len(set(sides)) != 1:
+        return f"B001: the four box lists differ in length ({', '.join(map(str, sides))})"
+    classes = len(rec.values(K.LABEL)) or len(rec.values(K.TEXT))
+    if sides[0] and classes != sides[0]:
+        return f"B002: {sides[0]} boxes but {classes} classes"
+    return None
+
+
 def repair_record(rec: EditableRecord, state: RepairState) -> None:
     """Run every repair on one record, then note what the dataset-level repairs need."""
     for repair in REPAIRS:
