@@ -184,3 +184,14 @@ def test_fill_text_writes_names_from_the_ids(tmp_path, tf_oracle):
         parsed = tf_oracle.tf_parse(payload)
         assert parsed["image/object/class/text"].tolist() == [b"cat"]
         assert parsed["image/object/class/label"].tolist() == [1]
+
+
+def test_progress_counts_both_passes_up_to_the_total(tmp_path):
+    path = tmp_path / "in" / "data.tfrecord"
+    path.parent.mkdir()
+    write_records(path, [record("pixels", i) for i in range(5)])
+    totals, steps = [], []
+    fix([str(path)], tmp_path / "out", apply=True, progress=steps.append,
+        on_total=totals.append)
+    assert totals == [2 * path.stat().st_size]
+    assert sum(steps) == totals[0]

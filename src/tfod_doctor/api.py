@@ -363,6 +363,7 @@ def fix(
     box_layout: str | None = None,
     box_units: str | None = None,
     progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> FixResult:
     """Repair a pipeline.config's records (or record files) into ``out``; the plan unless ``apply``.
 
@@ -389,4 +390,4 @@ def fix(
         image_format=image_format, drop_unfixable=drop_unfixable, fill_texts=fill_text,
         sharding=Sharding(num_shards=num_shards, shard_bytes=size), name=name,
         overwrite=overwrite, box_layout=box_layout, box_units=box_units)
-    return run_fix(_paths(inputs), request, progress)
+    return run_fix(_paths(inputs), request, progress, on_total)

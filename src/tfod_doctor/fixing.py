@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,12 +106,22 @@ def is_pipeline_config(path: str) -> bool:
         return False
 
 
-def fix(inputs: Sequence[str], request: FixRequest, progress: Progress | None = None
-        ) -> FixResult:
-    """Repair ``inputs`` (one pipeline.config, or record files) as ``request`` says."""
+def fix(inputs: Sequence[str], request: FixRequest, progress: Progress | None = None,
+        on_total: Callable[[int], None] | None = None) -> FixResult:
+    """Repair ``inputs`` (one pipeline.config, or record files) as ``request`` says;
+    ``progress`` counts the bytes read, ``on_total`` is told how many there will be."""
+    watch = _Watch(progress, on_total)
     if len(inputs) == 1 and os.path.isfile(inputs[0]) and is_pipeline_config(inputs[0]):
-        return _fix_config(Path(inputs[0]), request, progress)
-    return _fix_records(inputs, request, progress)
+        return _fix_config(Path(inputs[0]), request, watch)
+    return _fix_records(inputs, request, watch)
+
+
+@dataclass(frozen=True)
+class _Watch:
+    """Where progress goes: bytes read, and the total once it is known."""
+
+    progress: Progress | None = None
+    on_total: Callable[[int], None] | None = None
 
 
 # -- label map -----------------------------------------------------------------------------------
@@ -180,12 +190,11 @@ def _record_sets(inputs: Sequence[str], name: str | None) -> list[RecordSet]:
     return [RecordSet(key, sources) for key, sources in sets.items()]
 
 
-def _fix_records(inputs: Sequence[str], request: FixRequest, progress: Progress | None
-                 ) -> FixResult:
+def _fix_records(inputs: Sequence[str], request: FixRequest, watch: _Watch) -> FixResult:
     sets = _record_sets(inputs, request.name)
     labels = _LabelMapState.read(request.label_map)
     options = _options(request, labels.table, flags=None)
-    records = _run(sets, options, labels, request, progress)
+    records = _run(sets, options, labels, request, watch)
     result = FixResult(request.out, records, label_map=labels.rewrite,
                        label_map_created=labels.created)
     _write_side_files(result, labels, None)
@@ -204,14 +213,14 @@ def _options(request: FixRequest, table: LabelTable | None, flags: Any,
 
 
 def _run(sets: list[RecordSet], options: RepairOptions, labels: _LabelMapState,
-         request: FixRequest, progress: Progress | None) -> RepairPlan:
+         request: FixRequest, watch: _Watch) -> RepairPlan:
     out = request.out if request.apply else None
     if out is not None:
         _refuse_inputs_in(out, sets)
         claim_folder(out, [f"{s.name}-*-of-*.tfrecord" for s in sets]
                      + [MANIFEST, CONFIG_NAME, LABEL_MAP_NAME], request.overwrite)
-    return plan_repair(sets, options, out=out, sharding=request.sharding, progress=progress,
-                       adjust=labels.adjust)
+    return plan_repair(sets, options, out=out, sharding=request.sharding,
+                       progress=watch.progress, adjust=labels.adjust, on_total=watch.on_total)
 
 
 def _refuse_inputs_in(out: Path, sets: list[RecordSet]) -> None:
@@ -226,7 +235,7 @@ def _refuse_inputs_in(out: Path, sets: list[RecordSet]) -> None:
 # -- pipeline.config ---------------------------------------------------------------------------
 
 
-def _fix_config(path: Path, request: FixRequest, progress: Progress | None) -> FixResult:
+def _fix_config(path: Path, request: FixRequest, watch: _Watch) -> FixResult:
     check = prepare_check(path, base_ctx=CheckContext())
     text = path.read_text(encoding="utf-8", errors="replace")
     sets = _config_sets(check)
@@ -238,7 +247,7 @@ def _fix_config(path: Path, request: FixRequest, progress: Progress | None) -> F
     ctx = check.ctx.for_role("train")
     intent = check.config.feature_map_intent()
     options = _options(request, labels.table, ctx.flags, intent.renames(), intent.boxes_key)
-    records = _run(sets, options, labels, request, progress)
+    records = _run(sets, options, labels, request, watch)
     edits = _config_edits(check, records, labels, request, text)
     result = FixResult(request.out, records, rewrite_pipeline(text, edits, source=str(path)),
                        labels.rewrite, labels.created)

@@ -166,7 +166,8 @@ def fix(inputs: tuple[str, ...], fmt: str, verbose: bool, renames: tuple[str, ..
         **options: Any) -> int:
     """Repair records (and the config and label map around them) into new files."""
     with progress_bar(None, "repairing") as progress:
-        result = api.fix(list(inputs), renames=_renames(renames), progress=progress, **options)
+        result = api.fix(list(inputs), renames=_renames(renames), progress=progress,
+                         on_total=progress.set_total if progress else None, **options)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -213,14 +213,18 @@ def plan_repair(
     sets: Sequence[RecordSet], options: RepairOptions, *, out: Path | None = None,
     sharding: Sharding | None = None, progress: Progress | None = None,
     adjust: Callable[[DatasetFacts], LabelTable | None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> RepairPlan:
     """Repair every record of ``sets``; with ``out``, write the shards and the manifest there.
 
     ``adjust`` sees what the first pass learned and may return the label map the second pass
     uses instead of ``options.label_map`` (the label map as ``fix`` will write it, with the
     classes the first pass found missing). Flat box lists are read in the layout the first pass
-    found (:func:`choose_layout`).
+    found (:func:`choose_layout`). ``on_total`` is told how many bytes ``progress`` will count
+    (both passes).
     """
+    if on_total is not None:
+        on_total(2 * sum(source.size or 0 for s in sets for source in s.sources))
     facts = _learn(sets, options, progress)
     options = choose_layout(facts, options)
     table = adjust(facts) if adjust is not None else None
