@@ -195,3 +195,30 @@ def test_progress_counts_both_passes_up_to_the_total(tmp_path):
         on_total=totals.append)
     assert totals == [2 * path.stat().st_size]
     assert sum(steps) == totals[0]
+
+
+def test_a_dropped_box_takes_its_keypoints_and_mask_with_it(tmp_path):
+    from tfod_doctor.records import FeatureView
+
+    features = {
+        "image/encoded": Bytes([IMAGE]), "image/format": Bytes(["jpeg"]),
+        "image/height": Ints([24]), "image/width": Ints([32]),
+        "image/source_id": Bytes(["a"]),
+        "image/object/bbox/ymin": Floats([0.1, float("nan"), 0.3]),
+        "image/object/bbox/xmin": Floats([0.1, 0.2, 0.3]),
+        "image/object/bbox/ymax": Floats([0.5, 0.6, 0.7]),
+        "image/object/bbox/xmax": Floats([0.5, 0.6, 0.7]),
+        "image/object/class/label": Ints([1, 2, 3]),
+        "image/object/keypoint/x": Floats([0.11, 0.12, 0.21, 0.22, 0.31, 0.32]),
+        "image/object/keypoint/y": Floats([0.11, 0.12, 0.21, 0.22, 0.31, 0.32]),
+        "image/object/mask": Bytes([b"m0", b"m1", b"m2"]),
+    }
+    path = tmp_path / "in" / "data.tfrecord"
+    path.parent.mkdir()
+    write_records(path, [encode_example(features)])
+    fix([str(path)], tmp_path / "out", apply=True)
+    with salvage(str(tmp_path / "out" / "data-00000-of-00001.tfrecord")) as found:
+        (out,) = [FeatureView.from_payload(r.payload) for r in found]
+    assert list(out["image/object/class/label"]) == [1, 3]
+    assert [round(v, 2) for v in out["image/object/keypoint/x"]] == [0.11, 0.12, 0.31, 0.32]
+    assert list(out["image/object/mask"]) == [b"m0", b"m2"]

@@ -14,6 +14,10 @@ _TYPED = {Kind.FLOAT: Floats, Kind.INT64: Ints, Kind.BYTES: Bytes, Kind.NONE: No
 PER_BOX_KEYS = (K.LABEL, K.TEXT, *K.RESHAPED_PER_BOX, *K.PADDED_PER_BOX, K.TRACK_ID,
                 "image/object/truncated", "image/object/occluded", "image/object/view",
                 "image/object/class/score")
+#: Per-box data with a fixed number of values per box (a mask's pixels, a box's keypoints).
+STRIDED_PER_BOX_KEYS = (K.MASK, K.MASK_WEIGHT, K.KEYPOINT_X, K.KEYPOINT_Y,
+                        K.KEYPOINT_VISIBILITY, K.KEYPOINT_Z, K.KEYPOINT_Z_WEIGHTS,
+                        K.MULTICLASS_SCORES)
 
 
 @dataclass(frozen=True)
@@ -96,12 +100,18 @@ class EditableRecord:
             self.set(key, Kind.FLOAT, [box[side] for box in boxes])
 
     def drop_boxes(self, indices: set[int]) -> None:
-        """Remove boxes ``indices`` from the coordinates and every per-box list that lines up."""
+        """Remove boxes ``indices`` from the coordinates and every per-box list that lines up:
+        one value per box, or the same number per box (masks, keypoints, class scores)."""
         count = len(self.values(K.YMIN))
-        for key in (*K.BOX_KEYS, *PER_BOX_KEYS):
+        if not count:
+            return
+        for key in (*K.BOX_KEYS, *PER_BOX_KEYS, *STRIDED_PER_BOX_KEYS):
             entry = self.features.get(key)
-            if entry is not None and len(entry[1]) == count:
-                kept = [v for i, v in enumerate(entry[1]) if i not in indices]
+            if entry is None or not entry[1] or len(entry[1]) % count:
+                continue
+            if key in STRIDED_PER_BOX_KEYS or len(entry[1]) == count:
+                stride = len(entry[1]) // count
+                kept = [v for i, v in enumerate(entry[1]) if i // stride not in indices]
                 self.features[key] = (entry[0], kept)
 
     def rename(self, old: str, new: str) -> None:
