@@ -142,7 +142,7 @@ def resolve(ctx: CheckContext, text_key: str, label_key: str, texts: Sequence[by
     if texts and texts_are_read(ctx):
         names = texts_of(texts)
         table = ctx.label_map
-        ids = list(map(table.lookup_bytes, texts)) if table is not None else None
+        ids = table.lookup_all(texts) if table is not None else None
         return Classes(text_key, ids, names)
     return Classes(label_key, labels)
 

@@ -49,15 +49,12 @@ def _new_state() -> dict[str, Any]:
 def _class_keys(record: ODRecord, ctx: CheckContext) -> list[ClassKey]:
     classes = box_classes(record, ctx)
     table = ctx.label_map
-    keys: list[ClassKey] = []
     if classes.names is not None:
         ids = classes.ids or [None] * len(classes.names)
-        for class_id, name in zip(ids, classes.names, strict=True):
-            keys.append((class_id if class_id not in (None, -1) else None, name))
-    else:
-        for class_id in classes.ids or ():
-            keys.append((class_id, table.ids.get(class_id) if table is not None else None))
-    return keys
+        return [(class_id if class_id not in (None, -1) else None, name)
+                for class_id, name in zip(ids, classes.names, strict=True)]
+    names = table.ids if table is not None else {}
+    return [(class_id, names.get(class_id)) for class_id in classes.ids or ()]
 
 
 def _box_shapes(state: dict[str, Any], record: ODRecord, size: tuple[int, int] | None) -> None:
@@ -114,11 +111,18 @@ class Statistics:
             return
         state["boxes"] += record.n_boxes
         _box_shapes(state, record, record.image_size(ctx.deep))
-        keys = _class_keys(record, ctx)
-        tally = Counter(keys)
+        tally: dict[ClassKey, int] = {}
+        for key in _class_keys(record, ctx):
+            tally[key] = tally.get(key, 0) + 1
+        classes = state["classes"]
         seen = state["seen_ids"].setdefault(where.role, set())
         for key, boxes in tally.items():
-            _count_capped(state["classes"], key, [boxes, 1], MAX_CLASSES, OTHER_CLASS)
+            entry = classes.get(key)
+            if entry is None:
+                _count_capped(classes, key, [boxes, 1], MAX_CLASSES, OTHER_CLASS)
+            else:
+                entry[0] += boxes
+                entry[1] += 1
             if key[0] is not None:
                 seen.add(key[0])
 

@@ -38,13 +38,14 @@ class ODRecord:
         kinds = view.kinds
         self.box_kinds_ok = all(kinds.get(key, Kind.FLOAT) in (Kind.FLOAT, Kind.NONE)
                                 for key in K.BOX_KEYS)
-        #: The four coordinate lists, in ``(ymin, xmin, ymax, xmax)`` order.
-        self.boxes: tuple[Sequence[float], ...] = tuple(view.floats(k) for k in K.BOX_KEYS)
+        #: The four coordinate lists, in ``(ymin, xmin, ymax, xmax)`` order: copied out of the
+        #: message once, as Python lists (which every box rule reads faster than protobuf's).
+        self.boxes: tuple[list[float], ...] = tuple(list(view.floats(k)) for k in K.BOX_KEYS)
         lengths = {len(side) for side in self.boxes}
         self.lists_agree = len(lengths) == 1
         #: The number of boxes the decoder assembles (the longest list when they disagree).
         self.n_boxes = max(lengths)
-        self.labels: Sequence[int] = view.ints(K.LABEL)
+        self.labels: list[int] = list(view.ints(K.LABEL))
         self.texts: Sequence[bytes] = view.bytes_list(K.TEXT)
         images = view.bytes_list(K.IMAGE)
         #: The encoded image (the first value; ``b""`` when there is none).
