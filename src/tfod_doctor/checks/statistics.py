@@ -142,9 +142,12 @@ class Statistics:
             state["formats"]["none"] += 1
         else:
             state["formats"][info.format or "unknown"] += 1
-            if info.size is not None:
-                _count_capped(state["image_sizes"], f"{info.width}x{info.height}", 1, MAX_SIZES,
-                              OTHER_SIZE)
+            if info.width is not None and info.height is not None:
+                image_sizes, size = state["image_sizes"], f"{info.width}x{info.height}"
+                if size in image_sizes:
+                    image_sizes[size] += 1
+                else:
+                    _count_capped(image_sizes, size, 1, MAX_SIZES, OTHER_SIZE)
         if not record.n_boxes or not record.box_kinds_ok or not record.lists_agree:
             return
         state["boxes"] += record.n_boxes

@@ -8,12 +8,17 @@ itself is a finding of its own), and the image header is read on first use only.
 from __future__ import annotations
 
 import math
+from itertools import repeat
 from collections.abc import Sequence
 from typing import Any
 
 from tfod_doctor.odapi import features as K
 from tfod_doctor.odapi.images import ImageInfo, decode, read_header
 from tfod_doctor.records import FeatureView, Kind
+
+
+#: The kinds a box list may have for the decoder to read it (absent counts as a float list).
+_BOX_KINDS = frozenset({Kind.FLOAT, Kind.NONE})
 
 
 class ODRecord:
@@ -36,8 +41,8 @@ class ODRecord:
     def __init__(self, view: FeatureView) -> None:
         self.view = view
         kinds = view.kinds
-        self.box_kinds_ok = all(kinds.get(key, Kind.FLOAT) in (Kind.FLOAT, Kind.NONE)
-                                for key in K.BOX_KEYS)
+        self.box_kinds_ok = all(map(_BOX_KINDS.__contains__,
+                                    map(kinds.get, K.BOX_KEYS, repeat(Kind.FLOAT))))
         #: The four coordinate lists, in ``(ymin, xmin, ymax, xmax)`` order: copied out of the
         #: message once, as Python lists (which every box rule reads faster than protobuf's).
         self.boxes: tuple[list[float], ...] = tuple(list(view.floats(k)) for k in K.BOX_KEYS)
