@@ -159,6 +159,10 @@ class FeatureView(Mapping[str, Sequence[Any]]):
             schema = self._schema = tuple(self.kinds.items())
         return schema
 
+    def lengths(self) -> tuple[int, ...]:
+        """How many values every key holds, in the order of :attr:`schema`."""
+        return tuple(map(len, self._values.values()))
+
     def shapes(self) -> list[tuple[str, Kind, int]]:
         """``(key, kind, number of values)`` of every feature."""
         values = self._values  # the same keys as kinds, in the same order
