@@ -82,10 +82,8 @@ def record_foreign_keys(view: FeatureView) -> ForeignKeys:
     memo = od_record(view).memo
     found = memo.get("foreign")
     if found is None:
-        if from_schema(view, "unread", _unread_keys):
-            found = foreign_keys(view)
-        else:
-            found = NONE  # no key outside the decoder's: nothing can be foreign
+        # Without a key outside the decoder's, nothing can be foreign.
+        found = foreign_keys(view) if from_schema(view, "unread", _unread_keys) else NONE
         memo["foreign"] = found
     return found
 

@@ -8,14 +8,13 @@ itself is a finding of its own), and the image header is read on first use only.
 from __future__ import annotations
 
 import math
-from itertools import repeat
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 from tfod_doctor.odapi import features as K
 from tfod_doctor.odapi.images import ImageInfo, decode, read_header
 from tfod_doctor.records import FeatureView, Kind
-
 
 #: The kinds a box list may have for the decoder to read it (absent counts as a float list).
 _BOX_KINDS = frozenset({Kind.FLOAT, Kind.NONE})

@@ -166,7 +166,8 @@ class FeatureView(Mapping[str, Sequence[Any]]):
     def shapes(self) -> list[tuple[str, Kind, int]]:
         """``(key, kind, number of values)`` of every feature."""
         values = self._values  # the same keys as kinds, in the same order
-        return list(zip(values, self.kinds.values(), map(len, values.values())))
+        return list(zip(values, self.kinds.values(), map(len, values.values()),
+                        strict=True))
 
     def floats(self, key: str) -> Sequence[float]:
         """The values of a float list, or ``()`` when the key is absent or of another kind."""
