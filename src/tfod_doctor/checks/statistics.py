@@ -14,6 +14,7 @@ import math
 import operator
 from array import array
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -57,15 +58,19 @@ def _new_state() -> dict[str, Any]:
     }
 
 
-def _class_keys(record: ODRecord, ctx: CheckContext) -> list[ClassKey]:
+def _class_keys(record: ODRecord, ctx: CheckContext) -> Iterable[ClassKey]:
+    """``(id, name)`` of every box: ids unknown (``-1``, or no label map) are ``None``."""
     classes = box_classes(record, ctx)
-    table = ctx.label_map
     if classes.names is not None:
-        ids = classes.ids or [None] * len(classes.names)
-        return [(class_id if class_id not in (None, -1) else None, name)
-                for class_id, name in zip(ids, classes.names, strict=True)]
-    names = table.ids if table is not None else {}
-    return [(class_id, names.get(class_id)) for class_id in classes.ids or ()]
+        ids = classes.ids
+        if ids is None:
+            ids = [None] * len(classes.names)
+        elif -1 in ids:
+            ids = [None if class_id == -1 else class_id for class_id in ids]
+        return zip(ids, classes.names, strict=True)
+    ids = classes.ids or ()
+    names = ctx.label_map.ids if ctx.label_map is not None else {}
+    return zip(ids, map(names.get, ids), strict=True)
 
 
 def _box_shapes(state: dict[str, Any], record: ODRecord, size: tuple[int, int] | None) -> None:
