@@ -31,9 +31,9 @@ def flags_known(ctx: CheckContext) -> bool:
 @record_check
 def check_features(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: Emit) -> None:
     """F001-F004 and the per-record part of F006 (F008/F009 keys are left to checks.foreign)."""
-    closer, fixed = from_schema(view, ("features", ctx.flags), _key_plan, ctx.flags)
-    if not closer and od_record(view).image and all(len(view[key]) == count
-                                                    for key, count in fixed):
+    closer, positions, counts = from_schema(view, ("features", ctx.flags), _key_plan, ctx.flags)
+    if not closer and od_record(view).image and tuple(
+            map(view.lengths().__getitem__, positions)) == counts:
         return  # every key known and of its kind, the image there, every FixedLen count right
     spec = K.decoder_keys(ctx.flags)
     foreign: tuple[str, ...] | None = None
@@ -52,16 +52,18 @@ def check_features(view: FeatureView, where: RecordPlace, ctx: CheckContext, emi
     _flag_keys_missing(view, ctx, where, emit)
 
 
-def _key_plan(view: FeatureView, flags: InputFlags) -> tuple[bool, tuple[tuple[str, int], ...]]:
+def _key_plan(view: FeatureView, flags: InputFlags
+              ) -> tuple[bool, tuple[int, ...], tuple[int, ...]]:
     """From the keys and kinds alone: whether the record needs a closer look (a key unknown or
-    of the wrong kind, no image bytes, a flag's keys missing), and the FixedLen keys to count."""
+    of the wrong kind, no image bytes, a flag's keys missing), and the FixedLen keys to count:
+    their positions in the schema, and the counts they must have."""
     spec = K.decoder_keys(flags)
     required, per_box = K.flag_requirements(flags)
     kinds = view.kinds
     closer = bool(per_box) or kinds.get(K.IMAGE) is not Kind.BYTES or any(
         kinds.get(key_spec.key) in (None, Kind.NONE) for key_spec in required)
-    fixed = []
-    for key, kind in kinds.items():
+    positions, counts = [], []
+    for position, (key, kind) in enumerate(view.schema):
         key_spec = spec.get(key)
         if key_spec is None:
             closer = closer or (key not in K.KNOWN_UNUSED and key not in K.FLAG_OF_KEY)
@@ -69,8 +71,9 @@ def _key_plan(view: FeatureView, flags: InputFlags) -> tuple[bool, tuple[tuple[s
             if kind is not key_spec.kind:
                 closer = True
             elif key_spec.count is not None:
-                fixed.append((key, key_spec.count))
-    return closer, tuple(fixed)
+                positions.append(position)
+                counts.append(key_spec.count)
+    return closer, tuple(positions), tuple(counts)
 
 
 def _unknown_key(view: FeatureView, key: str, kind: Kind, spec: dict[str, K.KeySpec],

@@ -112,7 +112,7 @@ class FeatureView(Mapping[str, Sequence[Any]]):
     message at most once (:meth:`first_bytes`), however many checks read it.
     """
 
-    __slots__ = ("_first", "_schema", "_values", "kinds")
+    __slots__ = ("_first", "_lengths", "_schema", "_values", "kinds")
 
     def __init__(self, example: Any) -> None:
         try:
@@ -121,6 +121,7 @@ class FeatureView(Mapping[str, Sequence[Any]]):
             self.kinds, self._values = _read_features(_features_by_raw_key(example))
         self._first: dict[str, bytes] = {}
         self._schema: tuple[tuple[str, Kind], ...] | None = None
+        self._lengths: tuple[int, ...] | None = None
 
     @classmethod
     def from_payload(cls, payload: bytes) -> FeatureView:
@@ -160,8 +161,11 @@ class FeatureView(Mapping[str, Sequence[Any]]):
         return schema
 
     def lengths(self) -> tuple[int, ...]:
-        """How many values every key holds, in the order of :attr:`schema`."""
-        return tuple(map(len, self._values.values()))
+        """How many values every key holds, in the order of :attr:`schema` (made once)."""
+        lengths = self._lengths
+        if lengths is None:
+            lengths = self._lengths = tuple(map(len, self._values.values()))
+        return lengths
 
     def shapes(self) -> list[tuple[str, Kind, int]]:
         """``(key, kind, number of values)`` of every feature."""
