@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from google.protobuf import text_format
 
+import tfod_doctor
 from tfod_doctor.config import parse_label_map
 from tfod_doctor.config.rewrite import (
     ConfigEdits,
@@ -126,3 +127,136 @@ def test_a_new_label_map_keeps_given_ids():
     label_map, findings = parse_label_map(result.text, "new.pbtxt")
     assert [(i.id, i.name) for i in label_map.items] == [(1, "b"), (2, "a"), (3, "c")]
     assert findings == []
+
+
+# -- layouts people write, and check after the rewrite ------------------------------------------
+
+ODD = """\
+model { ssd { image_resizer { fixed_shape_resizer { height: 1 width: 1 } } } }
+train_config { fine_tune_checkpoint: "ck" "pt" }
+train_input_reader { tf_record_input_reader { input_path: ["a", "b",
+   "c"] } }
+eval_input_reader { tf_record_input_reader { input_path: 'x' } label_map_path: "l" "m" }
+eval_input_reader { tf_record_input_reader { input_path: 'y' } }
+"""
+ODD_EDITS = ConfigEdits(num_classes=2, label_map_path="C:\\data\\lm.pbtxt",
+                        max_number_of_boxes=200, checkpoint_version_v2=True,
+                        input_paths={"train": ["n1", "n2"], "eval": ["e1", "e2"]})
+
+
+def test_lists_adjacent_strings_and_one_line_blocks():
+    result = rewrite_pipeline(ODD, ODD_EDITS)
+    config = parse_as_od_api(result.text)
+    assert config.model.ssd.num_classes == 2
+    assert list(config.train_input_reader.tf_record_input_reader.input_path) == ["n1", "n2"]
+    first, second = config.eval_input_reader
+    assert list(first.tf_record_input_reader.input_path) == ["e1", "e2"]
+    assert list(second.tf_record_input_reader.input_path) == ["y"]  # TF2 never reads it
+    assert {first.label_map_path, second.label_map_path,
+            config.train_input_reader.label_map_path} == {"C:\\data\\lm.pbtxt"}
+    assert config.train_config.fine_tune_checkpoint == "ckpt"
+    lines = result.text.splitlines()
+    assert lines[0] == ("model { ssd { num_classes: 2 image_resizer { fixed_shape_resizer "
+                        "{ height: 1 width: 1 } } } }")
+    assert 'input_path: ["n1", "n2"]' in lines[2] and len(lines) == 5
+    assert "input_path: 'e1' input_path: 'e2' }" in lines[3]
+    again = rewrite_pipeline(result.text, ODD_EDITS)
+    assert again.changes == [] and again.text == result.text
+
+
+def test_crlf_tabs_and_a_missing_record_reader():
+    text = ("model {\r\n\tfaster_rcnn {\r\n\t\tnum_classes: 90\r\n\t}\r\n}\r\n"
+            "train_input_reader {\r\n\tlabel_map_path: \"a\"\r\n}\r\n")
+    result = rewrite_pipeline(text, ConfigEdits(num_classes=3, input_paths={"train": ["p"]}))
+    assert result.text == ("model {\r\n\tfaster_rcnn {\r\n\t\tnum_classes: 3\r\n\t}\r\n}\r\n"
+                           "train_input_reader {\r\n\tlabel_map_path: \"a\"\r\n"
+                           "\ttf_record_input_reader {\r\n\t\tinput_path: \"p\"\r\n\t}\r\n}\r\n")
+    parse_as_od_api(result.text)
+
+
+def test_num_classes_is_added_first_in_any_architecture():
+    for arch in ("faster_rcnn", "center_net"):
+        text = f"model {{\n  {arch} {{\n    # tuned\n    feature_extractor {{\n    }}\n  }}\n}}\n"
+        result = rewrite_pipeline(text, ConfigEdits(num_classes=4))
+        assert result.text == text.replace(f"{arch} {{\n", f"{arch} {{\n    num_classes: 4\n")
+        assert getattr(parse_as_od_api(result.text).model, arch).num_classes == 4
+
+
+def test_dropping_a_block_and_editing_its_reader():
+    text = ('train_input_reader {\n  tf_record_input_reader {\n    input_path: "a"  # mine\n'
+            '    input_path: "b"\n  }\n  input_features {\n    feature_map { key: "boxes" '
+            'value: "bbox" }\n  }\n}\n')
+    result = rewrite_pipeline(text, ConfigEdits(
+        label_map_path="lm", drop_fields=["train_input_reader.input_features"],
+        input_paths={"train": ["z"]}))
+    assert result.text == ('train_input_reader {\n  tf_record_input_reader {\n    input_path: '
+                           '"z"  # mine\n  }\n  label_map_path: "lm"\n}\n')
+    assert [c.path for c in result.changes] == [
+        "train_input_reader.tf_record_input_reader.input_path",
+        "train_input_reader.tf_record_input_reader.input_path",
+        "train_input_reader.input_features", "train_input_reader.label_map_path"]
+
+
+def test_no_newline_at_the_end_is_said_in_the_diff():
+    result = rewrite_pipeline("model { ssd { num_classes: 1 } }", ConfigEdits(num_classes=2))
+    assert result.text == "model { ssd { num_classes: 2 } }"
+    assert result.diff.endswith("+model { ssd { num_classes: 2 } }\n"
+                                "\\ No newline at end of file\n")
+
+
+FIXES = {
+    "checkpoint_version_missing": ("C008", lambda ds: ConfigEdits(checkpoint_version_v2=True)),
+    "num_classes_missing": ("C014", lambda ds: ConfigEdits(num_classes=3)),
+    "num_classes_too_large": ("C015", lambda ds: ConfigEdits(num_classes=3)),
+    "label_map_path_wrong": ("C016", lambda ds: ConfigEdits(label_map_path=str(ds.label_map_path))),
+    "eval_label_map_unset": ("C017", lambda ds: ConfigEdits(label_map_path=str(ds.label_map_path))),
+    "input_path_matches_nothing": ("C018", lambda ds: ConfigEdits(
+        input_paths={"train": [str(ds.root / "data" / "train-*.tfrecord")]})),
+    "input_path_relative_to_config": ("C019", lambda ds: ConfigEdits(
+        input_paths={"train": [str(ds.root / "data" / "train-*.tfrecord")]})),
+    "config_feature_map": ("C002", lambda ds: ConfigEdits(
+        drop_fields=invented_reader_fields(ds.config_path.read_text()))),
+    "too_many_boxes": ("B009", lambda ds: ConfigEdits(max_number_of_boxes=105)),
+}
+
+
+@pytest.mark.parametrize("defect", list(FIXES))
+def test_check_is_clean_for_the_rule_after_the_rewrite(tmp_path, defect):
+    rule, make_edits = FIXES[defect]
+    dataset = make_dataset(tmp_path, [defect], n_train=4, n_eval=2)
+    before = tfod_doctor.check(dataset.config_path)
+    assert before.by_rule(rule), [f.rule for f in before]
+    text = dataset.config_path.read_text()
+    result = rewrite_pipeline(text, make_edits(dataset))
+    parse_as_od_api(result.text)
+    fixed = dataset.root / "fixed.config"
+    fixed.write_text(result.text)
+    after = tfod_doctor.check(fixed)
+    assert after.by_rule(rule) == []
+    assert {f.rule for f in after} <= {f.rule for f in before}  # nothing new
+    assert dataset.config_path.read_text() == text  # the input is never touched
+
+
+def test_label_maps_grow_in_the_style_of_their_items():
+    one_line = "item { id: 1 name: 'a' }\nitem { id: 2 name: 'b' }\n"
+    result, table = rewrite_label_map(one_line, LabelMapEdits(["b", "new one", "it's"]))
+    assert result.text == one_line + ("item { id: 3 name: 'new one' }\n"
+                                      "item { id: 4 name: 'it\\'s' }\n")
+    assert table == {"a": 1, "b": 2, "new one": 3, "it's": 4}
+    zoo = ('item {\n    name: "a"\n    id: 4\n    display_name: "A"\n}\n\n'
+           'item {\n    name: "b"\n    id: 2\n    display_name: "B"\n}')
+    result, table = rewrite_label_map(zoo, LabelMapEdits(["c"]))
+    assert result.text == zoo + '\n\nitem {\n    name: "c"\n    id: 5\n    display_name: "c"\n}'
+    parsed = text_format.Parse(result.text, CLASSES[LABEL_MAP]())
+    assert [(i.id, i.name, i.display_name) for i in parsed.item][-1] == (5, "c", "c")
+
+
+def test_a_created_label_map_and_one_that_does_not_load():
+    result, table = rewrite_label_map(None, LabelMapEdits(["cat", "dog", "cat"]))
+    assert result.text == 'item {\n  id: 1\n  name: "cat"\n}\nitem {\n  id: 2\n  name: "dog"\n}\n'
+    assert table == {"cat": 1, "dog": 2}
+    assert result.diff.startswith("--- /dev/null\n")
+    label_map, findings = parse_label_map(result.text, "new.pbtxt")
+    assert findings == [] and label_map.table().names == table
+    with pytest.raises(UserError, match=r"^lm.pbtxt:2:3: .*no field named \"nmae\""):
+        rewrite_label_map("item {\n  nmae: 'x'\n}\n", LabelMapEdits(["y"]), source="lm.pbtxt")

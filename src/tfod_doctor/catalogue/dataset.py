@@ -16,6 +16,7 @@ DUPLICATE_SOURCE_ID = define(Rule(
         "records are true duplicates, drop them (D003).",
     example="two eval records with image/source_id=b'0001.jpg'",
     defect="duplicate_source_id",
+    fixable=True,
     tf_message="WARNING: Ignoring ground truth with image id 1234 since it was previously added",
 ))
 

@@ -51,6 +51,8 @@ class Scalar:
     pos: Pos
     #: The token(s) as written, for messages (``'data'``, ``2.5``, ``V3``).
     raw: str
+    #: Just after the value's last token (adjacent strings may span lines).
+    end: Pos | None = None
 
 
 @dataclass(slots=True)
@@ -72,6 +74,10 @@ class Entry:
     value: Scalar | Block
     #: Whether a ``:`` separated name and value (required before a scalar).
     colon: bool = True
+    #: Just after the entry's last token (for an item of a ``[...]`` list: after the ``]``).
+    end: Pos | None = None
+    #: Whether the value is one item of a ``[...]`` list.
+    listed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +146,11 @@ class _Tokens:
         if token.kind != "eof":
             self.index += 1
         return token
+
+    def end_of_previous(self) -> Pos:
+        """Just after the last token read."""
+        token = self.tokens[max(self.index - 1, 0)]
+        return Pos(token.pos.line, token.pos.column + len(token.text))
 
     def at(self, *symbols: str) -> bool:
         return self.current.kind == "symbol" and self.current.text in symbols
@@ -254,7 +265,9 @@ class _Parser:
         if tokens.at("["):
             self.list_value(block, name_token, colon)
         else:
-            block.entries.append(Entry(name_token.text, name_token.pos, self.value(), colon))
+            value = self.value()
+            block.entries.append(Entry(name_token.text, name_token.pos, value, colon,
+                                       tokens.end_of_previous()))
         if tokens.at(";", ","):
             tokens.advance()
 
@@ -264,10 +277,14 @@ class _Parser:
         if tokens.at("]"):
             tokens.advance()
             return
+        items = []
         while True:
-            block.entries.append(Entry(name_token.text, name_token.pos, self.value(), colon))
+            items.append(Entry(name_token.text, name_token.pos, self.value(), colon, listed=True))
+            block.entries.append(items[-1])
             if tokens.at("]"):
                 tokens.advance()
+                for item in items:
+                    item.end = tokens.end_of_previous()
                 return
             if not tokens.at(","):
                 raise self.fail(f'Expected "]", found {_describe(tokens.current)}.')
@@ -283,14 +300,15 @@ class _Parser:
             return block
         if token.kind in ("ident", "number"):
             tokens.advance()
-            return Scalar(token.kind, token.text, token.pos, token.text)
+            return Scalar(token.kind, token.text, token.pos, token.text, tokens.end_of_previous())
         if token.kind == "string":
             parts, raws = [], []
             while tokens.current.kind == "string":
                 raw = tokens.advance().text
                 raws.append(raw)
                 parts.append(_unescape(raw[1:-1]))
-            return Scalar("string", "".join(parts), token.pos, " ".join(raws))
+            return Scalar("string", "".join(parts), token.pos, " ".join(raws),
+                          tokens.end_of_previous())
         if token.kind == "badstring":
             raise self.fail("String missing ending quote: " + token.text + ".",
                             hint="the closing quote is missing (or a backslash escapes it)")
