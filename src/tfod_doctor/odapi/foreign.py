@@ -33,7 +33,7 @@ class ForeignKeys:
         return tuple(k for k in (self.boxes, self.labels, self.texts) if k is not None)
 
     def __bool__(self) -> bool:
-        return bool(self.keys())
+        return self.boxes is not None or self.labels is not None or self.texts is not None
 
     def renames(self) -> dict[str, str]:
         """Class key -> the OD API key it must be (boxes are split, not renamed)."""

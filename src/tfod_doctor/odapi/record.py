@@ -44,7 +44,8 @@ class ODRecord:
                                     map(kinds.get, K.BOX_KEYS, repeat(Kind.FLOAT))))
         #: The four coordinate lists, in ``(ymin, xmin, ymax, xmax)`` order: copied out of the
         #: message once, as Python lists (which every box rule reads faster than protobuf's).
-        self.boxes: tuple[list[float], ...] = tuple(list(view.floats(k)) for k in K.BOX_KEYS)
+        lists = map(view.__getitem__ if self.box_kinds_ok else view.floats, K.BOX_KEYS)
+        self.boxes: tuple[list[float], ...] = tuple(map(list, lists))
         lengths = {len(side) for side in self.boxes}
         self.lists_agree = len(lengths) == 1
         #: The number of boxes the decoder assembles (the longest list when they disagree).
