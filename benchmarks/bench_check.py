@@ -9,7 +9,8 @@
 Datasets (``bench_data.py``, written once into ``--cache``): ``large`` — 3,000 640×480 JPEG records
 with 1–20 boxes (~270 MB, 8 shards, and the same records as one file); ``tiny`` — 20,000 32×32
 records (4 shards); ``grown`` — the large shards repeated with hard links up to ``--grow-gb``.
-``--large-records`` and ``--tiny-records`` make smaller (or larger) ones.
+``--large-records`` and ``--tiny-records`` make smaller (or larger) ones; on small ones the
+worker pool's start-up weighs on the multi-worker rows (below 8 MB, ``check`` runs in one process).
 
 Every measurement runs in a fresh process (so peak memory is its own), reads from the page cache
 (each is run ``--repeat`` times; the best time counts) and prints MB/s and records/s:
