@@ -107,12 +107,24 @@ def build(cache: Path, name: str, count: int, size: tuple[int, int], max_boxes: 
     return BenchData(name, root, [root / n for n in names], count)
 
 
-def large(cache: Path) -> BenchData:
-    return build(cache, "large", 3000, (640, 480), 20, shards=8, single_file=True)
+LARGE_RECORDS = 3000
+TINY_RECORDS = 20000
 
 
-def tiny(cache: Path) -> BenchData:
-    return build(cache, "tiny", 20000, (32, 32), 4, shards=4, single_file=False)
+def _name(base: str, records: int, default: int) -> str:
+    return base if records == default else f"{base}-{records}"
+
+
+def large(cache: Path, records: int = LARGE_RECORDS) -> BenchData:
+    """640×480 JPEG records with 1–20 boxes (3,000 by default)."""
+    return build(cache, _name("large", records, LARGE_RECORDS), records, (640, 480), 20,
+                 shards=8, single_file=True)
+
+
+def tiny(cache: Path, records: int = TINY_RECORDS) -> BenchData:
+    """32×32 JPEG records with 1–4 boxes (20,000 by default)."""
+    return build(cache, _name("tiny", records, TINY_RECORDS), records, (32, 32), 4, shards=4,
+                 single_file=False)
 
 
 def single_file(data: BenchData) -> BenchData:

@@ -7,12 +7,13 @@ next record (a one-entry cache keyed by identity: constant memory, no repeated p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.odapi import features as K
-from tfod_doctor.odapi.foreign import ForeignKeys, foreign_keys
+from tfod_doctor.odapi.foreign import NONE, ForeignKeys, foreign_keys, is_unread
 from tfod_doctor.odapi.record import ODRecord, texts_of
 from tfod_doctor.records import FeatureView, Kind
 
@@ -35,12 +36,55 @@ def od_record(view: FeatureView) -> ODRecord:
     return record
 
 
+#: At most this many schemas (``FeatureView.schema``) keep a memo; others are worked out anew.
+_MAX_SCHEMAS = 256
+_SCHEMA_MEMOS: dict[tuple, dict[Any, Any]] = {}
+
+
+def schema_memo(view: FeatureView) -> dict[Any, Any]:
+    """A memo shared by every record with the same keys and kinds, looked up once per record.
+
+    Checks keep in it what follows from the keys and kinds alone (for example which keys the
+    decoder does not know), so the records of a dataset, nearly all alike, work it out once.
+    """
+    memo = od_record(view).memo
+    shared = memo.get("schema")
+    if shared is None:
+        schema = view.schema
+        shared = _SCHEMA_MEMOS.get(schema)
+        if shared is None:
+            shared = {}
+            if len(_SCHEMA_MEMOS) < _MAX_SCHEMAS:
+                _SCHEMA_MEMOS[schema] = shared
+        memo["schema"] = shared
+    return shared
+
+
+def from_schema(view: FeatureView, name: Any, make: Callable[..., Any], *args: Any) -> Any:
+    """``make(view, *args)``, made once per schema and ``name``: ``make`` must read only the
+    keys and kinds of the view (and ``name`` must tell ``args`` apart)."""
+    shared = schema_memo(view)
+    value = shared.get(name, _MISSING)
+    if value is _MISSING:
+        value = shared[name] = make(view, *args)
+    return value
+
+
+_MISSING = object()
+
+
+def _unread_keys(view: FeatureView) -> tuple[str, ...]:
+    return tuple(key for key in view.kinds if is_unread(key))
+
+
 def record_foreign_keys(view: FeatureView) -> ForeignKeys:
     """Boxes and classes of the record under keys the OD API does not read (once per record)."""
     memo = od_record(view).memo
     found = memo.get("foreign")
     if found is None:
-        found = memo["foreign"] = foreign_keys(view)
+        # Without a key outside the decoder's, nothing can be foreign.
+        found = foreign_keys(view) if from_schema(view, "unread", _unread_keys) else NONE
+        memo["foreign"] = found
     return found
 
 
@@ -96,7 +140,7 @@ def resolve(ctx: CheckContext, text_key: str, label_key: str, texts: Sequence[by
     if texts and texts_are_read(ctx):
         names = texts_of(texts)
         table = ctx.label_map
-        ids = list(map(table.lookup_bytes, texts)) if table is not None else None
+        ids = table.lookup_all(texts) if table is not None else None
         return Classes(text_key, ids, names)
     return Classes(label_key, labels)
 

@@ -23,11 +23,13 @@ from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.checks.features import flags_known
 from tfod_doctor.findings import Severity
 from tfod_doctor.odapi import features as K
-from tfod_doctor.odapi.boxes import BoxSurvey, fits_as_pixels, survey
+from tfod_doctor.odapi.boxes import BoxSurvey, all_boxes_fine, fits_as_pixels, survey_each
 from tfod_doctor.odapi.record import ODRecord
 from tfod_doctor.records import FeatureView, Kind
 
 _SIDE_NAMES = ("ymin", "xmin", "ymax", "xmax")
+#: The survey of a record whose boxes are all fine (shared: only ever read).
+_ALL_FINE = BoxSurvey()
 
 
 @record_check
@@ -41,11 +43,16 @@ def check_boxes(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: 
         return
     classes = box_classes(record, ctx)
     _label_count(record, classes, ctx, where, emit)
-    found = survey(record, record.image_size(ctx.deep)) if record.n_boxes else BoxSurvey()
-    _emit_survey(record, found, ctx, where, emit)
+    found = _ALL_FINE
+    if record.n_boxes:
+        size = record.image_size(ctx.deep)
+        if not all_boxes_fine(record.boxes, size):
+            found = survey_each(record.boxes, size)
+            _emit_survey(record, found, ctx, where, emit)
     _too_many(record, found, classes, ctx, where, emit)
-    _per_box_lists(record, where, emit)
-    _annotation_counts(record, ctx, where, emit)
+    if not record.view.kinds.keys().isdisjoint(_PER_BOX_KEYS):
+        _per_box_lists(record, where, emit)
+        _annotation_counts(record, ctx, where, emit)
 
 
 def _lists_differ(record: ODRecord, where: RecordPlace, emit: Emit) -> None:
@@ -180,6 +187,8 @@ def _inverted(record: ODRecord, indices: list[int], where: RecordPlace, emit: Em
 def _too_many(record: ODRecord, found: BoxSurvey, classes: Classes, ctx: CheckContext,
               where: RecordPlace, emit: Emit) -> None:
     limit = max_boxes(ctx)
+    if record.n_boxes <= limit:
+        return
     unknown = sum(1 for i in classes.ids or () if i == -1)
     kept = record.n_boxes - len(found.nan) - unknown
     if kept <= limit:
@@ -191,6 +200,14 @@ def _too_many(record: ODRecord, found: BoxSurvey, classes: Classes, ctx: CheckCo
         dropped=kept - limit,
         hint=f"Set max_number_of_boxes: {kept} (or more) in train_input_reader and "
              "eval_input_reader."))
+
+
+#: Every key :func:`_per_box_lists` and :func:`_annotation_counts` read: a record with none of
+#: them gives them nothing to check (a key they start reading must be added here).
+_PER_BOX_KEYS = frozenset({
+    *K.RESHAPED_PER_BOX, *K.PADDED_PER_BOX, K.MASK, K.KEYPOINT_X, K.KEYPOINT_Y, K.TRACK_ID,
+    K.DENSEPOSE_NUM, K.MULTICLASS_SCORES,
+})
 
 
 def _per_box_lists(record: ODRecord, where: RecordPlace, emit: Emit) -> None:

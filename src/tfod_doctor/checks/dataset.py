@@ -71,9 +71,12 @@ class LocatedHashes:
 
     def add(self, key: int, where: RecordPlace) -> None:
         """Remember ``key`` as seen at ``where``."""
-        self.keys.append(key)
-        self.file_ids.append(_index(self.files, where.file))
-        self.role_ids.append(_index(self.roles, where.role))
+        files, roles = self.files, self.roles
+        self.keys.append(key)  # the usual case first: the same file and split as last time
+        self.file_ids.append(len(files) - 1 if files and files[-1] == where.file
+                             else _index(files, where.file))
+        self.role_ids.append(len(roles) - 1 if roles and roles[-1] == where.role
+                             else _index(roles, where.role))
         self.records.append(where.index)
         self.offsets.append(where.offset)
 

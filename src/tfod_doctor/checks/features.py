@@ -6,6 +6,7 @@ from typing import Any
 
 from tfod_doctor.catalogue import features as F
 from tfod_doctor.checks._od import (
+    from_schema,
     n_values,
     od_record,
     reader_known,
@@ -30,6 +31,10 @@ def flags_known(ctx: CheckContext) -> bool:
 @record_check
 def check_features(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: Emit) -> None:
     """F001-F004 and the per-record part of F006 (F008/F009 keys are left to checks.foreign)."""
+    closer, positions, counts = from_schema(view, ("features", ctx.flags), _key_plan, ctx.flags)
+    if not closer and od_record(view).image and tuple(
+            map(view.lengths().__getitem__, positions)) == counts:
+        return  # every key known and of its kind, the image there, every FixedLen count right
     spec = K.decoder_keys(ctx.flags)
     foreign: tuple[str, ...] | None = None
     for key, kind in view.kinds.items():
@@ -45,6 +50,30 @@ def check_features(view: FeatureView, where: RecordPlace, ctx: CheckContext, emi
             _kind_and_count(view, key, kind, key_spec, where, emit)
     _missing_image(view, where, emit)
     _flag_keys_missing(view, ctx, where, emit)
+
+
+def _key_plan(view: FeatureView, flags: InputFlags
+              ) -> tuple[bool, tuple[int, ...], tuple[int, ...]]:
+    """From the keys and kinds alone: whether the record needs a closer look (a key unknown or
+    of the wrong kind, no image bytes, a flag's keys missing), and the FixedLen keys to count:
+    their positions in the schema, and the counts they must have."""
+    spec = K.decoder_keys(flags)
+    required, per_box = K.flag_requirements(flags)
+    kinds = view.kinds
+    closer = bool(per_box) or kinds.get(K.IMAGE) is not Kind.BYTES or any(
+        kinds.get(key_spec.key) in (None, Kind.NONE) for key_spec in required)
+    positions, counts = [], []
+    for position, (key, kind) in enumerate(view.schema):
+        key_spec = spec.get(key)
+        if key_spec is None:
+            closer = closer or (key not in K.KNOWN_UNUSED and key not in K.FLAG_OF_KEY)
+        elif kind is not Kind.NONE:
+            if kind is not key_spec.kind:
+                closer = True
+            elif key_spec.count is not None:
+                positions.append(position)
+                counts.append(key_spec.count)
+    return closer, tuple(positions), tuple(counts)
 
 
 def _unknown_key(view: FeatureView, key: str, kind: Kind, spec: dict[str, K.KeySpec],
@@ -212,7 +241,7 @@ def _schema(view: FeatureView) -> tuple[Schema, Schema, tuple[str, ...]]:
 
     Records of one dataset nearly all share a schema, so the answer is remembered (a few).
     """
-    raw = tuple(view.kinds.items())
+    raw = view.schema
     known = _SCHEMAS.get(raw)
     if known is None:
         image, boxes, groups = [], [], set()

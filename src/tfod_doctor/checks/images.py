@@ -71,6 +71,8 @@ def _size_mismatch(record: ODRecord, info: ImageInfo, ctx: CheckContext, where: 
         return
     width, height = info.size
     stored_w, stored_h = record.view.first_int(K.WIDTH), record.view.first_int(K.HEIGHT)
+    if stored_w in (None, width) and stored_h in (None, height):
+        return
     wrong = [(key, stored, real) for key, stored, real in
              ((K.WIDTH, stored_w, width), (K.HEIGHT, stored_h, height))
              if stored is not None and stored != real]

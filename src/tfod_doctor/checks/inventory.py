@@ -44,28 +44,59 @@ def _median(histogram: Counter[int]) -> float:
 Shapes = Counter[tuple[str, Kind, int]]
 
 
+#: Records counted by schema and list lengths before they are spread into :data:`Shapes`.
+Layouts = dict[tuple, dict[tuple[int, ...], int]]
+#: At most this many distinct (schema, lengths) are counted before they are spread.
+_MAX_LAYOUTS = 4096
+
+
+def _spread(state: dict[str, Any]) -> Shapes:
+    """Fold the records counted by schema and lengths into the per-feature shapes; returns them."""
+    shapes: Shapes = state["shapes"]
+    for schema, by_lengths in state["layouts"].items():
+        for lengths, count in by_lengths.items():
+            for (key, kind), length in zip(schema, lengths, strict=True):
+                shapes[(key, kind, length)] += count
+    state["layouts"], state["count"] = {}, 0
+    return shapes
+
+
 class SchemaInventory:
     """Aggregator: the keys present in the records, their kinds and list lengths.
 
-    The state counts records per (key, kind, list length) — one counter update per record — and
-    merging is adding counts.
+    The state counts records per (key, kind, list length), and merging is adding counts.
+    Records are first counted whole, by schema (``FeatureView.schema``) and list lengths — one
+    dictionary update per record, as records nearly all share a few of these — and spread into
+    the per-feature counts when merged, finished, or when too many different ones gather.
     """
 
     name = "schema"
 
-    def new(self) -> Shapes:
-        return Counter()
+    def new(self) -> dict[str, Any]:
+        return {"shapes": Counter(), "layouts": {}, "count": 0}
 
-    def add(self, state: Shapes, view: FeatureView, where: RecordPlace, ctx: CheckContext) -> None:
-        state.update(view.shapes())
+    def add(self, state: dict[str, Any], view: FeatureView, where: RecordPlace,
+            ctx: CheckContext) -> None:
+        by_lengths = state["layouts"].get(view.schema)
+        if by_lengths is None:
+            by_lengths = state["layouts"][view.schema] = {}
+        lengths = view.lengths()
+        count = by_lengths.get(lengths)
+        if count is not None:
+            by_lengths[lengths] = count + 1
+            return
+        by_lengths[lengths] = 1
+        state["count"] += 1
+        if state["count"] >= _MAX_LAYOUTS:
+            _spread(state)
 
-    def merge(self, left: Shapes, right: Shapes) -> Shapes:
-        left.update(right)
+    def merge(self, left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+        _spread(left).update(_spread(right))
         return left
 
-    def finish(self, state: Shapes, ctx: CheckContext) -> tuple[list, dict[str, Any]]:
+    def finish(self, state: dict[str, Any], ctx: CheckContext) -> tuple[list, dict[str, Any]]:
         per_key: dict[str, KeyStats] = {}
-        for (key, kind, length), count in state.items():
+        for (key, kind, length), count in _spread(state).items():
             stats = per_key.setdefault(key, KeyStats())
             stats.kinds[kind.value] += count
             stats.lengths[length] += count

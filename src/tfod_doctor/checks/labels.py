@@ -37,20 +37,30 @@ def check_labels(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit:
         if classes.names is not None and classes.ids is not None:
             _unknown_names(classes, ctx.label_map, where, emit)
     if record.texts and record.labels and kind_ok(view, K.TEXT) and kind_ok(view, K.LABEL):
-        _disagreement(record, ctx, where, emit)
+        _disagreement(record, classes, ctx, where, emit)
     _text_only(record, ctx, where, emit)
-    _image_level(view, ctx, where, emit)
+    if not view.kinds.keys().isdisjoint(_IMAGE_LEVEL_KEYS):
+        _image_level(view, ctx, where, emit)
 
 
 def _indices(ids: Sequence[int], test) -> list[int]:
     return [i for i, value in enumerate(ids) if test(value)]
 
 
+def _ids_fine(ids: Sequence[int], from_text: bool, ctx: CheckContext) -> bool:
+    """Whether :func:`_class_ids` has nothing to say: every id from 1 to num_classes, and every
+    label id in the label map (tested on the smallest and largest, and as a set)."""
+    if min(ids) < 1 or (ctx.num_classes is not None and max(ids) > ctx.num_classes):
+        return False
+    table = ctx.label_map
+    return table is None or from_text or all(map(table.ids.__contains__, ids))
+
+
 def _class_ids(classes: Classes, ctx: CheckContext, where: RecordPlace, emit: Emit) -> None:
     ids = classes.ids
-    if not ids:
-        return
     from_text = classes.names is not None
+    if not ids or _ids_fine(ids, from_text, ctx):
+        return
     below = _indices(ids, lambda v: v < 1 and not (from_text and v == -1))
     if below:
         values = sorted({ids[i] for i in below})
@@ -90,7 +100,7 @@ def _values(values: Sequence[int]) -> str:
 
 def _unknown_names(classes: Classes, table: LabelTable | None, where: RecordPlace,
                    emit: Emit) -> None:
-    if table is None or classes.ids is None or classes.names is None:
+    if table is None or classes.ids is None or classes.names is None or -1 not in classes.ids:
         return
     unknown = _indices(classes.ids, lambda v: v == -1)
     if not unknown:
@@ -109,7 +119,8 @@ def _unknown_names(classes: Classes, table: LabelTable | None, where: RecordPlac
         boxes=unknown[:50], label_map=table.path))
 
 
-def _disagreement(record: ODRecord, ctx: CheckContext, where: RecordPlace, emit: Emit) -> None:
+def _disagreement(record: ODRecord, classes: Classes, ctx: CheckContext, where: RecordPlace,
+                  emit: Emit) -> None:
     labels = record.labels
     if len(record.texts) != len(labels):
         emit(L.TEXT_LABEL_DISAGREE.finding(
@@ -119,8 +130,9 @@ def _disagreement(record: ODRecord, ctx: CheckContext, where: RecordPlace, emit:
     table = ctx.label_map
     if table is None:
         return
-    text_ids = list(map(table.lookup_bytes, record.texts))
-    if text_ids == list(labels):
+    text_ids = (classes.ids if classes.source == K.TEXT and classes.ids is not None
+                else table.lookup_all(record.texts))
+    if text_ids == labels:
         return
     differ = [i for i, (text_id, label) in enumerate(zip(text_ids, labels, strict=True))
               if text_id not in (-1, label)]
@@ -154,6 +166,11 @@ def _text_only(record: ODRecord, ctx: CheckContext, where: RecordPlace, emit: Em
     emit(L.TEXT_ONLY.finding(
         message, where.at(K.LABEL), severity=None if known else Severity.WARNING,
         boxes=record.n_boxes, tensorflow=L.TEXT_ONLY.tf_message))
+
+
+#: Every key :func:`_image_level` reads: a record with none of them gives it nothing to check.
+_IMAGE_LEVEL_KEYS = frozenset({K.IMAGE_TEXT, K.IMAGE_LABEL, K.NEG_CATEGORY_IDS,
+                               K.NOT_EXHAUSTIVE_IDS})
 
 
 def _image_level(view: FeatureView, ctx: CheckContext, where: RecordPlace, emit: Emit) -> None:

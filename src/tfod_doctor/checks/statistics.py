@@ -4,14 +4,20 @@
 ``boxes_per_image``, ``box_sizes`` (sqrt of normalized area, 20 bins over [0, 1]),
 ``box_aspect`` (log2 of width/height in pixels, 20 bins over [-4, 4]), ``image_sizes`` and
 ``image_formats`` (from the bytes). States are small: counters bounded by the number of
-classes, box counts and image sizes (each capped), and two fixed histograms.
+classes, box counts and image sizes (each capped), two fixed histograms, and the boxes queued
+for them (binned in bulk every few thousand boxes).
 """
 
 from __future__ import annotations
 
 import math
+import operator
+from array import array
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 from tfod_doctor.catalogue import dataset as D
 from tfod_doctor.checks._od import box_classes, od_record
@@ -28,6 +34,9 @@ MAX_CLASSES = 4096
 MAX_SIZES = 1024
 OTHER_CLASS = (None, "(other)")
 OTHER_SIZE = "other"
+#: Queued boxes are binned once this many, or this many image sizes, have gathered.
+_QUEUED_BOXES = 8192
+_QUEUED_SIZES = 256
 
 ClassKey = tuple[int | None, str | None]
 
@@ -41,41 +50,72 @@ def _new_state() -> dict[str, Any]:
         "per_image": Counter(),
         "sizes": [0] * BINS,
         "aspects": [0] * BINS,
+        #: Box heights and widths not binned yet, by image size (see :func:`_bin_queued`).
+        "pending": {},
+        "queued": 0,
         "image_sizes": Counter(),
         "formats": Counter(),
     }
 
 
-def _class_keys(record: ODRecord, ctx: CheckContext) -> list[ClassKey]:
+def _class_keys(record: ODRecord, ctx: CheckContext) -> Iterable[ClassKey]:
+    """``(id, name)`` of every box: ids unknown (``-1``, or no label map) are ``None``."""
     classes = box_classes(record, ctx)
-    table = ctx.label_map
-    keys: list[ClassKey] = []
     if classes.names is not None:
-        ids = classes.ids or [None] * len(classes.names)
-        for class_id, name in zip(ids, classes.names, strict=True):
-            keys.append((class_id if class_id not in (None, -1) else None, name))
-    else:
-        for class_id in classes.ids or ():
-            keys.append((class_id, table.ids.get(class_id) if table is not None else None))
-    return keys
+        ids = classes.ids
+        if ids is None:
+            ids = [None] * len(classes.names)
+        elif -1 in ids:
+            ids = [None if class_id == -1 else class_id for class_id in ids]
+        return zip(ids, classes.names, strict=True)
+    ids = classes.ids or ()
+    names = ctx.label_map.ids if ctx.label_map is not None else {}
+    return zip(ids, map(names.get, ids), strict=True)
 
 
 def _box_shapes(state: dict[str, Any], record: ODRecord, size: tuple[int, int] | None) -> None:
-    """Fold the record's box sizes and aspect ratios into the two histograms."""
-    width, height = size if size else (1, 1)
+    """Queue the record's box heights and widths for the two histograms (binned in bulk)."""
+    ymin, xmin, ymax, xmax = record.boxes
+    group = state["pending"].get(size)
+    if group is None:
+        group = state["pending"][size] = (array("d"), array("d"))
+    group[0].extend(map(operator.sub, ymax, ymin))
+    group[1].extend(map(operator.sub, xmax, xmin))
+    state["queued"] += len(ymin)
+    if state["queued"] >= _QUEUED_BOXES or len(state["pending"]) >= _QUEUED_SIZES:
+        _bin_queued(state)
+
+
+def _bin_queued(state: dict[str, Any]) -> None:
+    """Fold the queued boxes into the histograms.
+
+    Box by box, a box of finite height ``dy`` and width ``dx`` (normalized) falls in size bin
+    ``int(min(sqrt(dy·dx), 1)·BINS)`` and aspect bin ``int((clip(log2(dx·w / (dy·h))) + R) / 2R
+    · BINS)`` (both at most the last bin); a box that is not positive both ways counts in size
+    bin 0. numpy does the same IEEE arithmetic on all of them at once, and ``math.log2`` the
+    logarithms, so the bins are exactly those of the per-box formulas.
+    """
     sizes, aspects = state["sizes"], state["aspects"]
-    top, span = BINS - 1, 2 * ASPECT_RANGE
-    for ymin, xmin, ymax, xmax in zip(*record.boxes, strict=True):
-        dy, dx = ymax - ymin, xmax - xmin
-        if not (math.isfinite(dy) and math.isfinite(dx)):
-            continue
-        if dy > 0 and dx > 0:
-            sizes[min(int(min(math.sqrt(dy * dx), 1.0) * BINS), top)] += 1
-            ratio = math.log2((dx * width) / (dy * height))
-            aspects[min(int((min(max(ratio, -ASPECT_RANGE), ASPECT_RANGE) + ASPECT_RANGE)
-                            / span * BINS), top)] += 1
-        else:
-            sizes[0] += 1
+    for size, (heights, widths) in state["pending"].items():
+        width, height = size if size else (1, 1)
+        dy, dx = np.frombuffer(heights), np.frombuffer(widths)
+        finite = np.isfinite(dy) & np.isfinite(dx)
+        proper = finite & (dy > 0) & (dx > 0)
+        sizes[0] += int(np.count_nonzero(finite & ~proper))
+        dy, dx = dy[proper], dx[proper]
+        _add_counts(sizes, (np.minimum(np.sqrt(dy * dx), 1.0) * BINS).astype(np.int64))
+        ratios = ((dx * width) / (dy * height)).tolist()
+        logs = np.fromiter(map(math.log2, ratios), dtype=np.float64, count=len(ratios))
+        clipped = np.minimum(np.maximum(logs, -ASPECT_RANGE), ASPECT_RANGE)
+        _add_counts(aspects,
+                    ((clipped + ASPECT_RANGE) / (2 * ASPECT_RANGE) * BINS).astype(np.int64))
+    state["pending"], state["queued"] = {}, 0
+
+
+def _add_counts(histogram: list[int], bins: np.ndarray) -> None:
+    counts = np.bincount(np.minimum(bins, BINS - 1), minlength=BINS)
+    for i, count in enumerate(counts.tolist()):
+        histogram[i] += count
 
 
 def _count_capped(counter: dict, key: Any, amount: Any, cap: int, other: Any) -> None:
@@ -107,22 +147,34 @@ class Statistics:
             state["formats"]["none"] += 1
         else:
             state["formats"][info.format or "unknown"] += 1
-            if info.size is not None:
-                _count_capped(state["image_sizes"], f"{info.width}x{info.height}", 1, MAX_SIZES,
-                              OTHER_SIZE)
+            if info.width is not None and info.height is not None:
+                image_sizes, size = state["image_sizes"], f"{info.width}x{info.height}"
+                if size in image_sizes:
+                    image_sizes[size] += 1
+                else:
+                    _count_capped(image_sizes, size, 1, MAX_SIZES, OTHER_SIZE)
         if not record.n_boxes or not record.box_kinds_ok or not record.lists_agree:
             return
         state["boxes"] += record.n_boxes
         _box_shapes(state, record, record.image_size(ctx.deep))
-        keys = _class_keys(record, ctx)
-        tally = Counter(keys)
+        tally: dict[ClassKey, int] = {}
+        for key in _class_keys(record, ctx):
+            tally[key] = tally.get(key, 0) + 1
+        classes = state["classes"]
         seen = state["seen_ids"].setdefault(where.role, set())
         for key, boxes in tally.items():
-            _count_capped(state["classes"], key, [boxes, 1], MAX_CLASSES, OTHER_CLASS)
+            entry = classes.get(key)
+            if entry is None:
+                _count_capped(classes, key, [boxes, 1], MAX_CLASSES, OTHER_CLASS)
+            else:
+                entry[0] += boxes
+                entry[1] += 1
             if key[0] is not None:
                 seen.add(key[0])
 
     def merge(self, left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+        _bin_queued(left)
+        _bin_queued(right)
         left["records"] += right["records"]
         left["boxes"] += right["boxes"]
         for key, value in right["classes"].items():
@@ -138,6 +190,7 @@ class Statistics:
         return left
 
     def finish(self, state: dict[str, Any], ctx: CheckContext) -> tuple[list[Finding], dict]:
+        _bin_queued(state)
         return _findings(state, ctx), _stats(state, ctx)
 
 

@@ -36,9 +36,11 @@ class _RecordRunner:
     ) -> None:
         self.ctx = ctx
         self.checks = checks
-        self.aggregators = [(agg, partial.states[agg.name]) for agg in aggregators]
+        #: Each aggregator's ``add`` with the state it folds records into.
+        self.adds = [(agg.add, partial.states[agg.name]) for agg in aggregators]
         self.partial = partial
         self.role = role
+        self._emit = self.emit  # bound once: every check of every record gets it
 
     def emit(self, finding: Finding) -> None:
         self.partial.emit(finding, self.ctx)
@@ -52,10 +54,11 @@ class _RecordRunner:
             return
         place = RecordPlace(record.file, record.index, record.offset, self.role,
                             len(record.payload))
+        ctx, emit = self.ctx, self._emit
         for check in self.checks:
-            check(view, place, self.ctx, self.emit)
-        for agg, state in self.aggregators:
-            agg.add(state, view, place, self.ctx)
+            check(view, place, ctx, emit)
+        for add, state in self.adds:
+            add(state, view, place, ctx)
 
 
 def process(

@@ -38,21 +38,20 @@ def all_boxes_fine(boxes: tuple[Sequence[float], ...], size: tuple[int, int] | N
     """Whether no box of the four coordinate lists has any problem :func:`survey` knows.
 
     The common case, answered with a few passes over the lists in C instead of a Python loop
-    per box: every coordinate finite (their sum is), every box proper (min < max), all inside
-    [0, 1], and none tiny.
+    per box: every coordinate finite (their sum is), all inside [0, 1], and the smallest height
+    and width above zero (so every box is proper: min < max) and not tiny.
     """
     ymin, xmin, ymax, xmax = boxes
     if not ymin:
         return True
-    total = sum(ymin) + sum(xmin) + sum(ymax) + sum(xmax)
-    if total != total or total in (math.inf, -math.inf):
+    if not math.isfinite(sum(ymin) + sum(xmin) + sum(ymax) + sum(xmax)):
         return False
-    if not (all(map(operator.lt, ymin, ymax)) and all(map(operator.lt, xmin, xmax))):
+    if min(ymin) < 0.0 or min(xmin) < 0.0 or max(ymax) > 1.0 or max(xmax) > 1.0:
         return False
-    if min(min(ymin), min(xmin)) < 0.0 or max(max(ymax), max(xmax)) > 1.0:
+    height, width = min(map(operator.sub, ymax, ymin)), min(map(operator.sub, xmax, xmin))
+    if height <= 0.0 or width <= 0.0:
         return False
-    return not _tiny(min(map(operator.sub, ymax, ymin)), min(map(operator.sub, xmax, xmin)),
-                     *(size or (None, None)))
+    return not _tiny(height, width, *(size or (None, None)))
 
 
 def survey(record: ODRecord, size: tuple[int, int] | None) -> BoxSurvey:

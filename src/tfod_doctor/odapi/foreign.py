@@ -33,7 +33,7 @@ class ForeignKeys:
         return tuple(k for k in (self.boxes, self.labels, self.texts) if k is not None)
 
     def __bool__(self) -> bool:
-        return bool(self.keys())
+        return self.boxes is not None or self.labels is not None or self.texts is not None
 
     def renames(self) -> dict[str, str]:
         """Class key -> the OD API key it must be (boxes are split, not renamed)."""
@@ -52,7 +52,8 @@ def _count(view: FeatureView, key: str) -> int:
     return len(view[key]) if key in view.kinds else 0
 
 
-def _unread(key: str) -> bool:
+def is_unread(key: str) -> bool:
+    """Whether the decoder neither reads ``key`` under any setting nor knows it as unused."""
     return key not in K.KINDS_OF_KEY and key not in K.KNOWN_UNUSED
 
 
@@ -66,7 +67,7 @@ def foreign_keys(view: FeatureView) -> ForeignKeys:
     own lists for the same data count: elsewhere the keys are unused duplicates (F002).
     """
     kinds = view.kinds
-    unread = [key for key in kinds if _unread(key) and _count(view, key)]
+    unread = [key for key in kinds if is_unread(key) and _count(view, key)]
     if not unread:
         return NONE
     labels = texts = None

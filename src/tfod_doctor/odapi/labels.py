@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -23,6 +24,10 @@ class LabelTable:
         The decoder looks the text up in both tables and takes the larger id.
         """
         return max(self.names.get(text, -1), self.display_names.get(text, -1))
+
+    def lookup_all(self, texts: Iterable[bytes]) -> list[int]:
+        """:meth:`lookup_bytes` of every value, in order."""
+        return list(map(self.lookup_bytes, texts))
 
     def lookup_bytes(self, text: bytes) -> int:
         """:meth:`lookup` of a ``class/text`` value as the record holds it (UTF-8 bytes)."""

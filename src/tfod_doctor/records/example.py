@@ -112,7 +112,7 @@ class FeatureView(Mapping[str, Sequence[Any]]):
     message at most once (:meth:`first_bytes`), however many checks read it.
     """
 
-    __slots__ = ("_first", "_values", "kinds")
+    __slots__ = ("_first", "_lengths", "_schema", "_values", "kinds")
 
     def __init__(self, example: Any) -> None:
         try:
@@ -120,6 +120,8 @@ class FeatureView(Mapping[str, Sequence[Any]]):
         except UnicodeDecodeError:  # a key that is not UTF-8: protobuf cannot look it up
             self.kinds, self._values = _read_features(_features_by_raw_key(example))
         self._first: dict[str, bytes] = {}
+        self._schema: tuple[tuple[str, Kind], ...] | None = None
+        self._lengths: tuple[int, ...] | None = None
 
     @classmethod
     def from_payload(cls, payload: bytes) -> FeatureView:
@@ -146,10 +148,30 @@ class FeatureView(Mapping[str, Sequence[Any]]):
         """How many values ``key`` holds (0 when absent)."""
         return len(self[key])
 
+    @property
+    def schema(self) -> tuple[tuple[str, Kind], ...]:
+        """Every ``(key, kind)``, in the record's order (made once per view).
+
+        Records written by one script share it, so what follows from the keys and kinds alone
+        can be worked out once per schema and looked up by it.
+        """
+        schema = self._schema
+        if schema is None:
+            schema = self._schema = tuple(self.kinds.items())
+        return schema
+
+    def lengths(self) -> tuple[int, ...]:
+        """How many values every key holds, in the order of :attr:`schema` (made once)."""
+        lengths = self._lengths
+        if lengths is None:
+            lengths = self._lengths = tuple(map(len, self._values.values()))
+        return lengths
+
     def shapes(self) -> list[tuple[str, Kind, int]]:
         """``(key, kind, number of values)`` of every feature."""
-        kinds = self.kinds
-        return [(key, kinds[key], len(values)) for key, values in self._values.items()]
+        values = self._values  # the same keys as kinds, in the same order
+        return list(zip(values, self.kinds.values(), map(len, values.values()),
+                        strict=True))
 
     def floats(self, key: str) -> Sequence[float]:
         """The values of a float list, or ``()`` when the key is absent or of another kind."""
