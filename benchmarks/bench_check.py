@@ -375,7 +375,7 @@ def ratios(large: list[dict], tiny: list[dict] | None) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/tfod-doctor-bench"),
+    parser.add_argument("--cache", type=Path, default=HERE / ".cache",
                         help="where the datasets are written once (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=None, help="default: one per CPU")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best)")

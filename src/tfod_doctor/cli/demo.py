@@ -33,7 +33,7 @@ def _fresh(folder: Path) -> None:
     epilog="""\b
 Examples:
   tfod-doctor demo                     writes ./tfod-doctor-demo/{clean,broken}
-  tfod-doctor demo /tmp/demo --format json
+  tfod-doctor demo demo-data --format json
 """
 )
 @click.argument("folder", required=False, default="tfod-doctor-demo",

@@ -1,7 +1,7 @@
 """Test datasets for tfod-doctor's tests, benchmarks and demo: real images, any defect planted.
 
     >>> from tfod_doctor.testing import make_dataset, defect_names
-    >>> ds = make_dataset("/tmp/ds", defects=["pixel_boxes"])
+    >>> ds = make_dataset("ds", defects=["pixel_boxes"])
 
 Defects live in :mod:`tfod_doctor.testing.defects`, one module per family; add one with
 ``@defect("name", Stage.FEATURES)``. ``tf_oracle`` (imports TensorFlow) is for tests only.
