@@ -222,3 +222,13 @@ def test_a_dropped_box_takes_its_keypoints_and_mask_with_it(tmp_path):
     assert list(out["image/object/class/label"]) == [1, 3]
     assert [round(v, 2) for v in out["image/object/keypoint/x"]] == [0.11, 0.12, 0.31, 0.32]
     assert list(out["image/object/mask"]) == [b"m0", b"m2"]
+
+
+def test_a_label_map_given_as_the_input_is_a_clean_message(tmp_path, capsys):
+    label_map = tmp_path / "label_map.pbtxt"
+    label_map.write_text('item {\n  id: 1\n  name: "cat"\n}\n')
+    with pytest.raises(SystemExit) as done:
+        main(["fix", str(label_map), "--out", str(tmp_path / "out")])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert "has no train_input_reader" in err and "Traceback" not in err

@@ -237,6 +237,9 @@ def _refuse_inputs_in(out: Path, sets: list[RecordSet]) -> None:
 
 def _fix_config(path: Path, request: FixRequest, watch: _Watch) -> FixResult:
     check = prepare_check(path, base_ctx=CheckContext())
+    if not check.config.readers():
+        raise UserError(f"{path} has no train_input_reader or eval_input_reader: name a "
+                        "pipeline.config, or the record files themselves")
     text = path.read_text(encoding="utf-8", errors="replace")
     sets = _config_sets(check)
     if not sets:

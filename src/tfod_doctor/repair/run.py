@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from tfod_doctor.converters.shards import ShardedWriter, Sharding
+from tfod_doctor.odapi import features as K
 from tfod_doctor.odapi.labels import LabelTable
-from tfod_doctor.records import ExampleDecodeError, FeatureView, Source, salvage
+from tfod_doctor.records import ExampleDecodeError, FeatureView, Kind, Source, salvage
 from tfod_doctor.records.sniff import FileKind
 from tfod_doctor.repair.record import Change, EditableRecord
 from tfod_doctor.repair.transforms import (
@@ -153,6 +154,9 @@ def repair_payload(payload: bytes, state: RepairState) -> tuple[bytes | None, li
     why = unfixable(rec) if state.options.drop_unfixable else None
     if why is not None:
         return None, rec.changes, why
+    source_id = rec.first(K.SOURCE_ID, Kind.BYTES)
+    if source_id:
+        state.ids_kept[source_id] += 1
     if rec.features == before:
         return payload, rec.changes, ""
     return rec.payload(), rec.changes, ""
@@ -189,24 +193,13 @@ def _learn(sets: Sequence[RecordSet], options: RepairOptions, progress: Progress
     scratch = RepairPlan()
     for record_set in sets:
         for source in record_set.sources:
-            for outcome in _outcomes(source, state, scratch, progress):
-                if outcome.payload is None:
-                    continue
-                view = _view_or_none(outcome.payload)
-                ids = view.bytes_list("image/source_id") if view is not None else ()
-                if ids and ids[0]:
-                    facts.source_ids[ids[0]] += 1
+            for _ in _outcomes(source, state, scratch, progress):
+                pass
+    facts.source_ids = state.ids_kept
     facts.unknown_texts = state.facts.unknown_texts
     facts.class_pairs = state.facts.class_pairs
     facts.layout_tally = state.facts.layout_tally
     return facts
-
-
-def _view_or_none(payload: bytes) -> FeatureView | None:
-    try:
-        return FeatureView.from_payload(payload)
-    except ExampleDecodeError:
-        return None
 
 
 def plan_repair(

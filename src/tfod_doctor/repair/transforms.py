@@ -17,12 +17,11 @@ from typing import Any
 from tfod_doctor.converters.images import ExifMode, ImageError, ImageOptions, Reencode, prepare
 from tfod_doctor.errors import UserError
 from tfod_doctor.odapi import features as K
-from tfod_doctor.odapi.boxes import ASSERT_LIMIT, fits_as_pixels, survey
+from tfod_doctor.odapi.boxes import ASSERT_LIMIT, all_boxes_fine, fits_as_pixels, survey_each
 from tfod_doctor.odapi.foreign import foreign_keys
 from tfod_doctor.odapi.images import ImageInfo, read_header
 from tfod_doctor.odapi.labels import LabelTable
 from tfod_doctor.odapi.layout import BoxLayout, LayoutReport, add_to_tally, new_tally, to_od_boxes
-from tfod_doctor.odapi.record import ODRecord
 from tfod_doctor.odapi.suggest import same_class, suggest_key
 from tfod_doctor.records import Kind
 from tfod_doctor.repair.record import EditableRecord
@@ -87,6 +86,8 @@ class RepairState:
     facts: DatasetFacts = field(default_factory=DatasetFacts)
     #: Source ids handed out so far in this pass (to make duplicates unique).
     ids_given: Counter[bytes] = field(default_factory=Counter)
+    #: The non-empty source ids of the records this pass keeps, with their counts.
+    ids_kept: Counter[bytes] = field(default_factory=Counter)
 
 
 Repair = Callable[[EditableRecord, RepairState], None]
@@ -97,6 +98,9 @@ Repair = Callable[[EditableRecord, RepairState], None]
 
 def convert_foreign(rec: EditableRecord, state: RepairState) -> None:
     """F009: class keys renamed; F008: a flat box list split into the four coordinate lists."""
+    every_od_key = K.every_od_key()
+    if all(key in every_od_key for key in rec.features):
+        return  # only the OD API's own keys: nothing under another name (and no re-encoding)
     found = foreign_keys(rec.view())
     for old, new in found.renames().items():
         rec.rename(old, new)
@@ -345,20 +349,15 @@ def image_fields(rec: EditableRecord, state: RepairState) -> None:
 # -- boxes -------------------------------------------------------------------------------------
 
 
-def _od_record(rec: EditableRecord) -> ODRecord:
-    return ODRecord(rec.view())
-
-
 def normalize_pixels(rec: EditableRecord, state: RepairState) -> None:
     """B005: pixel coordinates divided by the image size, when every box fits the image."""
-    record = _od_record(rec)
-    if not record.box_kinds_ok or not record.lists_agree or not record.n_boxes:
-        return
-    size = record.image_size()
-    found = survey(record, size)
-    if not found.pixel or size is None:
-        return
     boxes = rec.boxes()
+    size = (_info(rec).size or _stored_size(rec)) if boxes else None
+    if size is None:
+        return
+    sides = tuple(zip(*boxes, strict=True))
+    if all_boxes_fine(sides, size) or not survey_each(sides, size).pixel:
+        return
     finite = [b for b in boxes if all(map(math.isfinite, b))]
     if not fits_as_pixels(finite, size):
         rec.skip("normalize", "B005", f"coordinates up to {max(map(max, finite)):g} do not fit "
