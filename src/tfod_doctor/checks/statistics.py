@@ -4,17 +4,14 @@
 ``boxes_per_image``, ``box_sizes`` (sqrt of normalized area, 20 bins over [0, 1]),
 ``box_aspect`` (log2 of width/height in pixels, 20 bins over [-4, 4]), ``image_sizes`` and
 ``image_formats`` (from the bytes). States are small: counters bounded by the number of
-classes, box counts and image sizes (each capped), two fixed histograms, and the boxes queued
-for them (binned in bulk every few thousand boxes).
+classes, box counts and image sizes (each capped), two fixed histograms, and what records
+gathered since the last fold (the boxes binned in bulk every few thousand boxes).
 """
 
 from __future__ import annotations
 
 import math
-import operator
-from array import array
 from collections import Counter
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -34,11 +31,19 @@ MAX_CLASSES = 4096
 MAX_SIZES = 1024
 OTHER_CLASS = (None, "(other)")
 OTHER_SIZE = "other"
-#: Queued boxes are binned once this many, or this many image sizes, have gathered.
+#: Records are gathered (see :class:`Statistics`) until this many boxes, image sizes, kinds of
+#: image or sets of classes have, then folded into the counts.
 _QUEUED_BOXES = 8192
 _QUEUED_SIZES = 256
+_QUEUED_IMAGE_KEYS = 1024
+_QUEUED_CLASS_SETS = 4096
 
 ClassKey = tuple[int | None, str | None]
+#: What the statistics need of a record's image: ``(boxes, format, width, height)``.
+ImageKey = tuple[int, str, int | None, int | None]
+#: The classes of a record's boxes, with its split: ``(role, ids, names)``; the names are
+#: ``None`` when they follow from the ids through the label map.
+ClassSet = tuple[str | None, tuple, tuple | None]
 
 
 def _new_state() -> dict[str, Any]:
@@ -50,66 +55,124 @@ def _new_state() -> dict[str, Any]:
         "per_image": Counter(),
         "sizes": [0] * BINS,
         "aspects": [0] * BINS,
-        #: Box heights and widths not binned yet, by image size (see :func:`_bin_queued`).
-        "pending": {},
-        "queued": 0,
         "image_sizes": Counter(),
         "formats": Counter(),
+        # Gathered record by record, folded into the counts above by :func:`_flush`:
+        #: Records per :data:`ImageKey`.
+        "images": {},
+        #: Per image size: the ``ymin, xmin, ymax, xmax`` of the boxes not binned yet.
+        "pending": {},
+        "queued": 0,
+        #: Per :data:`ClassSet`: ``[records, ((role, id, name), boxes)...]``.
+        "class_sets": {},
     }
 
 
-def _class_keys(record: ODRecord, ctx: CheckContext) -> Iterable[ClassKey]:
-    """``(id, name)`` of every box: ids unknown (``-1``, or no label map) are ``None``."""
+def _class_set(record: ODRecord, ctx: CheckContext, role: str | None) -> ClassSet:
     classes = box_classes(record, ctx)
-    if classes.names is not None:
-        ids = classes.ids
-        if ids is None:
-            ids = [None] * len(classes.names)
-        elif -1 in ids:
-            ids = [None if class_id == -1 else class_id for class_id in ids]
-        return zip(ids, classes.names, strict=True)
-    ids = classes.ids or ()
-    names = ctx.label_map.ids if ctx.label_map is not None else {}
-    return zip(ids, map(names.get, ids), strict=True)
+    names = classes.names
+    ids = classes.ids
+    if names is None:
+        return (role, tuple(ids or ()), None)
+    return (role, None if ids is None else tuple(ids), tuple(names))
 
 
-def _box_shapes(state: dict[str, Any], record: ODRecord, size: tuple[int, int] | None) -> None:
-    """Queue the record's box heights and widths for the two histograms (binned in bulk)."""
-    ymin, xmin, ymax, xmax = record.boxes
-    group = state["pending"].get(size)
-    if group is None:
-        group = state["pending"][size] = (array("d"), array("d"))
-    group[0].extend(map(operator.sub, ymax, ymin))
-    group[1].extend(map(operator.sub, xmax, xmin))
-    state["queued"] += len(ymin)
-    if state["queued"] >= _QUEUED_BOXES or len(state["pending"]) >= _QUEUED_SIZES:
-        _bin_queued(state)
+def _tally(class_set: ClassSet, ctx: CheckContext) -> tuple[tuple[tuple, int], ...]:
+    """``((role, id, name), boxes)`` per class of a :data:`ClassSet`, in the order they come:
+    ids unknown (``-1``, or no label map) are ``None``."""
+    role, ids, names = class_set
+    if names is None:
+        table = ctx.label_map.ids if ctx.label_map is not None else {}
+        keys = zip(ids, map(table.get, ids), strict=True)
+    elif ids is None:
+        keys = ((None, name) for name in names)
+    else:
+        keys = zip([None if class_id == -1 else class_id for class_id in ids], names,
+                   strict=True)
+    return tuple(((role, *key), boxes) for key, boxes in Counter(keys).items())
 
 
-def _bin_queued(state: dict[str, Any]) -> None:
+def _flush(state: dict[str, Any]) -> None:
+    """Fold everything gathered record by record into the counts."""
+    _fold_images(state)
+    _fold_classes(state)
+    _bin_boxes(state)
+
+
+def _fold_images(state: dict[str, Any]) -> None:
+    per_image, formats, image_sizes = state["per_image"], state["formats"], state["image_sizes"]
+    for (boxes, image_format, width, height), count in state["images"].items():
+        state["records"] += count
+        per_image[boxes] += count
+        formats[image_format] += count
+        if width is not None and height is not None:
+            _count_capped(image_sizes, f"{width}x{height}", count, MAX_SIZES, OTHER_SIZE)
+    state["images"] = {}
+
+
+def _fold_classes(state: dict[str, Any]) -> None:
+    """Boxes and images per class, in the order the classes came (so the capped counter keeps
+    the same classes as when counted record by record); every split with boxes gets a (maybe
+    empty) set of ids."""
+    classes, seen = state["classes"], state["seen_ids"]
+    for (role, _, _), (records, *tally) in state["class_sets"].items():
+        ids = seen.setdefault(role, set())
+        for (_, class_id, name), boxes in tally:
+            _count_capped(classes, (class_id, name), [boxes * records, records], MAX_CLASSES,
+                          OTHER_CLASS)
+            if class_id is not None:
+                ids.add(class_id)
+    state["class_sets"] = {}
+
+
+def _bin_boxes(state: dict[str, Any]) -> None:
     """Fold the queued boxes into the histograms.
 
     Box by box, a box of finite height ``dy`` and width ``dx`` (normalized) falls in size bin
     ``int(min(sqrt(dy·dx), 1)·BINS)`` and aspect bin ``int((clip(log2(dx·w / (dy·h))) + R) / 2R
     · BINS)`` (both at most the last bin); a box that is not positive both ways counts in size
-    bin 0. numpy does the same IEEE arithmetic on all of them at once, and ``math.log2`` the
-    logarithms, so the bins are exactly those of the per-box formulas.
+    bin 0. numpy does the same IEEE arithmetic on all of them at once, so the bins are exactly
+    those of the per-box formulas (for the logarithm, see :func:`_aspect_bins`).
     """
-    sizes, aspects = state["sizes"], state["aspects"]
-    for size, (heights, widths) in state["pending"].items():
+    for size, coordinates in state["pending"].items():
         width, height = size if size else (1, 1)
-        dy, dx = np.frombuffer(heights), np.frombuffer(widths)
+        ymin, xmin, ymax, xmax = map(np.array, coordinates)
+        state["boxes"] += len(ymin)
+        dy, dx = ymax - ymin, xmax - xmin
         finite = np.isfinite(dy) & np.isfinite(dx)
         proper = finite & (dy > 0) & (dx > 0)
-        sizes[0] += int(np.count_nonzero(finite & ~proper))
+        state["sizes"][0] += int(np.count_nonzero(finite & ~proper))
         dy, dx = dy[proper], dx[proper]
-        _add_counts(sizes, (np.minimum(np.sqrt(dy * dx), 1.0) * BINS).astype(np.int64))
-        ratios = ((dx * width) / (dy * height)).tolist()
-        logs = np.fromiter(map(math.log2, ratios), dtype=np.float64, count=len(ratios))
-        clipped = np.minimum(np.maximum(logs, -ASPECT_RANGE), ASPECT_RANGE)
-        _add_counts(aspects,
-                    ((clipped + ASPECT_RANGE) / (2 * ASPECT_RANGE) * BINS).astype(np.int64))
+        _add_counts(state["sizes"], (np.minimum(np.sqrt(dy * dx), 1.0) * BINS).astype(np.int64))
+        _add_counts(state["aspects"], _aspect_bins((dx * width) / (dy * height)))
     state["pending"], state["queued"] = {}, 0
+
+
+#: numpy's log2 is trusted this far from a bin edge; nearer, ``math.log2`` decides.
+_LOG_MARGIN = 1e-9
+
+
+def _aspect_bins(ratios: np.ndarray) -> np.ndarray:
+    """The aspect bin of each ratio, as ``math.log2`` puts it.
+
+    ``np.log2`` may differ from ``math.log2`` in the last bits, which matters only next to a
+    bin edge: ratios whose logarithm is that near one (or that are not positive and finite,
+    where ``math.log2`` has its own say) are worked out with ``math.log2``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log2(ratios)
+    bins = _bins_of(logs)
+    unsure = (_bins_of(logs - _LOG_MARGIN) != _bins_of(logs + _LOG_MARGIN)) | ~(
+        np.isfinite(ratios) & (ratios > 0))
+    if unsure.any():
+        exact = np.fromiter(map(math.log2, ratios[unsure].tolist()), dtype=np.float64)
+        bins[unsure] = _bins_of(exact)
+    return bins
+
+
+def _bins_of(logs: np.ndarray) -> np.ndarray:
+    clipped = np.minimum(np.maximum(logs, -ASPECT_RANGE), ASPECT_RANGE)
+    return ((clipped + ASPECT_RANGE) / (2 * ASPECT_RANGE) * BINS).astype(np.int64)
 
 
 def _add_counts(histogram: list[int], bins: np.ndarray) -> None:
@@ -129,8 +192,50 @@ def _count_capped(counter: dict, key: Any, amount: Any, cap: int, other: Any) ->
         counter[key] = counter.get(key, 0) + amount
 
 
+def _queue(state: dict[str, Any], record: ODRecord, image: ImageKey, role: str | None,
+           ctx: CheckContext) -> None:
+    """Gather the boxes and classes of a record for the next fold."""
+    width, height = image[2], image[3]
+    size = ((width, height) if width is not None and height is not None
+            else record.image_size(ctx.deep))
+    pending = state["pending"]
+    coordinates = pending.get(size)
+    if coordinates is None:
+        coordinates = pending[size] = ([], [], [], [])
+    ymins, xmins, ymaxs, xmaxs = coordinates
+    ymin, xmin, ymax, xmax = record.boxes
+    ymins += ymin
+    xmins += xmin
+    ymaxs += ymax
+    xmaxs += xmax
+    state["queued"] += record.n_boxes
+    if state["queued"] >= _QUEUED_BOXES or len(pending) >= _QUEUED_SIZES:
+        _bin_boxes(state)
+    class_sets = state["class_sets"]
+    class_set = _class_set(record, ctx, role)
+    entry = class_sets.get(class_set)
+    if entry is not None:
+        entry[0] += 1
+    else:
+        class_sets[class_set] = [1, *_tally(class_set, ctx)]
+        if len(class_sets) >= _QUEUED_CLASS_SETS:
+            _fold_classes(state)
+
+
+def _image_key(record: ODRecord, ctx: CheckContext) -> ImageKey:
+    if not record.image:
+        return (record.n_boxes, "none", None, None)
+    info = record.image_info(ctx.deep)
+    return (record.n_boxes, info.format or "unknown", info.width, info.height)
+
+
 class Statistics:
-    """Class, box and image statistics; D005 unused classes, D006 empty dataset, D007 no boxes."""
+    """Class, box and image statistics; D005 unused classes, D006 empty dataset, D007 no boxes.
+
+    ``add`` only gathers: records by :data:`ImageKey` and by :data:`ClassSet` (most records
+    share a few), and box coordinates by image size; that is folded into the counts in bulk
+    when enough has gathered, on merge and on finish.
+    """
 
     name = "statistics"
 
@@ -140,41 +245,22 @@ class Statistics:
     def add(self, state: dict[str, Any], view: FeatureView, where: RecordPlace,
             ctx: CheckContext) -> None:
         record = od_record(view)
-        state["records"] += 1
-        state["per_image"][record.n_boxes] += 1
-        info = record.image_info(ctx.deep) if record.image else None
-        if info is None:
-            state["formats"]["none"] += 1
+        image = _image_key(record, ctx)
+        images = state["images"]
+        count = images.get(image)
+        if count is not None:
+            images[image] = count + 1
         else:
-            state["formats"][info.format or "unknown"] += 1
-            if info.width is not None and info.height is not None:
-                image_sizes, size = state["image_sizes"], f"{info.width}x{info.height}"
-                if size in image_sizes:
-                    image_sizes[size] += 1
-                else:
-                    _count_capped(image_sizes, size, 1, MAX_SIZES, OTHER_SIZE)
+            images[image] = 1
+            if len(images) >= _QUEUED_IMAGE_KEYS:
+                _fold_images(state)
         if not record.n_boxes or not record.box_kinds_ok or not record.lists_agree:
             return
-        state["boxes"] += record.n_boxes
-        _box_shapes(state, record, record.image_size(ctx.deep))
-        tally: dict[ClassKey, int] = {}
-        for key in _class_keys(record, ctx):
-            tally[key] = tally.get(key, 0) + 1
-        classes = state["classes"]
-        seen = state["seen_ids"].setdefault(where.role, set())
-        for key, boxes in tally.items():
-            entry = classes.get(key)
-            if entry is None:
-                _count_capped(classes, key, [boxes, 1], MAX_CLASSES, OTHER_CLASS)
-            else:
-                entry[0] += boxes
-                entry[1] += 1
-            if key[0] is not None:
-                seen.add(key[0])
+        _queue(state, record, image, where.role, ctx)
 
     def merge(self, left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
-        _bin_queued(left)
-        _bin_queued(right)
+        _flush(left)
+        _flush(right)
         left["records"] += right["records"]
         left["boxes"] += right["boxes"]
         for key, value in right["classes"].items():
@@ -190,7 +276,7 @@ class Statistics:
         return left
 
     def finish(self, state: dict[str, Any], ctx: CheckContext) -> tuple[list[Finding], dict]:
-        _bin_queued(state)
+        _flush(state)
         return _findings(state, ctx), _stats(state, ctx)
 
 
