@@ -13,6 +13,7 @@ from tfod_doctor.checks._od import (
     record_foreign_keys,
     rounded,
 )
+from tfod_doctor.checks._schema_token import schema_token
 from tfod_doctor.checks.base import Emit, RecordPlace, aggregator, record_check
 from tfod_doctor.checks.context import CheckContext, InputFlags
 from tfod_doctor.findings import Finding, Location, Severity
@@ -172,16 +173,6 @@ def _place(where: RecordPlace) -> Place:
     return (where.file, where.index, where.offset)
 
 
-def _bump(table: dict, key: Any, place: Place) -> None:
-    entry = table.get(key)
-    if entry is None:
-        table[key] = [1, place]
-    else:
-        entry[0] += 1
-        if place < entry[1]:
-            entry[1] = place
-
-
 def _merge_table(left: dict, right: dict) -> dict:
     for key, (count, place) in right.items():
         entry = left.get(key)
@@ -203,20 +194,25 @@ class FeatureAggregator:
     name = "features"
 
     def new(self) -> dict[str, dict]:
-        return {"unflagged": {}, "flagged": {}, "image": {}, "object": {}}
+        return {"unflagged": {}, "flagged": {}, "image": {}, "object": {},
+                # Per schema (its token): the records, and those with boxes, not folded yet.
+                "records": {}, "boxed": {}}
 
     def add(self, state: dict[str, dict], view: FeatureView, where: RecordPlace,
             ctx: CheckContext) -> None:
-        place = _place(where)
-        image_sig, object_sig, groups = _schema(view)
-        for flag in groups:
-            active = K.flag_value(ctx.flags, flag)
-            _bump(state["flagged" if active else "unflagged"], flag, place)
-        _signature(state["image"], image_sig, place)
+        token = schema_token(view)
+        place = (where.file, where.index, where.offset)
+        _gather(state["records"], token, place, view, ctx)
         if od_record(view).n_boxes:
-            _signature(state["object"], object_sig, place)
+            _gather(state["boxed"], token, place, view, ctx)
+            if len(state["boxed"]) >= _MAX_GATHERED:
+                _fold(state)
+        elif len(state["records"]) >= _MAX_GATHERED:
+            _fold(state)
 
     def merge(self, left: dict[str, dict], right: dict[str, dict]) -> dict[str, dict]:
+        _fold(left)
+        _fold(right)
         for part in ("unflagged", "flagged"):
             _merge_table(left[part], right[part])
         for part in ("image", "object"):
@@ -225,6 +221,7 @@ class FeatureAggregator:
         return left
 
     def finish(self, state: dict[str, dict], ctx: CheckContext) -> tuple[list[Finding], dict]:
+        _fold(state)
         findings = list(_unflagged(state["unflagged"], ctx))
         findings += _unused_flags(state, ctx)
         findings += _drift(state["image"], "image-level")
@@ -233,33 +230,55 @@ class FeatureAggregator:
 
 
 Schema = tuple[tuple[str, str], ...]
-_SCHEMAS: dict[tuple, tuple[Schema, Schema, tuple[str, ...]]] = {}
+#: At most this many schemas gather records before they are folded into the tables.
+_MAX_GATHERED = 256
 
 
 def _schema(view: FeatureView) -> tuple[Schema, Schema, tuple[str, ...]]:
-    """The image-level and box-level (key, kind) schema of a record, and its flag groups.
+    """The image-level and box-level (key, kind) schema of a record, and its flag groups."""
+    image, boxes, groups = [], [], set()
+    for key, kind in view.schema:
+        group = K.FLAG_OF_KEY.get(key)
+        if group is not None:
+            groups.add(group.flag)
+        (boxes if key.startswith("image/object/") else image).append((key, kind.value))
+    return tuple(sorted(image)), tuple(sorted(boxes)), tuple(sorted(groups))
 
-    Records of one dataset nearly all share a schema, so the answer is remembered (a few).
+
+def _gather(gathered: dict, token: str, place: Place, view: FeatureView,
+            ctx: CheckContext) -> None:
+    """Count a record under its schema's token, with the first place it was seen.
+
+    The first record of a schema stores what the tables need: ``[records, first place,
+    image-level schema, box-level schema, (flag, whether the reader sets it)...]``.
     """
-    raw = view.schema
-    known = _SCHEMAS.get(raw)
-    if known is None:
-        image, boxes, groups = [], [], set()
-        for key, kind in raw:
-            group = K.FLAG_OF_KEY.get(key)
-            if group is not None:
-                groups.add(group.flag)
-            (boxes if key.startswith("image/object/") else image).append((key, kind.value))
-        known = (tuple(sorted(image)), tuple(sorted(boxes)), tuple(sorted(groups)))
-        if len(_SCHEMAS) < 256:
-            _SCHEMAS[raw] = known
-    return known
+    entry = gathered.get(token)
+    if entry is None:
+        image, boxes, groups = from_schema(view, "feature-levels", _schema)
+        gathered[token] = [1, place, image, boxes,
+                           *((flag, K.flag_value(ctx.flags, flag)) for flag in groups)]
+    else:
+        entry[0] += 1
+        if place < entry[1]:
+            entry[1] = place
 
 
-def _signature(table: dict, signature: Schema, place: Place) -> None:
+def _fold(state: dict[str, dict]) -> None:
+    """Fold the records gathered per schema into the tables, in the order the schemas came
+    (so the capped tables keep the same schemas as when filled record by record)."""
+    for count, place, image, _, *flags in state["records"].values():
+        for flag, active in flags:
+            _merge_table(state["flagged" if active else "unflagged"], {flag: (count, place)})
+        _signature(state["image"], image, count, place)
+    for count, place, _, boxes, *_ in state["boxed"].values():
+        _signature(state["object"], boxes, count, place)
+    state["records"], state["boxed"] = {}, {}
+
+
+def _signature(table: dict, signature: Schema, count: int, place: Place) -> None:
     if signature not in table and len(table) >= _MAX_SIGNATURES:
         signature = _OTHER
-    _bump(table, signature, place)
+    _merge_table(table, {signature: (count, place)})
 
 
 def _cap(table: dict) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from tfod_doctor.checks._schema_token import schema_token
 from tfod_doctor.checks.base import RecordPlace, aggregator
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.records import FeatureView, Kind
@@ -44,8 +45,9 @@ def _median(histogram: Counter[int]) -> float:
 Shapes = Counter[tuple[str, Kind, int]]
 
 
-#: Records counted by schema and list lengths before they are spread into :data:`Shapes`.
-Layouts = dict[tuple, dict[tuple[int, ...], int]]
+#: Records counted by schema and list lengths before they are spread into :data:`Shapes`: per
+#: schema token (:func:`schema_token`), the schema and the records per list lengths.
+Layouts = dict[str, tuple[tuple, dict[tuple[int, ...], int]]]
 #: At most this many distinct (schema, lengths) are counted before they are spread.
 _MAX_LAYOUTS = 4096
 
@@ -53,7 +55,7 @@ _MAX_LAYOUTS = 4096
 def _spread(state: dict[str, Any]) -> Shapes:
     """Fold the records counted by schema and lengths into the per-feature shapes; returns them."""
     shapes: Shapes = state["shapes"]
-    for schema, by_lengths in state["layouts"].items():
+    for schema, by_lengths in state["layouts"].values():
         for lengths, count in by_lengths.items():
             for (key, kind), length in zip(schema, lengths, strict=True):
                 shapes[(key, kind, length)] += count
@@ -77,9 +79,11 @@ class SchemaInventory:
 
     def add(self, state: dict[str, Any], view: FeatureView, where: RecordPlace,
             ctx: CheckContext) -> None:
-        by_lengths = state["layouts"].get(view.schema)
-        if by_lengths is None:
-            by_lengths = state["layouts"][view.schema] = {}
+        token = schema_token(view)
+        layout = state["layouts"].get(token)
+        if layout is None:
+            layout = state["layouts"][token] = (view.schema, {})
+        by_lengths = layout[1]
         lengths = view.lengths()
         count = by_lengths.get(lengths)
         if count is not None:
