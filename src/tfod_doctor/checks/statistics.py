@@ -31,19 +31,19 @@ MAX_CLASSES = 4096
 MAX_SIZES = 1024
 OTHER_CLASS = (None, "(other)")
 OTHER_SIZE = "other"
-#: Records are gathered (see :class:`Statistics`) until this many boxes, image sizes, kinds of
-#: image or sets of classes have, then folded into the counts.
+#: Records are gathered (see :class:`Statistics`) until this many boxes, image sizes or
+#: :data:`RecordKey` have, then folded into the counts.
 _QUEUED_BOXES = 8192
 _QUEUED_SIZES = 256
-_QUEUED_IMAGE_KEYS = 1024
-_QUEUED_CLASS_SETS = 4096
+_QUEUED_RECORD_KEYS = 4096
 
 ClassKey = tuple[int | None, str | None]
-#: What the statistics need of a record's image: ``(boxes, format, width, height)``.
-ImageKey = tuple[int, str, int | None, int | None]
 #: The classes of a record's boxes, with its split: ``(role, ids, names)``; the names are
 #: ``None`` when they follow from the ids through the label map.
-ClassSet = tuple[str | None, tuple, tuple | None]
+ClassSet = tuple[str | None, tuple | None, tuple | None]
+#: What the statistics keep of a record: ``(boxes, image format, width, height, classes)``,
+#: the classes a :data:`ClassSet` when its boxes count, else ``None``.
+RecordKey = tuple[int, str, int | None, int | None, ClassSet | None]
 
 
 def _new_state() -> dict[str, Any]:
@@ -58,28 +58,38 @@ def _new_state() -> dict[str, Any]:
         "image_sizes": Counter(),
         "formats": Counter(),
         # Gathered record by record, folded into the counts above by :func:`_flush`:
-        #: Records per :data:`ImageKey`.
-        "images": {},
+        #: Per :data:`RecordKey`: ``[records, ((role, id, name), boxes)...]`` (no classes
+        #: when its boxes do not count).
+        "gathered": {},
         #: Per image size: the ``ymin, xmin, ymax, xmax`` of the boxes not binned yet.
         "pending": {},
         "queued": 0,
-        #: Per :data:`ClassSet`: ``[records, ((role, id, name), boxes)...]``.
-        "class_sets": {},
     }
 
 
-def _class_set(record: ODRecord, ctx: CheckContext, role: str | None) -> ClassSet:
+def _record_key(record: ODRecord, ctx: CheckContext, role: str | None,
+                boxes_count: bool) -> RecordKey:
+    if record.image:
+        info = record.image_info(ctx.deep)
+        image_format, width, height = info.format or "unknown", info.width, info.height
+    else:
+        image_format, width, height = "none", None, None
+    if not boxes_count:
+        return (record.n_boxes, image_format, width, height, None)
     classes = box_classes(record, ctx)
-    names = classes.names
-    ids = classes.ids
+    names, ids = classes.names, classes.ids
     if names is None:
-        return (role, tuple(ids or ()), None)
-    return (role, None if ids is None else tuple(ids), tuple(names))
+        class_set = (role, tuple(ids or ()), None)
+    else:
+        class_set = (role, None if ids is None else tuple(ids), tuple(names))
+    return (record.n_boxes, image_format, width, height, class_set)
 
 
-def _tally(class_set: ClassSet, ctx: CheckContext) -> tuple[tuple[tuple, int], ...]:
+def _tally(class_set: ClassSet | None, ctx: CheckContext) -> tuple[tuple[tuple, int], ...]:
     """``((role, id, name), boxes)`` per class of a :data:`ClassSet`, in the order they come:
     ids unknown (``-1``, or no label map) are ``None``."""
+    if class_set is None:
+        return ()
     role, ids, names = class_set
     if names is None:
         table = ctx.label_map.ids if ctx.label_map is not None else {}
@@ -94,35 +104,32 @@ def _tally(class_set: ClassSet, ctx: CheckContext) -> tuple[tuple[tuple, int], .
 
 def _flush(state: dict[str, Any]) -> None:
     """Fold everything gathered record by record into the counts."""
-    _fold_images(state)
-    _fold_classes(state)
+    _fold_gathered(state)
     _bin_boxes(state)
 
 
-def _fold_images(state: dict[str, Any]) -> None:
+def _fold_gathered(state: dict[str, Any]) -> None:
+    """Count the gathered records, in the order they came (so the capped counters keep the
+    same entries as when counted record by record); every split with boxes that count gets a
+    (maybe empty) set of class ids."""
     per_image, formats, image_sizes = state["per_image"], state["formats"], state["image_sizes"]
-    for (boxes, image_format, width, height), count in state["images"].items():
+    classes, seen = state["classes"], state["seen_ids"]
+    for (boxes, image_format, width, height, class_set), (count, *tally) in (
+            state["gathered"].items()):
         state["records"] += count
         per_image[boxes] += count
         formats[image_format] += count
         if width is not None and height is not None:
             _count_capped(image_sizes, f"{width}x{height}", count, MAX_SIZES, OTHER_SIZE)
-    state["images"] = {}
-
-
-def _fold_classes(state: dict[str, Any]) -> None:
-    """Boxes and images per class, in the order the classes came (so the capped counter keeps
-    the same classes as when counted record by record); every split with boxes gets a (maybe
-    empty) set of ids."""
-    classes, seen = state["classes"], state["seen_ids"]
-    for (role, _, _), (records, *tally) in state["class_sets"].items():
-        ids = seen.setdefault(role, set())
-        for (_, class_id, name), boxes in tally:
-            _count_capped(classes, (class_id, name), [boxes * records, records], MAX_CLASSES,
-                          OTHER_CLASS)
+        if class_set is None:
+            continue
+        ids = seen.setdefault(class_set[0], set())
+        for (_, class_id, name), class_boxes in tally:
+            _count_capped(classes, (class_id, name), [class_boxes * count, count],
+                          MAX_CLASSES, OTHER_CLASS)
             if class_id is not None:
                 ids.add(class_id)
-    state["class_sets"] = {}
+    state["gathered"] = {}
 
 
 def _bin_boxes(state: dict[str, Any]) -> None:
@@ -136,7 +143,8 @@ def _bin_boxes(state: dict[str, Any]) -> None:
     """
     for size, coordinates in state["pending"].items():
         width, height = size if size else (1, 1)
-        ymin, xmin, ymax, xmax = map(np.array, coordinates)
+        ymin, xmin, ymax, xmax = (np.fromiter(side, np.float64, len(side))
+                                  for side in coordinates)
         state["boxes"] += len(ymin)
         dy, dx = ymax - ymin, xmax - xmin
         finite = np.isfinite(dy) & np.isfinite(dx)
@@ -192,10 +200,10 @@ def _count_capped(counter: dict, key: Any, amount: Any, cap: int, other: Any) ->
         counter[key] = counter.get(key, 0) + amount
 
 
-def _queue(state: dict[str, Any], record: ODRecord, image: ImageKey, role: str | None,
-           ctx: CheckContext) -> None:
-    """Gather the boxes and classes of a record for the next fold."""
-    width, height = image[2], image[3]
+def _queue_boxes(state: dict[str, Any], record: ODRecord, key: RecordKey,
+                 ctx: CheckContext) -> None:
+    """Queue the box coordinates of a record, by image size, for the next binning."""
+    width, height = key[2], key[3]
     size = ((width, height) if width is not None and height is not None
             else record.image_size(ctx.deep))
     pending = state["pending"]
@@ -211,30 +219,14 @@ def _queue(state: dict[str, Any], record: ODRecord, image: ImageKey, role: str |
     state["queued"] += record.n_boxes
     if state["queued"] >= _QUEUED_BOXES or len(pending) >= _QUEUED_SIZES:
         _bin_boxes(state)
-    class_sets = state["class_sets"]
-    class_set = _class_set(record, ctx, role)
-    entry = class_sets.get(class_set)
-    if entry is not None:
-        entry[0] += 1
-    else:
-        class_sets[class_set] = [1, *_tally(class_set, ctx)]
-        if len(class_sets) >= _QUEUED_CLASS_SETS:
-            _fold_classes(state)
-
-
-def _image_key(record: ODRecord, ctx: CheckContext) -> ImageKey:
-    if not record.image:
-        return (record.n_boxes, "none", None, None)
-    info = record.image_info(ctx.deep)
-    return (record.n_boxes, info.format or "unknown", info.width, info.height)
 
 
 class Statistics:
     """Class, box and image statistics; D005 unused classes, D006 empty dataset, D007 no boxes.
 
-    ``add`` only gathers: records by :data:`ImageKey` and by :data:`ClassSet` (most records
-    share a few), and box coordinates by image size; that is folded into the counts in bulk
-    when enough has gathered, on merge and on finish.
+    ``add`` only gathers: records by :data:`RecordKey` (most records share a few), and box
+    coordinates by image size; that is folded into the counts in bulk when enough has
+    gathered, on merge and on finish.
     """
 
     name = "statistics"
@@ -245,18 +237,18 @@ class Statistics:
     def add(self, state: dict[str, Any], view: FeatureView, where: RecordPlace,
             ctx: CheckContext) -> None:
         record = od_record(view)
-        image = _image_key(record, ctx)
-        images = state["images"]
-        count = images.get(image)
-        if count is not None:
-            images[image] = count + 1
+        boxes_count = bool(record.n_boxes and record.box_kinds_ok and record.lists_agree)
+        key = _record_key(record, ctx, where.role, boxes_count)
+        gathered = state["gathered"]
+        entry = gathered.get(key)
+        if entry is not None:
+            entry[0] += 1
         else:
-            images[image] = 1
-            if len(images) >= _QUEUED_IMAGE_KEYS:
-                _fold_images(state)
-        if not record.n_boxes or not record.box_kinds_ok or not record.lists_agree:
-            return
-        _queue(state, record, image, where.role, ctx)
+            gathered[key] = [1, *_tally(key[4], ctx)]
+            if len(gathered) >= _QUEUED_RECORD_KEYS:
+                _fold_gathered(state)
+        if boxes_count:
+            _queue_boxes(state, record, key, ctx)
 
     def merge(self, left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
         _flush(left)
