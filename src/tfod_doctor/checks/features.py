@@ -195,20 +195,21 @@ class FeatureAggregator:
 
     def new(self) -> dict[str, dict]:
         return {"unflagged": {}, "flagged": {}, "image": {}, "object": {},
-                # Per schema (its token): the records, and those with boxes, not folded yet.
-                "records": {}, "boxed": {}}
+                # Per schema token and whether the records have boxes: the records not
+                # folded into the tables yet (see :func:`_gather`).
+                "gathered": {}}
 
     def add(self, state: dict[str, dict], view: FeatureView, where: RecordPlace,
             ctx: CheckContext) -> None:
-        token = schema_token(view)
+        key = (schema_token(view), bool(od_record(view).n_boxes))
         place = (where.file, where.index, where.offset)
-        _gather(state["records"], token, place, view, ctx)
-        if od_record(view).n_boxes:
-            _gather(state["boxed"], token, place, view, ctx)
-            if len(state["boxed"]) >= _MAX_GATHERED:
-                _fold(state)
-        elif len(state["records"]) >= _MAX_GATHERED:
-            _fold(state)
+        entry = state["gathered"].get(key)
+        if entry is None:
+            _gather(state, key, place, view, ctx)
+        else:
+            entry[0] += 1
+            if place < entry[1]:
+                entry[1] = place
 
     def merge(self, left: dict[str, dict], right: dict[str, dict]) -> dict[str, dict]:
         _fold(left)
@@ -245,34 +246,31 @@ def _schema(view: FeatureView) -> tuple[Schema, Schema, tuple[str, ...]]:
     return tuple(sorted(image)), tuple(sorted(boxes)), tuple(sorted(groups))
 
 
-def _gather(gathered: dict, token: str, place: Place, view: FeatureView,
+def _gather(state: dict[str, dict], key: tuple[str, bool], place: Place, view: FeatureView,
             ctx: CheckContext) -> None:
-    """Count a record under its schema's token, with the first place it was seen.
+    """Start counting the records of a schema, with or without boxes (``key``), at ``place``.
 
-    The first record of a schema stores what the tables need: ``[records, first place,
-    image-level schema, box-level schema, (flag, whether the reader sets it)...]``.
+    The entry holds what the tables need: ``[records, first place, image-level schema,
+    box-level schema, (flag, whether the reader sets it)...]``.
     """
-    entry = gathered.get(token)
-    if entry is None:
-        image, boxes, groups = from_schema(view, "feature-levels", _schema)
-        gathered[token] = [1, place, image, boxes,
-                           *((flag, K.flag_value(ctx.flags, flag)) for flag in groups)]
-    else:
-        entry[0] += 1
-        if place < entry[1]:
-            entry[1] = place
+    gathered = state["gathered"]
+    image, boxes, groups = from_schema(view, "feature-levels", _schema)
+    gathered[key] = [1, place, image, boxes,
+                     *((flag, K.flag_value(ctx.flags, flag)) for flag in groups)]
+    if len(gathered) >= _MAX_GATHERED:
+        _fold(state)
 
 
 def _fold(state: dict[str, dict]) -> None:
-    """Fold the records gathered per schema into the tables, in the order the schemas came
-    (so the capped tables keep the same schemas as when filled record by record)."""
-    for count, place, image, _, *flags in state["records"].values():
+    """Fold the records gathered per schema into the tables, in the order they came (so the
+    capped tables keep the same schemas as when filled record by record)."""
+    for (_, with_boxes), (count, place, image, boxes, *flags) in state["gathered"].items():
         for flag, active in flags:
             _merge_table(state["flagged" if active else "unflagged"], {flag: (count, place)})
         _signature(state["image"], image, count, place)
-    for count, place, _, boxes, *_ in state["boxed"].values():
-        _signature(state["object"], boxes, count, place)
-    state["records"], state["boxed"] = {}, {}
+        if with_boxes:
+            _signature(state["object"], boxes, count, place)
+    state["gathered"] = {}
 
 
 def _signature(table: dict, signature: Schema, count: int, place: Place) -> None:

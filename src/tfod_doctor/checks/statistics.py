@@ -58,7 +58,7 @@ def _new_state() -> dict[str, Any]:
         "image_sizes": Counter(),
         "formats": Counter(),
         # Gathered record by record, folded into the counts above by :func:`_flush`:
-        #: Per :data:`RecordKey`: ``[records, ((role, id, name), boxes)...]`` (no classes
+        #: Per :data:`RecordKey`: ``[records, ((id, name), boxes)...]`` (no classes
         #: when its boxes do not count).
         "gathered": {},
         #: Per image size: the ``ymin, xmin, ymax, xmax`` of the boxes not binned yet.
@@ -85,12 +85,12 @@ def _record_key(record: ODRecord, ctx: CheckContext, role: str | None,
     return (record.n_boxes, image_format, width, height, class_set)
 
 
-def _tally(class_set: ClassSet | None, ctx: CheckContext) -> tuple[tuple[tuple, int], ...]:
-    """``((role, id, name), boxes)`` per class of a :data:`ClassSet`, in the order they come:
+def _tally(class_set: ClassSet | None, ctx: CheckContext) -> tuple[tuple[ClassKey, int], ...]:
+    """``((id, name), boxes)`` per class of a :data:`ClassSet`, in the order they come:
     ids unknown (``-1``, or no label map) are ``None``."""
     if class_set is None:
         return ()
-    role, ids, names = class_set
+    _, ids, names = class_set
     if names is None:
         table = ctx.label_map.ids if ctx.label_map is not None else {}
         keys = zip(ids, map(table.get, ids), strict=True)
@@ -99,7 +99,10 @@ def _tally(class_set: ClassSet | None, ctx: CheckContext) -> tuple[tuple[tuple, 
     else:
         keys = zip([None if class_id == -1 else class_id for class_id in ids], names,
                    strict=True)
-    return tuple(((role, *key), boxes) for key, boxes in Counter(keys).items())
+    tally: dict[ClassKey, int] = {}
+    for key in keys:
+        tally[key] = tally.get(key, 0) + 1
+    return tuple(tally.items())
 
 
 def _flush(state: dict[str, Any]) -> None:
@@ -124,7 +127,7 @@ def _fold_gathered(state: dict[str, Any]) -> None:
         if class_set is None:
             continue
         ids = seen.setdefault(class_set[0], set())
-        for (_, class_id, name), class_boxes in tally:
+        for (class_id, name), class_boxes in tally:
             _count_capped(classes, (class_id, name), [class_boxes * count, count],
                           MAX_CLASSES, OTHER_CLASS)
             if class_id is not None:
@@ -167,11 +170,11 @@ def _aspect_bins(ratios: np.ndarray) -> np.ndarray:
     bin edge: ratios whose logarithm is that near one (or that are not positive and finite,
     where ``math.log2`` has its own say) are worked out with ``math.log2``.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # math.log2 has the last word there
         logs = np.log2(ratios)
-    bins = _bins_of(logs)
-    unsure = (_bins_of(logs - _LOG_MARGIN) != _bins_of(logs + _LOG_MARGIN)) | ~(
-        np.isfinite(ratios) & (ratios > 0))
+        bins = _bins_of(logs)
+        unsure = (_bins_of(logs - _LOG_MARGIN) != _bins_of(logs + _LOG_MARGIN)) | ~(
+            np.isfinite(ratios) & (ratios > 0))
     if unsure.any():
         exact = np.fromiter(map(math.log2, ratios[unsure].tolist()), dtype=np.float64)
         bins[unsure] = _bins_of(exact)
