@@ -36,28 +36,13 @@ def od_record(view: FeatureView) -> ODRecord:
     return record
 
 
-#: At most this many schemas (``FeatureView.schema``) keep a memo; others are worked out anew.
-_MAX_SCHEMAS = 256
-_SCHEMA_MEMOS: dict[tuple, dict[Any, Any]] = {}
-
-
 def schema_memo(view: FeatureView) -> dict[Any, Any]:
-    """A memo shared by every record with the same keys and kinds, looked up once per record.
+    """A memo shared by every record with the same keys and kinds.
 
     Checks keep in it what follows from the keys and kinds alone (for example which keys the
     decoder does not know), so the records of a dataset, nearly all alike, work it out once.
     """
-    memo = od_record(view).memo
-    shared = memo.get("schema")
-    if shared is None:
-        schema = view.schema
-        shared = _SCHEMA_MEMOS.get(schema)
-        if shared is None:
-            shared = {}
-            if len(_SCHEMA_MEMOS) < _MAX_SCHEMAS:
-                _SCHEMA_MEMOS[schema] = shared
-        memo["schema"] = shared
-    return shared
+    return view.shared.memo
 
 
 def from_schema(view: FeatureView, name: Any, make: Callable[..., Any], *args: Any) -> Any:
