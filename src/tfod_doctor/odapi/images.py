@@ -37,6 +37,8 @@ _JPEG_MAGIC = b"\xff\xd8\xff"
 #: At most this many distinct header results are kept for reuse (:func:`_header_info`).
 _MAX_SHARED_INFOS = 4096
 _SHARED_INFOS: dict[tuple, ImageInfo] = {}
+#: A JPEG segment's start: 0xFF, the marker, and the big-endian length of the segment.
+_SEGMENT = struct.Struct(">BBH")
 
 
 class ImageProblem(str, Enum):
@@ -169,15 +171,14 @@ def _exif_orientation(data: bytes) -> int | None:
     """
     pos, end = 2, min(len(data), _HEADER_SCAN)
     while pos + 4 <= end:
-        if data[pos] != 0xFF:
+        prefix, marker, length = _SEGMENT.unpack_from(data, pos)
+        if prefix != 0xFF:
             return None
-        marker = data[pos + 1]
         if marker == 0xFF:
             pos += 1
             continue
         if not 0xE0 <= marker <= 0xEF:  # tables or frame: the metadata segments are behind us
             return None
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         if marker == 0xE1 and data[pos + 4 : pos + 10] == b"Exif\x00\x00":
             return _tiff_orientation(data, pos + 10, pos + 2 + length)
         pos += 2 + length
