@@ -32,9 +32,9 @@ _K_HOT_ERROR = "InvalidArgumentError: Indices are not valid (out of bounds).  Sh
 def check_labels(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: Emit) -> None:
     """L001-L007 on one record."""
     record = od_record(view)
-    if from_schema(view, "labels plain", _plain_schema) and _clean(record, ctx):
-        return
     classes = box_classes(record, ctx)
+    if from_schema(view, "labels plain", _plain_schema) and _clean(record, classes, ctx):
+        return
     if kind_ok(view, classes.source):
         _class_ids(classes, ctx, where, emit)
         if classes.names is not None and classes.ids is not None:
@@ -53,7 +53,7 @@ def _plain_schema(view: FeatureView) -> bool:
             and view.kinds.keys().isdisjoint(_IMAGE_LEVEL_KEYS))
 
 
-def _clean(record: ODRecord, ctx: CheckContext) -> bool:
+def _clean(record: ODRecord, classes: Classes, ctx: CheckContext) -> bool:
     """Whether the classes of a record of a plain schema give no L finding, judged in C for the
     common cases (a label map given); ``False`` sends the record to the detailed checks.
 
@@ -65,9 +65,9 @@ def _clean(record: ODRecord, ctx: CheckContext) -> bool:
     if table is None:
         return False
     texts, labels = record.texts, record.labels
-    if texts and texts_are_read(ctx):
-        ids = table.lookup_all(texts)
-        return _ids_fine(ids, True, ctx) and (not labels or ids == labels)
+    if classes.names is not None:  # from text, through the label map
+        ids = classes.ids
+        return ids is not None and _ids_fine(ids, True, ctx) and (not labels or ids == labels)
     if not labels:
         return not (texts and record.n_boxes)  # class/text alone: L006's case
     return _ids_fine(labels, False, ctx) and (not texts or table.lookup_all(texts) == labels)
