@@ -40,12 +40,12 @@ def content_hash(data: bytes) -> int:
 @record_check
 def check_source_id(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: Emit) -> None:
     """D002: a record without image/source_id."""
+    if od_record(view).source_id.strip():
+        return  # the usual case: an id to trace the image by
     kind = view.kind(K.SOURCE_ID)
     if kind not in (None, Kind.NONE, Kind.BYTES):
         return  # F003
-    record = od_record(view)
-    if not record.source_id.strip() and (kind is not Kind.BYTES or n_values(view, K.SOURCE_ID)
-                                         == 1):
+    if kind is not Kind.BYTES or n_values(view, K.SOURCE_ID) == 1:
         state = "missing" if kind is None else "empty"
         emit(D.EMPTY_SOURCE_ID.finding(
             f"image/source_id is {state}: eval gives the image a random id, so its results "

@@ -34,6 +34,8 @@ _EXIF_ORIENTATION = 0x0112
 _HEADER_SCAN = 1 << 16
 #: What :func:`~tfod_doctor.records.image_format` calls ``jpeg`` (checked first, as there).
 _JPEG_MAGIC = b"\xff\xd8\xff"
+#: The JPEG end-of-image marker.
+_EOI = b"\xff\xd9"
 #: At most this many distinct header results are kept for reuse (:func:`_header_info`).
 _MAX_SHARED_INFOS = 4096
 _SHARED_INFOS: dict[tuple, ImageInfo] = {}
@@ -134,7 +136,7 @@ def _head(data: bytes) -> str:
 def _jpeg(data: bytes, deep: bool) -> ImageInfo:
     import simplejpeg
 
-    complete = _jpeg_complete(data)
+    complete = data.endswith(_EOI) or _jpeg_complete(data)
     try:
         height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
     except ValueError as exc:
@@ -158,7 +160,7 @@ def _jpeg(data: bytes, deep: bool) -> ImageInfo:
 
 def _jpeg_complete(data: bytes) -> bool:
     """Whether the JPEG ends in its EOI marker (allowing padding after it)."""
-    if data.endswith(b"\xff\xd9"):
+    if data.endswith(_EOI):
         return True
     return data[-64:].rstrip(b"\x00\r\n\t ").endswith(b"\xff\xd9")
 
