@@ -22,17 +22,18 @@ DEFAULT_MAX_BOXES = 100
 #: At most this many items listed in a finding's evidence.
 EVIDENCE_ITEMS = 10
 
-_last: tuple[FeatureView, ODRecord] | None = None
+#: The last view asked about and its record (a one-entry cache; ``None`` before the first).
+_last_view: FeatureView | None = None
+_last_record: ODRecord | None = None
 
 
 def od_record(view: FeatureView) -> ODRecord:
     """The OD API view of the record behind ``view``, built once per record."""
-    global _last
-    cached = _last
-    if cached is not None and cached[0] is view:
-        return cached[1]
-    record = ODRecord(view)
-    _last = (view, record)
+    global _last_view, _last_record
+    if view is _last_view:
+        return _last_record  # type: ignore[return-value]
+    record = _last_record = ODRecord(view)
+    _last_view = view
     return record
 
 
