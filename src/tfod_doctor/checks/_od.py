@@ -22,42 +22,28 @@ DEFAULT_MAX_BOXES = 100
 #: At most this many items listed in a finding's evidence.
 EVIDENCE_ITEMS = 10
 
-_last: tuple[FeatureView, ODRecord] | None = None
+#: The last view asked about and its record (a one-entry cache; ``None`` before the first).
+_last_view: FeatureView | None = None
+_last_record: ODRecord | None = None
 
 
 def od_record(view: FeatureView) -> ODRecord:
     """The OD API view of the record behind ``view``, built once per record."""
-    global _last
-    cached = _last
-    if cached is not None and cached[0] is view:
-        return cached[1]
-    record = ODRecord(view)
-    _last = (view, record)
+    global _last_view, _last_record
+    if view is _last_view:
+        return _last_record  # type: ignore[return-value]
+    record = _last_record = ODRecord(view)
+    _last_view = view
     return record
 
 
-#: At most this many schemas (``FeatureView.schema``) keep a memo; others are worked out anew.
-_MAX_SCHEMAS = 256
-_SCHEMA_MEMOS: dict[tuple, dict[Any, Any]] = {}
-
-
 def schema_memo(view: FeatureView) -> dict[Any, Any]:
-    """A memo shared by every record with the same keys and kinds, looked up once per record.
+    """A memo shared by every record with the same keys and kinds.
 
     Checks keep in it what follows from the keys and kinds alone (for example which keys the
     decoder does not know), so the records of a dataset, nearly all alike, work it out once.
     """
-    memo = od_record(view).memo
-    shared = memo.get("schema")
-    if shared is None:
-        schema = view.schema
-        shared = _SCHEMA_MEMOS.get(schema)
-        if shared is None:
-            shared = {}
-            if len(_SCHEMA_MEMOS) < _MAX_SCHEMAS:
-                _SCHEMA_MEMOS[schema] = shared
-        memo["schema"] = shared
-    return shared
+    return view.shared.memo
 
 
 def from_schema(view: FeatureView, name: Any, make: Callable[..., Any], *args: Any) -> Any:

@@ -41,18 +41,28 @@ def check_boxes(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: 
     if not record.lists_agree:
         _lists_differ(record, where, emit)
         return
-    classes = box_classes(record, ctx)
-    _label_count(record, classes, ctx, where, emit)
+    boxes = record.n_boxes
+    if _class_count(record, ctx) != boxes:
+        _label_count(record, box_classes(record, ctx), ctx, where, emit)
     found = _ALL_FINE
-    if record.n_boxes:
+    if boxes:
         size = record.image_size(ctx.deep)
         if not all_boxes_fine(record.boxes, size):
             found = survey_each(record.boxes, size)
             _emit_survey(record, found, ctx, where, emit)
-    _too_many(record, found, classes, ctx, where, emit)
-    if not record.view.kinds.keys().isdisjoint(_PER_BOX_KEYS):
+    if boxes > max_boxes(ctx):
+        _too_many(record, found, box_classes(record, ctx), ctx, where, emit)
+    if not view.kinds.keys().isdisjoint(_PER_BOX_KEYS):
         _per_box_lists(record, where, emit)
         _annotation_counts(record, ctx, where, emit)
+
+
+def _class_count(record: ODRecord, ctx: CheckContext) -> int:
+    """``box_classes(record, ctx).count`` without resolving the classes: the text wins when the
+    record has some and it is read, else the labels count."""
+    if record.texts and texts_are_read(ctx):
+        return len(record.texts)
+    return len(record.labels)
 
 
 def _lists_differ(record: ODRecord, where: RecordPlace, emit: Emit) -> None:

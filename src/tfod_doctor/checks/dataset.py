@@ -1,14 +1,14 @@
 """D rules across records: duplicate source ids and images, train/eval leakage, empty ids.
 
-The aggregator keeps 8-byte hashes with where each came from in flat arrays (about 30 bytes per
+The aggregator keeps 8-byte hashes with where each came from in flat arrays (about 24 bytes per
 record), merges by concatenation, and finds duplicates by sorting once at the end.
 """
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
@@ -27,30 +27,25 @@ from tfod_doctor.records.crc import crc32c
 _TAIL = 4096
 
 
-def source_id_hash(source_id: bytes) -> int:
-    """An 8-byte hash of a source id."""
-    return int.from_bytes(hashlib.blake2b(source_id, digest_size=8).digest(), "little")
+def content_hash(data: bytes) -> int:
+    """An 8-byte hash of a source id or of image bytes: CRC32C of all of them, and CRC32 of the
+    tail seeded with the length.
 
-
-def image_hash(data: bytes) -> int:
-    """An 8-byte hash of image bytes: CRC32C of all of them, and CRC32 of length and tail.
-
-    Two independent 32-bit checks at memory speed; equal images always agree, and different
-    images agree on both by chance about once in 2**64.
+    Two independent 32-bit checks at memory speed; equal bytes always agree, and different
+    ones agree on both by chance about once in 2**64.
     """
-    tail = zlib.crc32(data[-_TAIL:], zlib.crc32(len(data).to_bytes(8, "little")))
-    return (crc32c(data) << 32) | tail
+    return (crc32c(data) << 32) | zlib.crc32(data[-_TAIL:], len(data) & 0xFFFFFFFF)
 
 
 @record_check
 def check_source_id(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: Emit) -> None:
     """D002: a record without image/source_id."""
+    if od_record(view).source_id.strip():
+        return  # the usual case: an id to trace the image by
     kind = view.kind(K.SOURCE_ID)
     if kind not in (None, Kind.NONE, Kind.BYTES):
         return  # F003
-    record = od_record(view)
-    if not record.source_id.strip() and (kind is not Kind.BYTES or n_values(view, K.SOURCE_ID)
-                                         == 1):
+    if kind is not Kind.BYTES or n_values(view, K.SOURCE_ID) == 1:
         state = "missing" if kind is None else "empty"
         emit(D.EMPTY_SOURCE_ID.finding(
             f"image/source_id is {state}: eval gives the image a random id, so its results "
@@ -59,46 +54,71 @@ def check_source_id(view: FeatureView, where: RecordPlace, ctx: CheckContext, em
 
 @dataclass
 class LocatedHashes:
-    """8-byte keys with the file, record, offset and split each came from (flat arrays)."""
+    """8-byte keys with the file, record, offset and split each came from (flat arrays).
+
+    Records come file by file, so the file and split are kept once per *run* of entries that
+    share them: run ``r`` starts at entry ``run_starts[r]`` and its entries come from
+    ``files[run_files[r]]`` in split ``roles[run_roles[r]]``. ``current`` is the file and split
+    of the last run (where the next entry most likely comes from).
+    """
 
     files: list[str] = field(default_factory=list)
     roles: list[str | None] = field(default_factory=list)
     keys: array = field(default_factory=lambda: array("Q"))
-    file_ids: array = field(default_factory=lambda: array("I"))
-    role_ids: array = field(default_factory=lambda: array("B"))
     records: array = field(default_factory=lambda: array("Q"))
     offsets: array = field(default_factory=lambda: array("Q"))
+    run_starts: array = field(default_factory=lambda: array("Q"))
+    run_files: array = field(default_factory=lambda: array("I"))
+    run_roles: array = field(default_factory=lambda: array("B"))
+    current: tuple[str, str | None] | None = None
 
     def add(self, key: int, where: RecordPlace) -> None:
         """Remember ``key`` as seen at ``where``."""
-        files, roles = self.files, self.roles
-        self.keys.append(key)  # the usual case first: the same file and split as last time
-        self.file_ids.append(len(files) - 1 if files and files[-1] == where.file
-                             else _index(files, where.file))
-        self.role_ids.append(len(roles) - 1 if roles and roles[-1] == where.role
-                             else _index(roles, where.role))
+        current = self.current
+        if current is None or where.file != current[0] or where.role != current[1]:
+            self._start_run(where.file, where.role)
+        self.keys.append(key)
         self.records.append(where.index)
         self.offsets.append(where.offset)
+
+    def _start_run(self, file: str, role: str | None) -> None:
+        self.run_starts.append(len(self.keys))
+        self.run_files.append(_index(self.files, file))
+        self.run_roles.append(_index(self.roles, role))
+        self.current = (file, role)
 
     def merge(self, other: LocatedHashes) -> LocatedHashes:
         """Append ``other``'s entries (in place)."""
         file_map = [_index(self.files, name) for name in other.files]
         role_map = [_index(self.roles, role) for role in other.roles]
+        base = len(self.keys)
+        self.run_starts.extend(array("Q", (base + start for start in other.run_starts)))
+        self.run_files.extend(array("I", (file_map[i] for i in other.run_files)))
+        self.run_roles.extend(array("B", (role_map[i] for i in other.run_roles)))
         self.keys.extend(other.keys)
-        self.file_ids.extend(array("I", (file_map[i] for i in other.file_ids)))
-        self.role_ids.extend(array("B", (role_map[i] for i in other.role_ids)))
         self.records.extend(other.records)
         self.offsets.extend(other.offsets)
+        if other.current is not None:
+            self.current = other.current
         return self
+
+    def _run(self, entry: int) -> int:
+        return bisect_right(self.run_starts, entry) - 1
 
     def location(self, entry: int, key: str | None = None) -> Location:
         """Where entry ``entry`` was seen."""
-        return Location(file=self.files[self.file_ids[entry]], record=self.records[entry],
-                        offset=self.offsets[entry], key=key)
+        return Location(file=self.files[self.run_files[self._run(entry)]],
+                        record=self.records[entry], offset=self.offsets[entry], key=key)
 
     def role(self, entry: int) -> str | None:
         """The split of entry ``entry``."""
-        return self.roles[self.role_ids[entry]]
+        return self.roles[self.run_roles[self._run(entry)]]
+
+    def _per_entry(self, run_values: array, dtype: type) -> np.ndarray:
+        """A per-run column spread over the entries of each run."""
+        starts = np.frombuffer(self.run_starts, dtype=np.uint64).astype(np.int64)
+        lengths = np.diff(np.append(starts, len(self.keys)))
+        return np.repeat(np.frombuffer(run_values, dtype=dtype), lengths)
 
     def groups(self, by_role: bool) -> list[list[int]]:
         """Entries sharing a key (and a split, with ``by_role``), each in reading order."""
@@ -106,9 +126,9 @@ class LocatedHashes:
             return []
         keys = np.frombuffer(self.keys, dtype=np.uint64)
         file_rank = np.argsort(np.argsort(np.array(self.files, dtype=object)))
-        files = file_rank[np.frombuffer(self.file_ids, dtype=np.uint32)]
+        files = file_rank[self._per_entry(self.run_files, np.uint32)]
         records = np.frombuffer(self.records, dtype=np.uint64)
-        roles = np.frombuffer(self.role_ids, dtype=np.uint8)
+        roles = self._per_entry(self.run_roles, np.uint8)
         columns = [records, files, keys] + ([roles] if by_role else [])
         order = np.lexsort(columns)
         same = keys[order][1:] == keys[order][:-1]
@@ -125,9 +145,7 @@ class LocatedHashes:
 
 
 def _index(values: list, value) -> int:
-    """The position of ``value`` in ``values``, appended if new (the last one is the usual hit)."""
-    if values and values[-1] == value:
-        return len(values) - 1
+    """The position of ``value`` in ``values``, appended if new."""
     try:
         return values.index(value)
     except ValueError:
@@ -153,9 +171,9 @@ class DuplicateAggregator:
             ctx: CheckContext) -> None:
         record = od_record(view)
         if record.source_id.strip():
-            state.source_ids.add(source_id_hash(record.source_id), where)
+            state.source_ids.add(content_hash(record.source_id), where)
         if record.image:
-            state.images.add(image_hash(record.image), where)
+            state.images.add(content_hash(record.image), where)
 
     def merge(self, left: _State, right: _State) -> _State:
         left.source_ids.merge(right.source_ids)

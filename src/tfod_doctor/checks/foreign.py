@@ -12,7 +12,7 @@ from tfod_doctor.checks.base import Emit, RecordPlace, aggregator, record_check
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.findings import Finding, Location, Severity
 from tfod_doctor.odapi import features as K
-from tfod_doctor.odapi.foreign import ForeignKeys
+from tfod_doctor.odapi.foreign import NONE, ForeignKeys
 from tfod_doctor.odapi.layout import (
     CANDIDATES,
     LayoutReport,
@@ -32,7 +32,7 @@ def check_foreign_keys(view: FeatureView, where: RecordPlace, ctx: CheckContext,
                        emit: Emit) -> None:
     """F008 (a flat box list) and F009 (classes under another key)."""
     foreign = record_foreign_keys(view)
-    if not foreign:
+    if foreign is NONE or not foreign:
         return
     if foreign.boxes is not None:
         emit(_flat_boxes(view, foreign, where))

@@ -37,7 +37,7 @@ def check_image(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: 
     record = od_record(view)
     if not record.image:
         return  # F001 (missing) or F003/F004 (wrong kind or count) say it
-    declared = view.first_bytes(K.FORMAT).decode("utf-8", "replace").strip()
+    declared, normalized = _declared_format(view.first_bytes(K.FORMAT))
     if declared in ("raw", "RAW"):
         emit(I.RAW_FORMAT.finding(
             f"image/format is {declared!r}: the decoder reads the {len(record.image)} bytes as a "
@@ -50,12 +50,27 @@ def check_image(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: 
     _size_mismatch(record, info, ctx, where, emit)
     if info.orientation not in (None, 1):
         _orientation(info, where, emit)
-    normalized = _FORMAT_ALIASES.get(declared.lower(), declared.lower())
     if declared and normalized != info.format:
         emit(I.FORMAT_MISMATCH.finding(
             f"image/format says {declared!r} but the bytes are {info.format.upper()}; the OD API "
             "reads the bytes and ignores the field", where.at(K.FORMAT), declared=declared,
             actual=info.format))
+
+
+#: At most this many ``image/format`` values keep their reading (:func:`_declared_format`).
+_MAX_FORMATS = 64
+_FORMATS: dict[bytes, tuple[str, str]] = {}
+
+
+def _declared_format(value: bytes) -> tuple[str, str]:
+    """``image/format`` as written (stripped) and as a format name, read once per distinct value."""
+    found = _FORMATS.get(value)
+    if found is None:
+        declared = value.decode("utf-8", "replace").strip()
+        found = declared, _FORMAT_ALIASES.get(declared.lower(), declared.lower())
+        if len(_FORMATS) < _MAX_FORMATS:
+            _FORMATS[value] = found
+    return found
 
 
 def _undecodable(info: ImageInfo, where: RecordPlace, emit: Emit) -> None:
@@ -67,9 +82,9 @@ def _undecodable(info: ImageInfo, where: RecordPlace, emit: Emit) -> None:
 
 def _size_mismatch(record: ODRecord, info: ImageInfo, ctx: CheckContext, where: RecordPlace,
                    emit: Emit) -> None:
-    if info.size is None:
+    width, height = info.width, info.height
+    if width is None or height is None:
         return
-    width, height = info.size
     stored_w, stored_h = record.view.first_int(K.WIDTH), record.view.first_int(K.HEIGHT)
     if stored_w in (None, width) and stored_h in (None, height):
         return

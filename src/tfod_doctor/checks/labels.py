@@ -8,6 +8,7 @@ from tfod_doctor.catalogue import labels as L
 from tfod_doctor.checks._od import (
     Classes,
     box_classes,
+    from_schema,
     kind_ok,
     listing,
     n_values,
@@ -32,6 +33,8 @@ def check_labels(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit:
     """L001-L007 on one record."""
     record = od_record(view)
     classes = box_classes(record, ctx)
+    if from_schema(view, "labels plain", _plain_schema) and _clean(record, classes, ctx):
+        return
     if kind_ok(view, classes.source):
         _class_ids(classes, ctx, where, emit)
         if classes.names is not None and classes.ids is not None:
@@ -41,6 +44,33 @@ def check_labels(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit:
     _text_only(record, ctx, where, emit)
     if not view.kinds.keys().isdisjoint(_IMAGE_LEVEL_KEYS):
         _image_level(view, ctx, where, emit)
+
+
+def _plain_schema(view: FeatureView) -> bool:
+    """Whether the keys and kinds leave :func:`_clean` to judge: class/text and class/label of
+    the kinds the decoder parses (or absent), and no image-level class keys."""
+    return (kind_ok(view, K.TEXT) and kind_ok(view, K.LABEL)
+            and view.kinds.keys().isdisjoint(_IMAGE_LEVEL_KEYS))
+
+
+def _clean(record: ODRecord, classes: Classes, ctx: CheckContext) -> bool:
+    """Whether the classes of a record of a plain schema give no L finding, judged in C for the
+    common cases (a label map given); ``False`` sends the record to the detailed checks.
+
+    From text: every name in the label map with an id in 1..num_classes, and the labels, if
+    any, the same ids. From labels: ids in 1..num_classes and in the label map, and the text, if
+    any, naming the same ids.
+    """
+    table = ctx.label_map
+    if table is None:
+        return False
+    texts, labels = record.texts, record.labels
+    if classes.names is not None:  # from text, through the label map
+        ids = classes.ids
+        return ids is not None and _ids_fine(ids, True, ctx) and (not labels or ids == labels)
+    if not labels:
+        return not (texts and record.n_boxes)  # class/text alone: L006's case
+    return _ids_fine(labels, False, ctx) and (not texts or table.lookup_all(texts) == labels)
 
 
 def _indices(ids: Sequence[int], test) -> list[int]:

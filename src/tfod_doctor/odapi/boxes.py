@@ -51,7 +51,9 @@ def all_boxes_fine(boxes: tuple[Sequence[float], ...], size: tuple[int, int] | N
     height, width = min(map(operator.sub, ymax, ymin)), min(map(operator.sub, xmax, xmin))
     if height <= 0.0 or width <= 0.0:
         return False
-    return not _tiny(height, width, *(size or (None, None)))
+    if size:
+        return not _tiny(height, width, size[0], size[1])
+    return height >= TINY_FRACTION and width >= TINY_FRACTION
 
 
 def survey(record: ODRecord, size: tuple[int, int] | None) -> BoxSurvey:

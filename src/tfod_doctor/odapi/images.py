@@ -32,6 +32,15 @@ _IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 _PNG_COLOR = {0: "Gray", 2: "RGB", 3: "Palette", 4: "GrayAlpha", 6: "RGBA"}
 _EXIF_ORIENTATION = 0x0112
 _HEADER_SCAN = 1 << 16
+#: What :func:`~tfod_doctor.records.image_format` calls ``jpeg`` (checked first, as there).
+_JPEG_MAGIC = b"\xff\xd8\xff"
+#: The JPEG end-of-image marker.
+_EOI = b"\xff\xd9"
+#: At most this many distinct header results are kept for reuse (:func:`_header_info`).
+_MAX_SHARED_INFOS = 4096
+_SHARED_INFOS: dict[tuple, ImageInfo] = {}
+#: A JPEG segment's start: 0xFF, the marker, and the big-endian length of the segment.
+_SEGMENT = struct.Struct(">BBH")
 
 
 class ImageProblem(str, Enum):
@@ -92,13 +101,29 @@ def _inspect(data: bytes, deep: bool) -> ImageInfo:
     if not data:
         return ImageInfo(None, problem=ImageProblem.EMPTY, detail="no image bytes",
                          tf_message=TF_EMPTY)
-    fmt = image_format(data)
+    fmt = "jpeg" if data.startswith(_JPEG_MAGIC) else image_format(data)  # the usual case first
     reader = _READERS.get(fmt or "")
     if reader is None:
         what = f"a {fmt.upper()} image" if fmt else f"not an image TensorFlow knows ({_head(data)})"
         return ImageInfo(fmt, problem=ImageProblem.UNKNOWN_FORMAT, detail=what,
                          tf_message=TF_UNKNOWN)
     return reader(data, deep)
+
+
+def _header_info(fmt: str, width: int, height: int, mode: str,
+                 orientation: int | None = None) -> ImageInfo:
+    """``ImageInfo(fmt, width, height, mode, orientation)``, one shared instance per value.
+
+    The images of a dataset mostly share a few sizes, and an :class:`ImageInfo` is immutable: a
+    dictionary look-up is several times cheaper than building one.
+    """
+    key = (fmt, width, height, mode, orientation)
+    info = _SHARED_INFOS.get(key)
+    if info is None:
+        info = ImageInfo(fmt, width, height, mode, orientation)
+        if len(_SHARED_INFOS) < _MAX_SHARED_INFOS:
+            _SHARED_INFOS[key] = info
+    return info
 
 
 def _head(data: bytes) -> str:
@@ -111,14 +136,14 @@ def _head(data: bytes) -> str:
 def _jpeg(data: bytes, deep: bool) -> ImageInfo:
     import simplejpeg
 
-    complete = _jpeg_complete(data)
+    complete = data.endswith(_EOI) or _jpeg_complete(data)
     try:
         height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
     except ValueError as exc:
         problem = ImageProblem.CORRUPT if complete else ImageProblem.TRUNCATED
         return ImageInfo("jpeg", problem=problem, detail=f"unreadable JPEG header ({exc})",
                          tf_message=TF_JPEG)
-    info = ImageInfo("jpeg", width, height, colorspace, _exif_orientation(data))
+    info = _header_info("jpeg", width, height, colorspace, _exif_orientation(data))
     if complete and not deep:
         return info
     try:
@@ -135,7 +160,7 @@ def _jpeg(data: bytes, deep: bool) -> ImageInfo:
 
 def _jpeg_complete(data: bytes) -> bool:
     """Whether the JPEG ends in its EOI marker (allowing padding after it)."""
-    if data.endswith(b"\xff\xd9"):
+    if data.endswith(_EOI):
         return True
     return data[-64:].rstrip(b"\x00\r\n\t ").endswith(b"\xff\xd9")
 
@@ -148,15 +173,14 @@ def _exif_orientation(data: bytes) -> int | None:
     """
     pos, end = 2, min(len(data), _HEADER_SCAN)
     while pos + 4 <= end:
-        if data[pos] != 0xFF:
+        prefix, marker, length = _SEGMENT.unpack_from(data, pos)
+        if prefix != 0xFF:
             return None
-        marker = data[pos + 1]
         if marker == 0xFF:
             pos += 1
             continue
         if not 0xE0 <= marker <= 0xEF:  # tables or frame: the metadata segments are behind us
             return None
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         if marker == 0xE1 and data[pos + 4 : pos + 10] == b"Exif\x00\x00":
             return _tiff_orientation(data, pos + 10, pos + 2 + length)
         pos += 2 + length
@@ -193,7 +217,7 @@ def _png(data: bytes, deep: bool) -> ImageInfo:
         return ImageInfo("png", problem=ImageProblem.CORRUPT, detail="no PNG header (IHDR)",
                          tf_message=TF_PNG_INIT)
     width, height = struct.unpack_from(">II", data, 16)
-    info = ImageInfo("png", width, height, _PNG_COLOR.get(data[25], f"type {data[25]}"))
+    info = _header_info("png", width, height, _PNG_COLOR.get(data[25], f"type {data[25]}"))
     if data.endswith(_IEND) and not deep:
         return info
     damage = _png_chunk_damage(data, check_crc=deep)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -25,9 +25,12 @@ class LabelTable:
         """
         return max(self.names.get(text, -1), self.display_names.get(text, -1))
 
-    def lookup_all(self, texts: Iterable[bytes]) -> list[int]:
-        """:meth:`lookup_bytes` of every value, in order."""
-        return list(map(self.lookup_bytes, texts))
+    def lookup_all(self, texts: Sequence[bytes]) -> list[int]:
+        """:meth:`lookup_bytes` of every value, in order (in C once every name was seen)."""
+        ids = list(map(self._by_bytes.get, texts))
+        if None in ids:  # a name not looked up before
+            ids = list(map(self.lookup_bytes, texts))
+        return ids
 
     def lookup_bytes(self, text: bytes) -> int:
         """:meth:`lookup` of a ``class/text`` value as the record holds it (UTF-8 bytes)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import repeat
 from typing import Any
 
 from tfod_doctor.odapi import features as K
@@ -18,6 +17,18 @@ from tfod_doctor.records import FeatureView, Kind
 
 #: The kinds a box list may have for the decoder to read it (absent counts as a float list).
 _BOX_KINDS = frozenset({Kind.FLOAT, Kind.NONE})
+
+
+_KINDS_OK = "odapi.record.kinds_ok"
+
+
+def _kinds_ok(view: FeatureView) -> tuple[bool, bool, bool, bool, bool]:
+    """Whether the boxes, labels, texts, image and source id are of kinds the decoder reads
+    (absent counts as read: an empty list). Depends on the schema only."""
+    kinds = view.kinds
+    boxes = all(kinds.get(key, Kind.FLOAT) in _BOX_KINDS for key in K.BOX_KEYS)
+    return (boxes, kinds.get(K.LABEL) is Kind.INT64, kinds.get(K.TEXT) is Kind.BYTES,
+            kinds.get(K.IMAGE) is Kind.BYTES, kinds.get(K.SOURCE_ID) is Kind.BYTES)
 
 
 class ODRecord:
@@ -39,23 +50,26 @@ class ODRecord:
 
     def __init__(self, view: FeatureView) -> None:
         self.view = view
-        kinds = view.kinds
-        self.box_kinds_ok = all(map(_BOX_KINDS.__contains__,
-                                    map(kinds.get, K.BOX_KEYS, repeat(Kind.FLOAT))))
+        kinds_ok = view.shared.memo.get(_KINDS_OK)
+        if kinds_ok is None:
+            kinds_ok = view.shared.memo[_KINDS_OK] = _kinds_ok(view)
+        boxes_ok, labels_ok, texts_ok, image_ok, source_id_ok = kinds_ok
+        lists = view.__getitem__
+        self.box_kinds_ok = boxes_ok
         #: The four coordinate lists, in ``(ymin, xmin, ymax, xmax)`` order: copied out of the
         #: message once, as Python lists (which every box rule reads faster than protobuf's).
-        lists = map(view.__getitem__ if self.box_kinds_ok else view.floats, K.BOX_KEYS)
-        self.boxes: tuple[list[float], ...] = tuple(map(list, lists))
-        lengths = {len(side) for side in self.boxes}
+        self.boxes: tuple[list[float], ...] = tuple(map(
+            list, map(lists if boxes_ok else view.floats, K.BOX_KEYS)))
+        lengths = set(map(len, self.boxes))
         self.lists_agree = len(lengths) == 1
         #: The number of boxes the decoder assembles (the longest list when they disagree).
         self.n_boxes = max(lengths)
-        self.labels: list[int] = list(view.ints(K.LABEL))
-        self.texts: Sequence[bytes] = view.bytes_list(K.TEXT)
-        images = view.bytes_list(K.IMAGE)
+        self.labels: list[int] = list(lists(K.LABEL)) if labels_ok else []
+        self.texts: Sequence[bytes] = lists(K.TEXT) if texts_ok else ()
+        images = lists(K.IMAGE) if image_ok else ()
         #: The encoded image (the first value; ``b""`` when there is none).
         self.image: bytes = images[0] if images else b""
-        ids = view.bytes_list(K.SOURCE_ID)
+        ids = lists(K.SOURCE_ID) if source_id_ok else ()
         #: ``image/source_id`` (the first value; ``b""`` when there is none).
         self.source_id: bytes = ids[0] if ids else b""
         self._image_info: ImageInfo | None = None

@@ -59,10 +59,47 @@ class Kind(str, Enum):
         )
 
 
-def _features_by_raw_key(example: Any) -> dict[str, Any]:
+class Schema:
+    """The keys of a record with each one's :class:`Kind`, shared by every record that has them.
+
+    Records written by one script share a schema, so a view looks its schema up instead of
+    building it, and callers can keep in :attr:`memo` what follows from the keys and kinds alone.
+    """
+
+    __slots__ = ("kinds", "memo", "pairs")
+
+    def __init__(self, kinds: dict[str, Kind]) -> None:
+        #: ``key -> Kind`` (shared: never modify it).
+        self.kinds = kinds
+        #: Every ``(key, kind)``, in the record's order.
+        self.pairs: tuple[tuple[str, Kind], ...] = tuple(kinds.items())
+        #: Whatever callers derive from the keys and kinds alone, keyed as they choose.
+        self.memo: dict[Any, Any] = {}
+
+
+#: Schemas seen so far, by ``(keys, names of their lists)``; at most ``_MAX_SCHEMAS`` are kept.
+_SCHEMAS: dict[tuple[tuple[str, ...], tuple[str | None, ...]], Schema] = {}
+_MAX_SCHEMAS = 1024
+_KIND_OF_FIELD: dict[str | None, Kind] = {kind.value: kind for kind in Kind}
+_KIND_OF_FIELD[None] = Kind.NONE
+
+
+def _schema_of(names: tuple[str, ...], fields: tuple[str | None, ...]) -> Schema:
+    """The shared :class:`Schema` of keys ``names`` holding lists ``fields``."""
+    signature = (names, fields)
+    schema = _SCHEMAS.get(signature)
+    if schema is None:
+        schema = Schema(dict(zip(names, map(_KIND_OF_FIELD.__getitem__, fields), strict=True)))
+        if len(_SCHEMAS) < _MAX_SCHEMAS:
+            _SCHEMAS[signature] = schema
+    return schema
+
+
+def _raw_features(example: Any) -> dict[str, Any]:
     """The features of an example read entry by entry, keys decoded with backslash escapes.
 
-    As in a map, the last entry of a key wins.
+    For keys that are not valid UTF-8 (TensorFlow's parser accepts them; protobuf's map cannot
+    look them up). As in a map, the last entry of a key wins.
     """
     raw = RawExample.FromString(example.SerializeToString())
     return {
@@ -71,7 +108,18 @@ def _features_by_raw_key(example: Any) -> dict[str, Any]:
     }
 
 
-_KIND_OF_FIELD = {kind.value: kind for kind in Kind}
+def _read_features(features: Mapping[str, Any]
+                   ) -> tuple[dict[str, Sequence[Any]], tuple[str | None, ...]]:
+    """Each key's list of values (protobuf's container, not a copy), and the name of each
+    key's list (``None`` for a feature with no list set)."""
+    values: dict[str, Sequence[Any]] = {}
+    fields: list[str | None] = []
+    for key in features:  # faster than .items() on protobuf's map
+        feature = features[key]
+        name = feature.WhichOneof("kind")
+        fields.append(name)
+        values[key] = () if name is None else getattr(feature, name).value
+    return values, tuple(fields)
 
 
 class ExampleDecodeError(ValueError):
@@ -86,22 +134,6 @@ def parse_example(payload: bytes) -> Any:
         raise ExampleDecodeError("the bytes do not parse as a tf.train.Example") from None
 
 
-def _read_features(features: Mapping[str, Any]) -> tuple[dict[str, Kind], dict[str, Any]]:
-    """Each key's kind and its list of values (protobuf's container, not a copy)."""
-    kinds: dict[str, Kind] = {}
-    values: dict[str, Any] = {}
-    for key in features:  # faster than .items() on protobuf's map
-        feature = features[key]
-        name = feature.WhichOneof("kind")
-        if name is None:
-            kinds[key] = Kind.NONE
-            values[key] = ()
-        else:
-            kinds[key] = _KIND_OF_FIELD[name]
-            values[key] = getattr(feature, name).value
-    return kinds, values
-
-
 class FeatureView(Mapping[str, Sequence[Any]]):
     """One decoded example as ``key -> values``, with each key's :class:`Kind`.
 
@@ -112,15 +144,18 @@ class FeatureView(Mapping[str, Sequence[Any]]):
     message at most once (:meth:`first_bytes`), however many checks read it.
     """
 
-    __slots__ = ("_first", "_lengths", "_schema", "_values", "kinds")
+    __slots__ = ("_first", "_lengths", "_values", "kinds", "shared")
 
     def __init__(self, example: Any) -> None:
         try:
-            self.kinds, self._values = _read_features(example.features.feature)
+            self._values, fields = _read_features(example.features.feature)
         except UnicodeDecodeError:  # a key that is not UTF-8: protobuf cannot look it up
-            self.kinds, self._values = _read_features(_features_by_raw_key(example))
+            self._values, fields = _read_features(_raw_features(example))
+        #: The keys and kinds, shared with every record that has the same ones.
+        self.shared = _schema_of(tuple(self._values), fields)
+        #: ``key -> Kind`` (shared by the records of one schema: never modify it).
+        self.kinds: dict[str, Kind] = self.shared.kinds
         self._first: dict[str, bytes] = {}
-        self._schema: tuple[tuple[str, Kind], ...] | None = None
         self._lengths: tuple[int, ...] | None = None
 
     @classmethod
@@ -150,15 +185,12 @@ class FeatureView(Mapping[str, Sequence[Any]]):
 
     @property
     def schema(self) -> tuple[tuple[str, Kind], ...]:
-        """Every ``(key, kind)``, in the record's order (made once per view).
+        """Every ``(key, kind)``, in the record's order.
 
         Records written by one script share it, so what follows from the keys and kinds alone
-        can be worked out once per schema and looked up by it.
+        can be worked out once per schema (see :attr:`shared`).
         """
-        schema = self._schema
-        if schema is None:
-            schema = self._schema = tuple(self.kinds.items())
-        return schema
+        return self.shared.pairs
 
     def lengths(self) -> tuple[int, ...]:
         """How many values every key holds, in the order of :attr:`schema` (made once)."""
@@ -169,9 +201,8 @@ class FeatureView(Mapping[str, Sequence[Any]]):
 
     def shapes(self) -> list[tuple[str, Kind, int]]:
         """``(key, kind, number of values)`` of every feature."""
-        values = self._values  # the same keys as kinds, in the same order
-        return list(zip(values, self.kinds.values(), map(len, values.values()),
-                        strict=True))
+        return [(key, kind, length) for (key, kind), length
+                in zip(self.schema, self.lengths(), strict=True)]
 
     def floats(self, key: str) -> Sequence[float]:
         """The values of a float list, or ``()`` when the key is absent or of another kind."""

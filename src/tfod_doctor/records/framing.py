@@ -149,6 +149,11 @@ class _Window:
             rel = offset - self._base
         return self._buf, rel
 
+    def loaded(self, offset: int) -> tuple[bytes | mmap.mmap, int]:
+        """The current buffer and where ``offset`` is in it (outside it when negative or past
+        its end): a look without reading anything."""
+        return self._buf, offset - self._base
+
     def get(self, offset: int, n: int) -> bytes:
         """``n`` bytes at ``offset`` (one copy); OSError if the file is shorter than it was."""
         buf, rel = self.span(offset, n)
@@ -252,7 +257,7 @@ class RecordReader:
         index = self.first_index
         try:
             while offset < self.end:
-                item = self._read_at(offset, index)
+                item = self._intact_at(offset, index) or self._read_at(offset, index)
                 yield item
                 offset = item.end
                 index += 1
@@ -294,6 +299,21 @@ class RecordReader:
         if length > remaining - FRAME_OVERHEAD:
             return length, DamageKind.TRUNCATED
         return length, None
+
+    def _intact_at(self, offset: int, index: int) -> Record | None:
+        """The record at ``offset`` when the current window holds all of it and it is intact;
+        ``None`` sends the caller to :meth:`_read_at` (the common case made short)."""
+        buf, pos = self._window.loaded(offset)
+        if pos < 0 or pos + HEADER_SIZE > len(buf):
+            return None
+        length, length_crc = _HEADER.unpack_from(buf, pos)
+        start = pos + HEADER_SIZE
+        if start + length + FOOTER_SIZE > len(buf) or masked_crc32c(buf[pos:pos + 8]) != length_crc:
+            return None
+        payload = buf[start:start + length]
+        if masked_crc32c(payload) != _CRC.unpack_from(buf, start + length)[0]:
+            return None
+        return Record(self.name, index, offset, payload)
 
     def _read_at(self, offset: int, index: int) -> Record | Damage:
         length, problem = self._header(offset)

@@ -1,0 +1,58 @@
+"""The duplicate tables (D001/D003/D004): merged partial states say what one pass would say."""
+
+from __future__ import annotations
+
+import pickle
+from functools import reduce
+from itertools import pairwise
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tfod_doctor.checks.base import RecordPlace
+from tfod_doctor.checks.dataset import LocatedHashes
+
+_FILES = ["b.tfrecord", "a.tfrecord", "c.tfrecord"]
+_ROLES = ["train", "eval", None]
+
+entries = st.lists(st.tuples(st.integers(0, 3), st.sampled_from(_FILES),
+                             st.sampled_from(_ROLES), st.integers(0, 50)), max_size=40)
+
+
+def _table(rows: list[tuple[int, str, str | None, int]]) -> LocatedHashes:
+    table = LocatedHashes()
+    for key, file, role, index in rows:
+        table.add(key, RecordPlace(file, index, 10 * index, role))
+    return table
+
+
+def _seen(table: LocatedHashes) -> list[tuple]:
+    return [(table.location(e, "k").to_dict(), table.role(e)) for e in range(len(table.keys))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(entries, st.lists(st.integers(0, 40), max_size=4))
+def test_merged_tables_find_the_groups_of_one_table(rows, cuts):
+    """Any split into partial states, merged left or right first, gives the same entries,
+    locations, splits and groups as adding every entry to one table."""
+    bounds = [0, *sorted(min(c, len(rows)) for c in cuts), len(rows)]
+    parts = [rows[a:b] for a, b in pairwise(bounds)]
+    whole = _table(rows)
+    left = reduce(lambda acc, part: acc.merge(_table(part)), parts[1:], _table(parts[0]))
+    right = reduce(lambda acc, part: _table(part).merge(acc), parts[-2::-1], _table(parts[-1]))
+    for merged in (left, right, pickle.loads(pickle.dumps(left))):
+        assert _seen(merged) == _seen(whole)
+        for by_role in (True, False):
+            assert merged.groups(by_role) == whole.groups(by_role)
+
+
+def test_adding_after_a_merge_keeps_each_entry_where_it_was_seen():
+    """A run that continues across a merge, then new entries: every entry keeps its file."""
+    first, second = _table([(1, "a", "train", 0)]), _table([(2, "b", "eval", 0)])
+    merged = first.merge(second)
+    merged.add(1, RecordPlace("b", 1, 10, "eval"))
+    merged.add(3, RecordPlace("a", 2, 20, "train"))
+    assert [(loc["file"], role) for loc, role in _seen(merged)] == [
+        ("a", "train"), ("b", "eval"), ("b", "eval"), ("a", "train")]
+    assert merged.groups(by_role=False) == [[0, 2]]
+    assert merged.groups(by_role=True) == []
