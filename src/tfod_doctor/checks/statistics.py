@@ -40,12 +40,11 @@ _QUEUED_SIZES = 256
 _QUEUED_RECORD_KEYS = 4096
 
 ClassKey = tuple[int | None, str | None]
-#: The classes of a record's boxes, with its split: ``(role, ids, names)``; the names are
-#: ``None`` when they follow from the ids through the label map.
-ClassSet = tuple[str | None, tuple | None, tuple | None]
-#: What the statistics keep of a record: ``(boxes, image format, width, height, classes)``,
-#: the classes a :data:`ClassSet` when its boxes count, else ``None``.
-RecordKey = tuple[int, str, int | None, int | None, ClassSet | None]
+#: What the statistics keep of a record: ``(boxes, image format, width, height, whether its
+#: boxes count, role, class ids, class names)``. The classes come as the ids when the decoder
+#: reads labels, as the names when it reads text (the ids follow from them), else ``None``.
+RecordKey = tuple[int, str, int | None, int | None, bool, str | None, tuple | None,
+                  tuple | None]
 
 
 def _new_state() -> dict[str, Any]:
@@ -77,23 +76,22 @@ def _record_key(record: ODRecord, ctx: CheckContext, role: str | None,
     else:
         image_format, width, height = "none", None, None
     if not boxes_count:
-        return (record.n_boxes, image_format, width, height, None)
+        return (record.n_boxes, image_format, width, height, False, None, None, None)
     classes = box_classes(record, ctx)
-    names, ids = classes.names, classes.ids
-    if names is None:
-        class_set = (role, tuple(ids or ()), None)
-    else:
-        class_set = (role, None if ids is None else tuple(ids), tuple(names))
-    return (record.n_boxes, image_format, width, height, class_set)
+    if classes.names is None:
+        return (record.n_boxes, image_format, width, height, True, role,
+                tuple(classes.ids or ()), None)
+    return (record.n_boxes, image_format, width, height, True, role, None,
+            tuple(classes.names))
 
 
-def _tally(class_set: ClassSet | None, ctx: CheckContext) -> tuple[tuple[ClassKey, int], ...]:
-    """``((id, name), boxes)`` per class of a :data:`ClassSet`, in the order they come:
-    ids unknown (``-1``, or no label map) are ``None``."""
-    if class_set is None:
-        return ()
-    _, ids, names = class_set
+def _tally(record: ODRecord, ctx: CheckContext) -> tuple[tuple[ClassKey, int], ...]:
+    """``((id, name), boxes)`` per class of the record's boxes, in the order they come: ids
+    unknown (``-1``, or no label map) are ``None``."""
+    classes = box_classes(record, ctx)
+    ids, names = classes.ids, classes.names
     if names is None:
+        ids = ids or ()
         table = ctx.label_map.ids if ctx.label_map is not None else {}
         keys = zip(ids, map(table.get, ids), strict=True)
     elif ids is None:
@@ -119,16 +117,16 @@ def _fold_gathered(state: dict[str, Any]) -> None:
     (maybe empty) set of class ids."""
     per_image, formats, image_sizes = state["per_image"], state["formats"], state["image_sizes"]
     classes, seen = state["classes"], state["seen_ids"]
-    for (boxes, image_format, width, height, class_set), (count, *tally) in (
+    for (boxes, image_format, width, height, counted, role, *_), (count, *tally) in (
             state["gathered"].items()):
         state["records"] += count
         per_image[boxes] += count
         formats[image_format] += count
         if width is not None and height is not None:
             _count_capped(image_sizes, f"{width}x{height}", count, MAX_SIZES, OTHER_SIZE)
-        if class_set is None:
+        if not counted:
             continue
-        ids = seen.setdefault(class_set[0], set())
+        ids = seen.setdefault(role, set())
         for (class_id, name), class_boxes in tally:
             _count_capped(classes, (class_id, name), [class_boxes * count, count],
                           MAX_CLASSES, OTHER_CLASS)
@@ -244,7 +242,7 @@ class Statistics:
         if entry is not None:
             entry[0] += 1
         else:
-            gathered[key] = [1, *_tally(key[4], ctx)]
+            gathered[key] = [1, *_tally(record, ctx)] if boxes_count else [1]
             if len(gathered) >= _QUEUED_RECORD_KEYS:
                 _fold_gathered(state)
         if boxes_count:
