@@ -11,8 +11,6 @@ gathered since the last fold (the boxes binned in bulk every few thousand boxes)
 from __future__ import annotations
 
 import math
-import operator
-from array import array
 from collections import Counter
 from typing import Any
 
@@ -146,8 +144,10 @@ def _bin_boxes(state: dict[str, Any]) -> None:
     """
     for size, coordinates in state["pending"].items():
         width, height = size if size else (1, 1)
-        dy, dx = map(np.frombuffer, coordinates)
-        state["boxes"] += len(dy)
+        ymin, xmin, ymax, xmax = (np.fromiter(side, np.float64, len(side))
+                                  for side in coordinates)
+        state["boxes"] += len(ymin)
+        dy, dx = ymax - ymin, xmax - xmin
         finite = np.isfinite(dy) & np.isfinite(dx)
         proper = finite & (dy > 0) & (dx > 0)
         state["sizes"][0] += int(np.count_nonzero(finite & ~proper))
@@ -210,10 +210,13 @@ def _queue_boxes(state: dict[str, Any], record: ODRecord, key: RecordKey,
     pending = state["pending"]
     coordinates = pending.get(size)
     if coordinates is None:
-        coordinates = pending[size] = (array("d"), array("d"))
+        coordinates = pending[size] = ([], [], [], [])
+    ymins, xmins, ymaxs, xmaxs = coordinates
     ymin, xmin, ymax, xmax = record.boxes
-    coordinates[0].extend(map(operator.sub, ymax, ymin))
-    coordinates[1].extend(map(operator.sub, xmax, xmin))
+    ymins += ymin
+    xmins += xmin
+    ymaxs += ymax
+    xmaxs += xmax
     state["queued"] += record.n_boxes
     if state["queued"] >= _QUEUED_BOXES or len(pending) >= _QUEUED_SIZES:
         _bin_boxes(state)
