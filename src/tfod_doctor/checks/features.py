@@ -202,7 +202,7 @@ class FeatureAggregator:
     def add(self, state: dict[str, dict], view: FeatureView, where: RecordPlace,
             ctx: CheckContext) -> None:
         key = (schema_token(view), bool(od_record(view).n_boxes))
-        place = (where.file, where.index, where.offset)
+        place = _place(where)
         entry = state["gathered"].get(key)
         if entry is None:
             _gather(state, key, place, view, ctx)
