@@ -188,6 +188,21 @@ def test_garbage_bytes(capsys, tmp_path, records):
     assert report["stats"]["totals"]["records"] == 5
 
 
+@pytest.mark.parametrize("width", [0, -5])
+def test_a_stored_width_that_is_not_positive(capsys, tmp_path, records, width):
+    """An undecodable image whose stored width is 0 or negative: reported, and the other
+    records still checked (the box aspect statistics once stopped the whole run here)."""
+    bad = tmp_path / "bad.tfrecord"
+    sample = Sample(b"garbage", width, 10, "jpeg", "x.jpg", "x.jpg",
+                    [Box(0.1, 0.1, 0.5, 0.5, 1, "cat")])
+    write_records(bad, [encode_example(sample.features())])
+    code, report = scan_json(capsys, str(bad), str(records), select="I")
+    assert code == 1
+    assert "I001" in {f["rule"] for f in report["findings"]}
+    assert report["stats"]["totals"]["records"] == 6
+    assert sum(report["stats"]["box_aspect"]["counts"]) == 6
+
+
 def test_a_length_field_of_2_to_the_63(tf_oracle, capsys, tmp_path, records):
     huge = tmp_path / "huge.tfrecord"
     huge.write_bytes(huge_length_header())

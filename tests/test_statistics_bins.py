@@ -18,7 +18,8 @@ _COORDINATE = st.one_of(
     st.sampled_from([0.0, 1.0, 0.5, 1e-7, 0.999999]),
 )
 _BOX = st.tuples(_COORDINATE, _COORDINATE, _COORDINATE, _COORDINATE)
-_SIZE = st.one_of(st.none(), st.tuples(st.integers(1, 8000), st.integers(1, 8000)))
+_SIZE = st.one_of(st.none(), st.tuples(st.integers(1, 8000), st.integers(1, 8000)),
+                  st.tuples(st.integers(-3, 8000), st.integers(-3, 8000)))
 _RECORD = st.tuples(st.lists(_BOX, min_size=1, max_size=12), _SIZE)
 
 
@@ -37,8 +38,8 @@ def _expected(views: list[FeatureView]) -> tuple[list[int], list[int]]:
     sizes, aspects = [0] * BINS, [0] * BINS
     for view in views:
         width, height = view.first_int("image/width"), view.first_int("image/height")
-        if width is None or height is None:
-            width, height = 1, 1
+        if width is None or height is None or width <= 0 or height <= 0:
+            width, height = 1, 1  # no pixel aspect without a real image size
         sides = [view.floats(key) for key in ("image/object/bbox/ymin", "image/object/bbox/xmin",
                                                "image/object/bbox/ymax", "image/object/bbox/xmax")]
         for ymin, xmin, ymax, xmax in zip(*sides, strict=True):

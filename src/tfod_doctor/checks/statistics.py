@@ -138,9 +138,10 @@ def _bin_boxes(state: dict[str, Any]) -> None:
 
     Box by box, a box of finite height ``dy`` and width ``dx`` (normalized) falls in size bin
     ``int(min(sqrt(dy·dx), 1)·BINS)`` and aspect bin ``int((clip(log2(dx·w / (dy·h))) + R) / 2R
-    · BINS)`` (both at most the last bin); a box that is not positive both ways counts in size
-    bin 0. numpy does the same IEEE arithmetic on all of them at once, so the bins are exactly
-    those of the per-box formulas (for the logarithm, see :func:`_aspect_bins`).
+    · BINS)`` (both at most the last bin; ``w = h = 1`` when the image size is unknown); a box
+    that is not positive both ways counts in size bin 0. numpy does the same IEEE arithmetic on
+    all of them at once, so the bins are exactly those of the per-box formulas (for the
+    logarithm, see :func:`_aspect_bins`).
     """
     for size, coordinates in state["pending"].items():
         width, height = size if size else (1, 1)
@@ -207,6 +208,8 @@ def _queue_boxes(state: dict[str, Any], record: ODRecord, key: RecordKey,
     width, height = key[2], key[3]
     size = ((width, height) if width is not None and height is not None
             else record.image_size(ctx.deep))
+    if size is not None and (size[0] <= 0 or size[1] <= 0):
+        size = None  # no pixel aspect without a real size (I rules report such sizes)
     pending = state["pending"]
     coordinates = pending.get(size)
     if coordinates is None:
