@@ -215,21 +215,24 @@ def child_main(spec: dict) -> None:
 # -- the driver ----------------------------------------------------------------------------------
 
 
+def _children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (from ``/proc/PID/task/*/children``: no scan of /proc)."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found.extend(int(child) for child in handle.read().split())
+    except OSError:
+        pass
+    return found
+
+
 def _tree_pss_mb(root: int) -> float:
     """PSS of a process and all its descendants, in MB (shared pages counted once)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        todo.extend(children.get(pid, []))
+        todo.extend(_children(pid))
         try:
             with open(f"/proc/{pid}/smaps_rollup") as handle:
                 for line in handle:
