@@ -8,7 +8,8 @@ itself is a finding of its own), and the image header is read on first use only.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from tfod_doctor.odapi import features as K
@@ -19,16 +20,24 @@ from tfod_doctor.records import FeatureView, Kind
 _BOX_KINDS = frozenset({Kind.FLOAT, Kind.NONE})
 
 
-_KINDS_OK = "odapi.record.kinds_ok"
+_READER = "odapi.record.reader"
+#: The lists a record's ODRecord reads, and the kind each must have to be read.
+_READ = ((K.YMIN, Kind.FLOAT), (K.XMIN, Kind.FLOAT), (K.YMAX, Kind.FLOAT), (K.XMAX, Kind.FLOAT),
+         (K.LABEL, Kind.INT64), (K.TEXT, Kind.BYTES), (K.IMAGE, Kind.BYTES),
+         (K.SOURCE_ID, Kind.BYTES))
+Reader = Callable[[Mapping[str, Sequence[Any]]], tuple[Sequence[Any], ...]]
 
 
-def _kinds_ok(view: FeatureView) -> tuple[bool, bool, bool, bool, bool]:
-    """Whether the boxes, labels, texts, image and source id are of kinds the decoder reads
-    (absent counts as read: an empty list). Depends on the schema only."""
+def _reader(view: FeatureView) -> tuple[bool, Reader]:
+    """Whether the box lists are of kinds the decoder reads (absent counts as read), and what
+    takes the lists of :data:`_READ` out of ``view.lists``: a list of another kind, or absent,
+    reads as empty. Depends on the schema only."""
     kinds = view.kinds
-    boxes = all(kinds.get(key, Kind.FLOAT) in _BOX_KINDS for key in K.BOX_KEYS)
-    return (boxes, kinds.get(K.LABEL) is Kind.INT64, kinds.get(K.TEXT) is Kind.BYTES,
-            kinds.get(K.IMAGE) is Kind.BYTES, kinds.get(K.SOURCE_ID) is Kind.BYTES)
+    boxes_ok = all(kinds.get(key, Kind.FLOAT) in _BOX_KINDS for key in K.BOX_KEYS)
+    keys = [key if kinds.get(key) is kind else None for key, kind in _READ]
+    if None not in keys:
+        return boxes_ok, itemgetter(*keys)  # the usual record: one lookup in C
+    return boxes_ok, lambda lists: tuple(lists[key] if key else () for key in keys)
 
 
 class ODRecord:
@@ -50,26 +59,21 @@ class ODRecord:
 
     def __init__(self, view: FeatureView) -> None:
         self.view = view
-        kinds_ok = view.shared.memo.get(_KINDS_OK)
-        if kinds_ok is None:
-            kinds_ok = view.shared.memo[_KINDS_OK] = _kinds_ok(view)
-        boxes_ok, labels_ok, texts_ok, image_ok, source_id_ok = kinds_ok
-        lists = view.__getitem__
-        self.box_kinds_ok = boxes_ok
+        reader = view.shared.memo.get(_READER)
+        if reader is None:
+            reader = view.shared.memo[_READER] = _reader(view)
+        self.box_kinds_ok, read = reader
+        *boxes, labels, self.texts, images, ids = read(view.lists)
         #: The four coordinate lists, in ``(ymin, xmin, ymax, xmax)`` order: copied out of the
         #: message once, as Python lists (which every box rule reads faster than protobuf's).
-        self.boxes: tuple[list[float], ...] = tuple(map(
-            list, map(lists if boxes_ok else view.floats, K.BOX_KEYS)))
+        self.boxes: tuple[list[float], ...] = tuple(map(list, boxes))
         lengths = set(map(len, self.boxes))
         self.lists_agree = len(lengths) == 1
         #: The number of boxes the decoder assembles (the longest list when they disagree).
         self.n_boxes = max(lengths)
-        self.labels: list[int] = list(lists(K.LABEL)) if labels_ok else []
-        self.texts: Sequence[bytes] = lists(K.TEXT) if texts_ok else ()
-        images = lists(K.IMAGE) if image_ok else ()
+        self.labels: list[int] = list(labels)
         #: The encoded image (the first value; ``b""`` when there is none).
         self.image: bytes = images[0] if images else b""
-        ids = lists(K.SOURCE_ID) if source_id_ok else ()
         #: ``image/source_id`` (the first value; ``b""`` when there is none).
         self.source_id: bytes = ids[0] if ids else b""
         self._image_info: ImageInfo | None = None

@@ -163,6 +163,11 @@ class FeatureView(Mapping[str, Sequence[Any]]):
         """Decode a payload; :class:`ExampleDecodeError` if it is not a tf.train.Example."""
         return cls(parse_example(payload))
 
+    @property
+    def lists(self) -> Mapping[str, Sequence[Any]]:
+        """``key -> values`` of the keys present (the view's own dict: never modify it)."""
+        return self._values
+
     def kind(self, key: str) -> Kind | None:
         """The kind of list under ``key``, or ``None`` when the key is absent."""
         return self.kinds.get(key)
