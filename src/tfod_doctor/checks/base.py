@@ -19,9 +19,13 @@ from tfod_doctor.records import FeatureView
 Emit = Callable[[Finding], None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RecordPlace:
-    """Where a record is, and which split of the dataset (``train``, ``eval``...) it belongs to."""
+    """Where a record is, and which split of the dataset (``train``, ``eval``...) it belongs to.
+
+    Not frozen, because one is made per record and a frozen dataclass costs four times as much
+    to make; treat it as a value all the same.
+    """
 
     file: str
     index: int

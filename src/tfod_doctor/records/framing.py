@@ -55,9 +55,13 @@ class DamageKind(str, Enum):
     CUT_IN_HEADER = "cut-in-header"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
-    """One intact record: its file, 0-based index, byte offset of its header, and payload."""
+    """One intact record: its file, 0-based index, byte offset of its header, and payload.
+
+    Not frozen, because one is made per record and a frozen dataclass costs four times as much
+    to make; treat it as a value all the same.
+    """
 
     file: str
     index: int
