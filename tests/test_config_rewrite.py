@@ -43,10 +43,10 @@ eval_input_reader {
   }
 }
 """
-EDITS = ConfigEdits(num_classes=3, label_map_path="/data/fixed/label_map.pbtxt",
+EDITS = ConfigEdits(num_classes=3, label_map_path="data/fixed/label_map.pbtxt",
                     max_number_of_boxes=150, checkpoint_version_v2=True,
-                    input_paths={"train": ["/data/fixed/train-?????-of-00002.tfrecord"],
-                                 "eval": ["/data/fixed/eval-?????-of-00001.tfrecord"]},
+                    input_paths={"train": ["data/fixed/train-?????-of-00002.tfrecord"],
+                                 "eval": ["data/fixed/eval-?????-of-00001.tfrecord"]},
                     drop_fields=["eval_input_reader.input_features"])
 
 
@@ -61,12 +61,12 @@ def test_every_edit_on_a_hand_written_config(tmp_path):
     result = rewrite_pipeline(HAND_WRITTEN, EDITS)
     config = parse_as_od_api(result.text)
     assert config.model.ssd.num_classes == 3
-    assert config.train_input_reader.label_map_path == "/data/fixed/label_map.pbtxt"
+    assert config.train_input_reader.label_map_path == "data/fixed/label_map.pbtxt"
     assert list(config.train_input_reader.tf_record_input_reader.input_path) == [
-        "/data/fixed/train-?????-of-00002.tfrecord"]
+        "data/fixed/train-?????-of-00002.tfrecord"]
     assert config.eval_input_reader[0].max_number_of_boxes == 150
     assert list(config.eval_input_reader[0].tf_record_input_reader.input_path) == [
-        "/data/fixed/eval-?????-of-00001.tfrecord"]
+        "data/fixed/eval-?????-of-00001.tfrecord"]
     assert "fine_tune_checkpoint_version: V2" in text_format.MessageToString(
         config.train_config)
     # Comments and untouched lines stay as written.

@@ -18,8 +18,8 @@ from tfod_doctor.testing.protos import build_classes
 CLASSES = build_classes()
 PIPELINE = CLASSES["TrainEvalPipelineConfig"]
 LABEL_MAP = CLASSES["StringIntLabelMap"]
-BASE = pipeline_config_text(ConfigSpec(3, "/data/label_map.pbtxt", ["/data/train.tfrecord"],
-                                       ["/data/eval.tfrecord"], "/ckpt/ckpt-0"))
+BASE = pipeline_config_text(ConfigSpec(3, "data/label_map.pbtxt", ["data/train.tfrecord"],
+                                       ["data/eval.tfrecord"], "ckpt/ckpt-0"))
 
 
 def _tf_error(text: str, cls=PIPELINE, merge: bool = False) -> tuple[int, int, str]:

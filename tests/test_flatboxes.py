@@ -253,8 +253,8 @@ def test_partial_tallies_merge_associatively_and_pickle():
 # -- the config block: protobuf's text_format is the witness ----------------------------------
 
 
-CONFIG = pipeline_config_text(ConfigSpec(3, "/data/label_map.pbtxt", ["/data/train.tfrecord"],
-                                         ["/data/eval.tfrecord"], "/ckpt/ckpt-0"))
+CONFIG = pipeline_config_text(ConfigSpec(3, "data/label_map.pbtxt", ["data/train.tfrecord"],
+                                         ["data/eval.tfrecord"], "ckpt/ckpt-0"))
 FEATURE_MAP_CONFIG = CONFIG.replace("train_input_reader {",
                                     "train_input_reader {\n" + FEATURE_MAP_BLOCK, 1)
 
