@@ -163,3 +163,22 @@ def test_plain_values_get_the_kind_tensorflow_would_need():
         encode_example({"x": []})
     with pytest.raises(TypeError):
         encode_example({"x": [object()]})
+
+
+def test_records_with_the_same_keys_and_kinds_share_one_schema(monkeypatch):
+    def view(**features):
+        return FeatureView.from_payload(encode_example(features))
+
+    first, second = view(a=Ints([1]), b=Bytes(["x"])), view(a=Ints([7, 8]), b=Bytes([]))
+    other_kind = view(a=Floats([1.0]), b=Bytes(["x"]))
+    assert first.shared is second.shared and first.shared.memo is second.shared.memo
+    assert other_kind.shared is not first.shared
+    assert other_kind.kinds == {"a": Kind.FLOAT, "b": Kind.BYTES}
+    keys = [key for key, _ in second.schema]
+    assert dict(second.schema) == {"a": Kind.INT64, "b": Kind.BYTES}
+    assert dict(zip(keys, second.lengths(), strict=True)) == {"a": 2, "b": 0}
+    # Past the cap, schemas are no longer kept: views are still right, with a memo of their own.
+    monkeypatch.setattr(codec, "_MAX_SCHEMAS", len(codec._SCHEMAS))
+    new, again = view(c=NoKind()), view(c=NoKind())
+    assert new.kinds == again.kinds == {"c": Kind.NONE} and new["c"] == ()
+    assert new.shared is not again.shared

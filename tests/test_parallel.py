@@ -19,7 +19,7 @@ from tfod_doctor.engine import local as local_engine
 from tfod_doctor.engine import split as split_engine
 from tfod_doctor.engine.chain import FileChain
 from tfod_doctor.engine.partial import Piece
-from tfod_doctor.engine.split import cut, split_items
+from tfod_doctor.engine.split import cut, split_items, tasks
 from tfod_doctor.engine.work import WorkItem
 from tfod_doctor.records import (
     Bytes,
@@ -137,6 +137,20 @@ def test_files_that_are_no_plain_tfrecord_are_never_cut(tmp_path):
                     size=len(records), protocol="memory")
     items = [WorkItem(_source(p)) for p in (gz, jpeg_named, bad_start)] + [WorkItem(remote)]
     assert list(split_items(items, 1)) == items
+
+
+def test_a_file_of_half_a_piece_or_more_is_a_task_of_its_own(tmp_path):
+    """Files already about a piece in size are neither cut nor batched; small ones are batched."""
+    sizes = {"big": 9_000, "half": 5_000, "small1": 1_000, "small2": 2_000, "small3": 3_000}
+    items = []
+    for name, size in sizes.items():
+        path = tmp_path / f"{name}.tfrecord"
+        path.write_bytes(b"\0" * size)
+        items.append(WorkItem(_source(path)))
+    grouped = [[item.source.name.rsplit("/", 1)[-1] for item in task]
+               for task in tasks(items, 10_000)]
+    assert grouped == [["big.tfrecord"], ["half.tfrecord"],
+                       ["small1.tfrecord", "small2.tfrecord", "small3.tfrecord"]]
 
 
 # -- the engine: same report with any number of workers and any piece size ----------------------

@@ -261,7 +261,7 @@ class RecordReader:
         index = self.first_index
         try:
             while offset < self.end:
-                item = self._intact_at(offset, index) or self._read_at(offset, index)
+                item = self._read_at(offset, index)
                 yield item
                 offset = item.end
                 index += 1
@@ -305,8 +305,8 @@ class RecordReader:
         return length, None
 
     def _intact_at(self, offset: int, index: int) -> Record | None:
-        """The record at ``offset`` when the current window holds all of it and it is intact;
-        ``None`` sends the caller to :meth:`_read_at` (the common case made short)."""
+        """The record at ``offset`` when the current window holds all of it and it is intact
+        (the common case, in one short step); ``None`` when it takes a closer look."""
         buf, pos = self._window.loaded(offset)
         if pos < 0 or pos + HEADER_SIZE > len(buf):
             return None
@@ -320,6 +320,9 @@ class RecordReader:
         return Record(self.name, index, offset, payload)
 
     def _read_at(self, offset: int, index: int) -> Record | Damage:
+        intact = self._intact_at(offset, index)
+        if intact is not None:
+            return intact
         length, problem = self._header(offset)
         if problem is DamageKind.CUT_IN_HEADER:
             return Damage(
