@@ -182,3 +182,28 @@ def test_records_with_the_same_keys_and_kinds_share_one_schema(monkeypatch):
     new, again = view(c=NoKind()), view(c=NoKind())
     assert new.kinds == again.kinds == {"c": Kind.NONE} and new["c"] == ()
     assert new.shared is not again.shared
+
+
+_LISTS = {
+    "ints": Ints([3, 4]), "no ints": Ints([]), "floats": Floats([0.5]), "no floats": Floats([]),
+    "bytes": Bytes([b"x"]), "no bytes": Bytes([]), "no list": NoKind(),
+}
+
+
+@pytest.mark.parametrize("before", list(_LISTS))
+@pytest.mark.parametrize("after", list(_LISTS))
+def test_a_record_after_one_with_the_same_keys_reads_its_own_kinds(before, after):
+    # A view reads a record as the last one with the same keys was read, and must notice
+    # every way in which the kinds differ from that one's.
+    keys = {"image/height": Ints([480]), "image/width": Ints([640])}
+    FeatureView.from_payload(encode_example({**keys, "x": _LISTS[before]}))
+    payload = encode_example({**keys, "x": _LISTS[after]})
+    view = FeatureView.from_payload(payload)
+    expected = _LISTS[after]
+    assert view.kinds == {"image/height": Kind.INT64, "image/width": Kind.INT64,
+                          "x": expected.kind}
+    assert list(view["x"]) == pytest.approx(expected.values)
+    assert view.first_int("image/width") == 640
+    # The same as asking every feature which list it holds.
+    values, fields = codec._read_features(parse_example(payload).features.feature)
+    assert view.shared.fields == fields and dict(view.lists) == values

@@ -94,14 +94,15 @@ def max_boxes(ctx: CheckContext) -> int:
     return ctx.max_boxes if ctx.max_boxes is not None else DEFAULT_MAX_BOXES
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Classes:
     """The class of every box as the decoder resolves it.
 
     ``source`` is the key the decoder takes the classes from. ``ids`` holds the resolved ids
     (``-1`` for text the label map does not know), or ``None`` when they cannot be known here
     (text read through a label map that was not given). ``names`` holds the text per box
-    when the classes come from text.
+    when the classes come from text. Not frozen, because one is made per record and a frozen
+    dataclass costs several times as much to make; treat it as a value all the same.
     """
 
     source: str

@@ -63,14 +63,14 @@ class ODRecord:
         if reader is None:
             reader = view.shared.memo[_READER] = _reader(view)
         self.box_kinds_ok, read = reader
-        *boxes, labels, self.texts, images, ids = read(view.lists)
+        ymin, xmin, ymax, xmax, labels, self.texts, images, ids = read(view.lists)
         #: The four coordinate lists, in ``(ymin, xmin, ymax, xmax)`` order: copied out of the
         #: message once, as Python lists (which every box rule reads faster than protobuf's).
-        self.boxes: tuple[list[float], ...] = tuple(map(list, boxes))
-        lengths = set(map(len, self.boxes))
-        self.lists_agree = len(lengths) == 1
+        self.boxes: tuple[list[float], ...] = (list(ymin), list(xmin), list(ymax), list(xmax))
+        n_boxes = len(ymin)
+        self.lists_agree = n_boxes == len(xmin) == len(ymax) == len(xmax)
         #: The number of boxes the decoder assembles (the longest list when they disagree).
-        self.n_boxes = max(lengths)
+        self.n_boxes = n_boxes if self.lists_agree else max(map(len, self.boxes))
         self.labels: list[int] = list(labels)
         #: The encoded image (the first value; ``b""`` when there is none).
         self.image: bytes = images[0] if images else b""

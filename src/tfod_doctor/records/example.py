@@ -66,19 +66,23 @@ class Schema:
     building it, and callers can keep in :attr:`memo` what follows from the keys and kinds alone.
     """
 
-    __slots__ = ("kinds", "memo", "pairs")
+    __slots__ = ("fields", "kinds", "memo", "pairs")
 
-    def __init__(self, kinds: dict[str, Kind]) -> None:
+    def __init__(self, kinds: dict[str, Kind], fields: tuple[str | None, ...]) -> None:
         #: ``key -> Kind`` (shared: never modify it).
         self.kinds = kinds
         #: Every ``(key, kind)``, in the record's order.
         self.pairs: tuple[tuple[str, Kind], ...] = tuple(kinds.items())
+        #: The name of each key's list in the message (``None``: no list set), in order.
+        self.fields = fields
         #: Whatever callers derive from the keys and kinds alone, keyed as they choose.
         self.memo: dict[Any, Any] = {}
 
 
 #: Schemas seen so far, by ``(keys, names of their lists)``; at most ``_MAX_SCHEMAS`` are kept.
 _SCHEMAS: dict[tuple[tuple[str, ...], tuple[str | None, ...]], Schema] = {}
+#: The schema last seen with each tuple of keys: what the next record with them most likely has.
+_LAST_WITH_KEYS: dict[tuple[str, ...], Schema] = {}
 _MAX_SCHEMAS = 1024
 _KIND_OF_FIELD: dict[str | None, Kind] = {kind.value: kind for kind in Kind}
 _KIND_OF_FIELD[None] = Kind.NONE
@@ -89,9 +93,13 @@ def _schema_of(names: tuple[str, ...], fields: tuple[str | None, ...]) -> Schema
     signature = (names, fields)
     schema = _SCHEMAS.get(signature)
     if schema is None:
-        schema = Schema(dict(zip(names, map(_KIND_OF_FIELD.__getitem__, fields), strict=True)))
+        kinds = dict(zip(names, map(_KIND_OF_FIELD.__getitem__, fields), strict=True))
+        schema = Schema(kinds, fields)
         if len(_SCHEMAS) < _MAX_SCHEMAS:
             _SCHEMAS[signature] = schema
+            _LAST_WITH_KEYS[names] = schema
+    elif _LAST_WITH_KEYS.get(names) is not schema:
+        _LAST_WITH_KEYS[names] = schema
     return schema
 
 
@@ -122,6 +130,40 @@ def _read_features(features: Mapping[str, Any]
     return values, tuple(fields)
 
 
+def _read_as(features: Mapping[str, Any], keys: tuple[str, ...], schema: Schema
+             ) -> dict[str, Sequence[Any]] | None:
+    """Each key's list of values when every list is of the kind ``schema`` says, else ``None``.
+
+    A list that holds values proves its kind (a feature holds one list at most), so only empty
+    or unset ones are asked which list they are: the usual record is read without asking.
+    """
+    values: dict[str, Sequence[Any]] = {}
+    for key, field in zip(keys, schema.fields, strict=True):
+        feature = features[key]
+        if field is None:
+            if feature.WhichOneof("kind") is not None:
+                return None
+            values[key] = ()
+            continue
+        listed = getattr(feature, field).value
+        if not listed and feature.WhichOneof("kind") != field:
+            return None
+        values[key] = listed
+    return values
+
+
+def _read_map(features: Mapping[str, Any]) -> tuple[dict[str, Sequence[Any]], Schema]:
+    """Each key's list of values, and the schema: read as the last record with the same keys
+    was when its kinds still hold (see :func:`_read_as`), else asking each feature its kind."""
+    keys = tuple(features)
+    shared = _LAST_WITH_KEYS.get(keys)
+    values = None if shared is None else _read_as(features, keys, shared)
+    if values is None or shared is None:
+        values, fields = _read_features(features)
+        shared = _schema_of(keys, fields)
+    return values, shared
+
+
 class ExampleDecodeError(ValueError):
     """The payload is not a serialized tf.train.Example."""
 
@@ -148,11 +190,11 @@ class FeatureView(Mapping[str, Sequence[Any]]):
 
     def __init__(self, example: Any) -> None:
         try:
-            self._values, fields = _read_features(example.features.feature)
+            self._values, shared = _read_map(example.features.feature)
         except UnicodeDecodeError:  # a key that is not UTF-8: protobuf cannot look it up
-            self._values, fields = _read_features(_raw_features(example))
+            self._values, shared = _read_map(_raw_features(example))
         #: The keys and kinds, shared with every record that has the same ones.
-        self.shared = _schema_of(tuple(self._values), fields)
+        self.shared = shared
         #: ``key -> Kind`` (shared by the records of one schema: never modify it).
         self.kinds: dict[str, Kind] = self.shared.kinds
         self._first: dict[str, bytes] = {}
