@@ -56,3 +56,19 @@ def test_adding_after_a_merge_keeps_each_entry_where_it_was_seen():
         ("a", "train"), ("b", "eval"), ("b", "eval"), ("a", "train")]
     assert merged.groups(by_role=False) == [[0, 2]]
     assert merged.groups(by_role=True) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(entries)
+def test_groups_are_the_entries_sharing_a_key_in_reading_order(rows):
+    """Groups as their definition says, worked out one entry at a time: the entries that share
+    a key (and a split), each group in file-name then record order, groups by split then key."""
+    table = _table(rows)
+    role_rank = {role: table.roles.index(role) for role in table.roles}
+    for by_role in (True, False):
+        shared: dict[tuple, list[int]] = {}
+        for entry, (key, _, role, _) in enumerate(rows):
+            shared.setdefault((role_rank[role] if by_role else 0, key), []).append(entry)
+        expected = [sorted(group, key=lambda e: (rows[e][1], rows[e][3], e))
+                    for _, group in sorted(shared.items()) if len(group) > 1]
+        assert table.groups(by_role) == expected

@@ -122,26 +122,34 @@ class LocatedHashes:
 
     def groups(self, by_role: bool) -> list[list[int]]:
         """Entries sharing a key (and a split, with ``by_role``), each in reading order."""
-        if len(self.keys) < 2:
+        entries = self._repeated_entries()
+        if not entries.size:
             return []
-        keys = np.frombuffer(self.keys, dtype=np.uint64)
+        keys = np.frombuffer(self.keys, dtype=np.uint64)[entries]
         file_rank = np.argsort(np.argsort(np.array(self.files, dtype=object)))
-        files = file_rank[self._per_entry(self.run_files, np.uint32)]
-        records = np.frombuffer(self.records, dtype=np.uint64)
-        roles = self._per_entry(self.run_roles, np.uint8)
+        files = file_rank[self._per_entry(self.run_files, np.uint32)][entries]
+        records = np.frombuffer(self.records, dtype=np.uint64)[entries]
+        roles = self._per_entry(self.run_roles, np.uint8)[entries]
         columns = [records, files, keys] + ([roles] if by_role else [])
         order = np.lexsort(columns)
         same = keys[order][1:] == keys[order][:-1]
         if by_role:
             same &= roles[order][1:] == roles[order][:-1]
-        groups: list[list[int]] = []
-        start = 0
-        for i in range(1, len(order) + 1):
-            if i == len(order) or not same[i - 1]:
-                if i - start > 1:
-                    groups.append([int(e) for e in order[start:i]])
-                start = i
-        return groups
+        starts = np.flatnonzero(np.concatenate(([True], ~same)))
+        ends = np.append(starts[1:], len(order))
+        shared = ends - starts > 1
+        in_order = entries[order]
+        return [in_order[start:end].tolist()
+                for start, end in zip(starts[shared].tolist(), ends[shared].tolist(), strict=True)]
+
+    def _repeated_entries(self) -> np.ndarray:
+        """The entries whose key is seen more than once (usually none: one sort tells)."""
+        keys = np.frombuffer(self.keys, dtype=np.uint64)
+        ordered = np.sort(keys)
+        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+        if not repeated.size:
+            return repeated.astype(np.int64)
+        return np.flatnonzero(np.isin(keys, repeated))
 
 
 def _index(values: list, value) -> int:
