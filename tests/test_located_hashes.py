@@ -6,11 +6,14 @@ import pickle
 from functools import reduce
 from itertools import pairwise
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tfod_doctor.checks.base import RecordPlace
-from tfod_doctor.checks.dataset import LocatedHashes
+from tfod_doctor.checks.context import CheckContext
+from tfod_doctor.checks.dataset import DuplicateAggregator, LocatedHashes, _State
+from tfod_doctor.findings import FindingTally
+from tfod_doctor.report.model import FindingStore
 
 _FILES = ["b.tfrecord", "a.tfrecord", "c.tfrecord"]
 _ROLES = ["train", "eval", None]
@@ -72,3 +75,44 @@ def test_groups_are_the_entries_sharing_a_key_in_reading_order(rows):
         expected = [sorted(group, key=lambda e: (rows[e][1], rows[e][3], e))
                     for _, group in sorted(shared.items()) if len(group) > 1]
         assert table.groups(by_role) == expected
+
+
+def _report_of(state: _State, made_with_cap: int, kept: int) -> tuple[list[dict], dict]:
+    """The D findings a report of ``kept`` findings per rule shows, and its counts, when the
+    aggregator is told the cap is ``made_with_cap``."""
+    store = FindingStore(kept)
+    ctx = CheckContext(max_findings_per_rule=made_with_cap)
+    findings, _ = DuplicateAggregator().finish(state, ctx)
+    store.extend(findings)
+    return [f.to_dict() for f in store.findings()], dict(store.counts)
+
+
+# Two copies at one place (a file read twice): the report keeps the one whose message sorts
+# first, which is not the one met first.
+_TWO_AT_ONE_PLACE = [(1, "a", "train", 1), (2, "a", "train", 0), (1, "b", "train", 5),
+                     (2, "b", "train", 5)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(entries, entries, st.integers(1, 6))
+@example(ids=[], images=_TWO_AT_ONE_PLACE, cap=1)
+def test_findings_past_the_cap_are_tallied_as_the_report_would_count_them(ids, images, cap):
+    """D001, D003 and D004 made only up to the cap (the rest tallied) give the report that
+    making every finding and letting the report cap them gives: same findings, same counts."""
+    state = _State(source_ids=_table(ids), images=_table(images))
+    assert _report_of(state, cap, cap) == _report_of(state, 10**9, cap)
+
+
+def test_a_dataset_listed_many_times_makes_only_the_findings_it_shows():
+    """Every image 50 times over: 4,900 duplicates, of which 10 are made and the rest tallied."""
+    rows = [(key, f"copy-{copy:02d}.tfrecord", "train", key)
+            for copy in range(50) for key in range(100)]
+    state = _State(source_ids=_table(rows), images=_table(rows))
+    findings = list(DuplicateAggregator().finish(state, CheckContext(max_findings_per_rule=10))[0])
+    made = [f for f in findings if not isinstance(f, FindingTally)]
+    assert sorted({f.rule for f in made}) == ["D001", "D003"] and len(made) == 20
+    assert sum(f.count for f in findings if isinstance(f, FindingTally)) == 2 * (4900 - 10)
+    shown, counts = _report_of(state, 10, 10)
+    files = [f["location"]["file"] for f in shown if f["rule"] == "D003"]
+    assert files == ["copy-01.tfrecord"] * 10
+    assert sum(counts.values()) == 2 * 4900

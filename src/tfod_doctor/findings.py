@@ -130,3 +130,16 @@ class Finding:
     def sort_key(self) -> tuple:
         """Report order: by place, then rule."""
         return (*self.location.sort_key(), self.rule)
+
+
+@dataclass(frozen=True, slots=True)
+class FindingTally:
+    """Findings of one rule and severity that are counted but never made.
+
+    A rule that knows how many findings it has can make only those a report keeps (the first of
+    each rule by place, see ``report.model.FindingStore``) and tally the others.
+    """
+
+    rule: str
+    severity: Severity
+    count: int

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tfod_doctor.checks.context import CheckContext
-from tfod_doctor.findings import Finding, Location
+from tfod_doctor.findings import Finding, FindingTally, Location
 from tfod_doctor.records import FeatureView
 
 Emit = Callable[[Finding], None]
@@ -56,8 +56,10 @@ class Aggregator(Protocol):
     def merge(self, left: Any, right: Any) -> Any:
         """Combine two partial states; must be associative, and commutative up to order."""
 
-    def finish(self, state: Any, ctx: CheckContext) -> tuple[Iterable[Finding], dict[str, Any]]:
-        """The findings and the JSON-ready stats of a fully merged state."""
+    def finish(self, state: Any, ctx: CheckContext
+               ) -> tuple[Iterable[Finding | FindingTally], dict[str, Any]]:
+        """The findings and the JSON-ready stats of a fully merged state (findings past the
+        report's cap may come as tallies)."""
 
 
 _RECORD_CHECKS: list[RecordCheck] = []

@@ -9,17 +9,19 @@ from __future__ import annotations
 import zlib
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 
 import numpy as np
 
+from tfod_doctor.catalogue import Rule
 from tfod_doctor.catalogue import dataset as D
 from tfod_doctor.checks._od import n_values, od_record
 from tfod_doctor.checks.base import Emit, RecordPlace, aggregator, record_check
 from tfod_doctor.checks.context import CheckContext
-from tfod_doctor.findings import Finding, Location, Severity
+from tfod_doctor.findings import Finding, FindingTally, Location, Severity
 from tfod_doctor.odapi import features as K
 from tfod_doctor.records import FeatureView, Kind
 from tfod_doctor.records.crc import crc32c
@@ -126,8 +128,7 @@ class LocatedHashes:
         if not entries.size:
             return []
         keys = np.frombuffer(self.keys, dtype=np.uint64)[entries]
-        file_rank = np.argsort(np.argsort(np.array(self.files, dtype=object)))
-        files = file_rank[self._per_entry(self.run_files, np.uint32)][entries]
+        files = self._file_ranks()[entries]
         records = np.frombuffer(self.records, dtype=np.uint64)[entries]
         roles = self._per_entry(self.run_roles, np.uint8)[entries]
         columns = [records, files, keys] + ([roles] if by_role else [])
@@ -141,6 +142,26 @@ class LocatedHashes:
         in_order = entries[order]
         return [in_order[start:end].tolist()
                 for start, end in zip(starts[shared].tolist(), ends[shared].tolist(), strict=True)]
+
+    def first_by_place(self, entries: Sequence[int], cap: int) -> set[int]:
+        """Of ``entries``, the first ``cap`` by place (file name, record, offset), and any more
+        at the place of the last of those: the entries whose findings a report keeps."""
+        if len(entries) <= cap:
+            return set(entries)
+        picked = np.asarray(entries, dtype=np.int64)
+        files = self._file_ranks()[picked]
+        records = np.frombuffer(self.records, dtype=np.uint64)[picked]
+        offsets = np.frombuffer(self.offsets, dtype=np.uint64)[picked]
+        order = np.lexsort([offsets, records, files])
+        last = order[cap - 1]
+        at_last = ((files == files[last]) & (records == records[last])
+                   & (offsets == offsets[last]))
+        return set(picked[order[:cap]].tolist()) | set(picked[at_last].tolist())
+
+    def _file_ranks(self) -> np.ndarray:
+        """Each entry's file, as its rank among the file names in sorted order."""
+        file_rank = np.argsort(np.argsort(np.array(self.files, dtype=object)))
+        return file_rank[self._per_entry(self.run_files, np.uint32)]
 
     def _repeated_entries(self) -> np.ndarray:
         """The entries whose key is seen more than once (usually none: one sort tells)."""
@@ -188,22 +209,33 @@ class DuplicateAggregator:
         left.images.merge(right.images)
         return left
 
-    def finish(self, state: _State, ctx: CheckContext) -> tuple[list[Finding], dict]:
-        # Generators: with many copies (a dataset listed twice) the findings are counted and
-        # capped as they are made, never all held at once.
-        return chain(_duplicate_ids(state.source_ids), _duplicate_images(state.images),
-                     _leaks(state.images)), {}
+    def finish(self, state: _State, ctx: CheckContext
+               ) -> tuple[Iterator[Finding | FindingTally], dict]:
+        # Generators: with many copies (a dataset listed twice) the findings are made one at a
+        # time, and only those the report keeps; the others are tallied.
+        cap = ctx.max_findings_per_rule
+        return chain(_duplicate_ids(state.source_ids, cap), _duplicate_images(state.images, cap),
+                     _leaks(state.images, cap)), {}
 
 
 def _split_name(role: str | None) -> str:
     return f"the {role} split" if role else "these records"
 
 
-def _duplicate_ids(table: LocatedHashes) -> Iterator[Finding]:
-    for group in table.groups(by_role=True):
+def _tallies(rule: Rule, hidden: Counter[Severity]) -> Iterator[FindingTally]:
+    for severity, count in sorted(hidden.items()):
+        if count:
+            yield FindingTally(rule.id, severity, count)
+
+
+def _duplicate_ids(table: LocatedHashes, cap: int) -> Iterator[Finding | FindingTally]:
+    groups = table.groups(by_role=True)
+    shown = table.first_by_place([entry for group in groups for entry in group[1:]], cap)
+    hidden: Counter[Severity] = Counter()
+    for group in groups:
         first = table.location(group[0])
         role = table.role(group[0])
-        severity = (None if role == "eval" else
+        severity = (D.DUPLICATE_SOURCE_ID.severity if role == "eval" else
                     Severity.WARNING if role is None else Severity.INFO)
         effect = {
             "eval": "the COCO evaluator skips every image after the first with the same id",
@@ -211,35 +243,54 @@ def _duplicate_ids(table: LocatedHashes) -> Iterator[Finding]:
                   "the first with the same id",
         }.get(role, "harmless in training, but eval on such records would skip the copies")
         for entry in group[1:]:
+            if entry not in shown:
+                hidden[severity] += 1
+                continue
             yield D.DUPLICATE_SOURCE_ID.finding(
                 f"image/source_id repeats that of {first.file} record {first.record} in "
                 f"{_split_name(role)}: {effect}", table.location(entry, K.SOURCE_ID),
                 severity=severity, first=first.to_dict(), copies=len(group))
+    yield from _tallies(D.DUPLICATE_SOURCE_ID, hidden)
 
 
-def _duplicate_images(table: LocatedHashes) -> Iterator[Finding]:
-    for group in table.groups(by_role=True):
+def _duplicate_images(table: LocatedHashes, cap: int) -> Iterator[Finding | FindingTally]:
+    groups = table.groups(by_role=True)
+    shown = table.first_by_place([entry for group in groups for entry in group[1:]], cap)
+    hidden = 0
+    for group in groups:
         first = table.location(group[0])
         role = table.role(group[0])
         for entry in group[1:]:
+            if entry not in shown:
+                hidden += 1
+                continue
             yield D.DUPLICATE_IMAGE.finding(
                 f"the image is byte-for-byte the one of {first.file} record {first.record} "
                 f"({len(group)} copies in {_split_name(role)})",
                 table.location(entry, K.IMAGE), first=first.to_dict(), copies=len(group))
+    yield from _tallies(D.DUPLICATE_IMAGE, Counter({D.DUPLICATE_IMAGE.severity: hidden}))
 
 
-def _leaks(table: LocatedHashes) -> Iterator[Finding]:
+def _leaks(table: LocatedHashes, cap: int) -> Iterator[Finding | FindingTally]:
+    # Each eval entry whose image is in the train split, and the first train entry with it.
+    leaked: list[int] = []
+    in_train: list[int] = []
     for group in table.groups(by_role=False):
         train = [e for e in group if table.role(e) == "train"]
-        if not train:
-            continue
-        seen = table.location(train[0])
-        for entry in group:
-            if table.role(entry) == "eval":
-                yield D.TRAIN_EVAL_LEAK.finding(
-                    f"this eval image is also in the train split ({seen.file} record "
-                    f"{seen.record}): eval scores it as if it were new",
-                    table.location(entry, K.IMAGE), train=seen.to_dict())
+        if train:
+            evals = [entry for entry in group if table.role(entry) == "eval"]
+            leaked += evals
+            in_train += [train[0]] * len(evals)
+    shown = table.first_by_place(leaked, cap)
+    for entry, train_entry in zip(leaked, in_train, strict=True):
+        if entry in shown:
+            seen = table.location(train_entry)
+            yield D.TRAIN_EVAL_LEAK.finding(
+                f"this eval image is also in the train split ({seen.file} record "
+                f"{seen.record}): eval scores it as if it were new",
+                table.location(entry, K.IMAGE), train=seen.to_dict())
+    hidden = len(leaked) - len(shown)
+    yield from _tallies(D.TRAIN_EVAL_LEAK, Counter({D.TRAIN_EVAL_LEAK.severity: hidden}))
 
 
 aggregator(DuplicateAggregator())

@@ -8,7 +8,7 @@ from typing import Any
 from tfod_doctor.checks.base import Aggregator
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.engine.work import WorkItem
-from tfod_doctor.findings import Finding
+from tfod_doctor.findings import Finding, FindingTally
 from tfod_doctor.records import Damage
 from tfod_doctor.report.model import FindingStore
 
@@ -102,8 +102,8 @@ class Partial:
             states={agg.name: agg.new() for agg in aggregators},
         )
 
-    def emit(self, finding: Finding, ctx: CheckContext) -> None:
-        """Keep a finding unless ``--select``/``--ignore`` rule it out."""
+    def emit(self, finding: Finding | FindingTally, ctx: CheckContext) -> None:
+        """Keep a finding (count a tally) unless ``--select``/``--ignore`` rule it out."""
         if ctx.rule_filter.allows(finding.rule):
             self.store.add(finding)
 

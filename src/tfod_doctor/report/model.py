@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tfod_doctor._version import __version__
-from tfod_doctor.findings import SUMMARY_ORDER, Finding, Severity
+from tfod_doctor.findings import SUMMARY_ORDER, Finding, FindingTally, Severity
 
 TOOL = "tfod-doctor"
 #: Bumped when the JSON report changes incompatibly.
@@ -28,15 +28,19 @@ class FindingStore:
         self.kept: dict[str, list[Finding]] = {}
         self.counts: Counter[tuple[str, Severity]] = Counter()
 
-    def add(self, finding: Finding) -> None:
-        """Count a finding, and keep it if it is among the first ``cap`` of its rule."""
+    def add(self, finding: Finding | FindingTally) -> None:
+        """Count a finding, and keep it if it is among the first ``cap`` of its rule (a tally
+        is only counted: its findings come after at least ``cap`` of their rule)."""
+        if isinstance(finding, FindingTally):
+            self.counts[(finding.rule, finding.severity)] += finding.count
+            return
         self.counts[(finding.rule, finding.severity)] += 1
         bucket = self.kept.setdefault(finding.rule, [])
         bucket.append(finding)
         if len(bucket) > 2 * self.cap:
             self._trim(finding.rule)
 
-    def extend(self, findings: Iterable[Finding]) -> None:
+    def extend(self, findings: Iterable[Finding | FindingTally]) -> None:
         """Add several findings."""
         for finding in findings:
             self.add(finding)
