@@ -18,31 +18,19 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tfod_doctor.catalogue import RuleFilter, unknown_selectors
 from tfod_doctor.checks.context import CheckContext, InputFlags, LabelTable
-from tfod_doctor.converters import (
-    ConversionResult,
-    ConvertOptions,
-    ExifMode,
-    ExportOptions,
-    ExportResult,
-    ImageOptions,
-    Reencode,
-    Sharding,
-    convert_dataset,
-    export_records,
-    parse_size,
-)
 from tfod_doctor.engine import Plan, execute, scan_plan
 from tfod_doctor.engine.process import Progress
 from tfod_doctor.errors import UserError
 from tfod_doctor.findings import Finding
-from tfod_doctor.fixing import FixRequest, FixResult
-from tfod_doctor.fixing import fix as run_fix
-from tfod_doctor.repair import EXIF_CHOICES
 from tfod_doctor.report.model import Report
+
+if TYPE_CHECKING:  # converting and fixing are imported when asked for: checks start faster
+    from tfod_doctor.converters import ConversionResult, ExifMode, ExportResult, Reencode
+    from tfod_doctor.fixing import FixResult
 
 PathLike = str | os.PathLike
 
@@ -271,8 +259,8 @@ def convert(
     name: str = "train",
     num_shards: int | None = None,
     shard_size: int | str | None = None,
-    exif: str | ExifMode = ExifMode.AUTO,
-    reencode: str | Reencode = Reencode.KEEP,
+    exif: str | ExifMode = "auto",
+    reencode: str | Reencode = "keep",
     quality: int = 95,
     verify_images: bool = False,
     allow_lossy: bool = False,
@@ -295,6 +283,16 @@ def convert(
     before reading starts; ``progress`` is advanced by one per image. ``label_map`` (VOC, CSV)
     keeps the ids of an existing label map; names it lacks are unknown categories.
     """
+    from tfod_doctor.converters import (
+        ConvertOptions,
+        ExifMode,
+        ImageOptions,
+        Reencode,
+        Sharding,
+        convert_dataset,
+        parse_size,
+    )
+
     if label_map is not None and fmt not in _NAMED_CLASS_FORMATS:
         raise UserError(f"a label map gives ids to class names: {fmt} declares its own "
                         "categories (--keep-category-ids keeps COCO's ids)")
@@ -337,6 +335,8 @@ def export(
     ``manifest``), or from ``label_map``. Damaged or unreadable records are skipped and listed
     in ``result.problems``.
     """
+    from tfod_doctor.converters import ExportOptions, export_records
+
     if isinstance(records, str):
         records = [records]
     options = ExportOptions(Path(manifest) if manifest is not None else None, allow_lossy,
@@ -379,6 +379,11 @@ def fix(
     ``box_layout`` (``yxyx``, ``xyxy``, ``xywh``, ``cxcywh``) and ``box_units`` (``normalized``,
     ``pixels``).
     """
+    from tfod_doctor.converters import Sharding, parse_size
+    from tfod_doctor.fixing import FixRequest
+    from tfod_doctor.fixing import fix as run_fix
+    from tfod_doctor.repair import EXIF_CHOICES
+
     if exif not in EXIF_CHOICES:
         raise UserError(f"exif must be one of {', '.join(EXIF_CHOICES)}, not {exif!r}")
     if image_format not in ("png", "jpeg"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import pkgutil
 import sys
 
 import click
@@ -26,7 +25,30 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage error or nothing 
 """
 
 
+#: Each command, and the module of this package that defines it in its ``COMMANDS``.
+COMMAND_MODULES = {
+    "check": "check", "convert": "convert", "demo": "demo", "explain": "explain",
+    "export": "convert", "fix": "fix", "rules": "rules", "scan": "scan", "show": "show",
+}
+
+
+class _LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is used (running
+    ``check`` does not import the converters), or when the help lists every command."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is None:
+            return None
+        commands = importlib.import_module(f"{__name__}.{module}").COMMANDS
+        return next(command for command in commands if command.name == cmd_name)
+
+
 @click.group(
+    cls=_LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EPILOG,
 )
@@ -34,14 +56,6 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage error or nothing 
 def app() -> None:
     """Find, explain and fix what breaks TensorFlow Object Detection API training:
     TFRecords, pipeline.config and label map, checked together."""
-
-
-_SKIP = {"common"}
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name not in _SKIP and not _module.name.startswith("_"):
-        _commands = importlib.import_module(f"{__name__}.{_module.name}")
-        for _command in getattr(_commands, "COMMANDS", ()):
-            app.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:
