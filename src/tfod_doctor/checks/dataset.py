@@ -228,9 +228,15 @@ def _tallies(rule: Rule, hidden: Counter[Severity]) -> Iterator[FindingTally]:
             yield FindingTally(rule.id, severity, count)
 
 
-def _duplicate_ids(table: LocatedHashes, cap: int) -> Iterator[Finding | FindingTally]:
+def _copies(table: LocatedHashes, cap: int) -> tuple[list[list[int]], set[int]]:
+    """The groups of entries with one key in one split, and which of their copies (the entries
+    after each group's first) get the findings a report keeps."""
     groups = table.groups(by_role=True)
-    shown = table.first_by_place([entry for group in groups for entry in group[1:]], cap)
+    return groups, table.first_by_place([entry for group in groups for entry in group[1:]], cap)
+
+
+def _duplicate_ids(table: LocatedHashes, cap: int) -> Iterator[Finding | FindingTally]:
+    groups, shown = _copies(table, cap)
     hidden: Counter[Severity] = Counter()
     for group in groups:
         first = table.location(group[0])
@@ -254,8 +260,7 @@ def _duplicate_ids(table: LocatedHashes, cap: int) -> Iterator[Finding | Finding
 
 
 def _duplicate_images(table: LocatedHashes, cap: int) -> Iterator[Finding | FindingTally]:
-    groups = table.groups(by_role=True)
-    shown = table.first_by_place([entry for group in groups for entry in group[1:]], cap)
+    groups, shown = _copies(table, cap)
     hidden = 0
     for group in groups:
         first = table.location(group[0])
