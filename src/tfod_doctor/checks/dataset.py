@@ -116,6 +116,11 @@ class LocatedHashes:
         """The split of entry ``entry``."""
         return self.roles[self.run_roles[self._run(entry)]]
 
+    def roles_of(self, entries: Sequence[int]) -> list[str | None]:
+        """The split of each of ``entries`` (:meth:`role` of many at once)."""
+        per_entry = self._per_entry(self.run_roles, np.uint8)
+        return [self.roles[i] for i in per_entry[np.asarray(entries, dtype=np.int64)].tolist()]
+
     def _per_entry(self, run_values: array, dtype: type) -> np.ndarray:
         """A per-run column spread over the entries of each run."""
         starts = np.frombuffer(self.run_starts, dtype=np.uint64).astype(np.int64)
@@ -280,10 +285,13 @@ def _leaks(table: LocatedHashes, cap: int) -> Iterator[Finding | FindingTally]:
     # Each eval entry whose image is in the train split, and the first train entry with it.
     leaked: list[int] = []
     in_train: list[int] = []
-    for group in table.groups(by_role=False):
-        train = [e for e in group if table.role(e) == "train"]
+    groups = table.groups(by_role=False)
+    every = [entry for group in groups for entry in group]
+    role_of = dict(zip(every, table.roles_of(every), strict=True))
+    for group in groups:
+        train = [entry for entry in group if role_of[entry] == "train"]
         if train:
-            evals = [entry for entry in group if table.role(entry) == "eval"]
+            evals = [entry for entry in group if role_of[entry] == "eval"]
             leaked += evals
             in_train += [train[0]] * len(evals)
     shown = table.first_by_place(leaked, cap)
