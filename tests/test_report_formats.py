@@ -10,6 +10,7 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -21,9 +22,10 @@ from report_helpers import box_rule, demo_report, records_of
 
 from tfod_doctor import catalogue
 from tfod_doctor import report as reports
-from tfod_doctor.api import check, scan
+from tfod_doctor.api import check, scan, scan_plan_and_context
 from tfod_doctor.cli import app
 from tfod_doctor.cli.common import use_color
+from tfod_doctor.engine import execute
 from tfod_doctor.findings import Location, Severity
 from tfod_doctor.records import FeatureView
 from tfod_doctor.report import RenderOptions
@@ -194,6 +196,28 @@ def test_junit_counts_agree_with_the_xsd_shape(demo):
         total += len(cases)
         failures += int(suite.get("failures"))
     assert (int(root.get("tests")), int(root.get("failures"))) == (total, failures)
+
+
+def test_junit_fails_a_rule_whose_worst_findings_were_not_kept(tmp_path):
+    """D001 is info in the train split and data loss in the eval split. With one finding kept
+    per rule, the one kept is a train one (it comes first by place); the rule must still fail
+    at --fail-on data-loss, as the exit code does."""
+    dataset = make_dataset(tmp_path / "data")
+    copies = {"train": tmp_path / "a_train_copy.tfrecord",
+              "eval": tmp_path / "z_eval_copy.tfrecord"}
+    copies["train"].write_bytes(dataset.train_files[0].read_bytes())
+    copies["eval"].write_bytes(dataset.eval_files[0].read_bytes())
+    plan, ctx = scan_plan_and_context(
+        [*map(str, dataset.train_files), str(copies["train"])],
+        eval_inputs=[*map(str, dataset.eval_files), str(copies["eval"])])
+    report = execute(plan, replace(ctx, max_findings_per_rule=1))
+    kept = report.by_rule("D001")
+    assert [f.severity for f in kept] == [Severity.INFO]
+    assert report.exit_code(Severity.DATA_LOSS) == 1
+    options = RenderOptions(fail_on=Severity.DATA_LOSS)
+    root = ET.fromstring(reports.render(report, "junit", options))
+    case = next(c for c in root.iter("testcase") if c.get("name").startswith("D001"))
+    assert case.find("failure").get("type") == "data-loss"
 
 
 def test_junit_survives_control_characters(monkeypatch):

@@ -48,11 +48,10 @@ def _testcase(rule: Rule, report: Report, options: RenderOptions) -> tuple[ET.El
         case.set("file", xml_text(findings[0].location.file))
         if findings[0].location.line is not None:
             case.set("line", str(findings[0].location.line))
-    failing = any(f.severity >= options.fail_on for f in findings)
-    if count and not findings:  # counted but none kept: judge by the rule's own severity
-        failing = rule.severity >= options.fail_on
+    # Judged on every finding counted, not only those kept: as the exit code is.
+    severity = report.rule_severity(rule.id)
+    failing = bool(count) and severity >= options.fail_on
     if failing:
-        severity = max(f.severity for f in findings) if findings else rule.severity
         first = findings[0].message if findings else rule.summary
         failure = ET.SubElement(case, "failure", {
             "message": xml_text(f"{_plural(count)}: {first}"), "type": severity.label,
