@@ -23,7 +23,7 @@ from report_helpers import box_rule, demo_report, records_of
 from tfod_doctor import catalogue
 from tfod_doctor import report as reports
 from tfod_doctor.api import check, scan, scan_plan_and_context
-from tfod_doctor.cli import app
+from tfod_doctor.cli import app, main
 from tfod_doctor.cli.common import use_color
 from tfod_doctor.engine import execute
 from tfod_doctor.findings import Location, Severity
@@ -218,6 +218,25 @@ def test_junit_fails_a_rule_whose_worst_findings_were_not_kept(tmp_path):
     root = ET.fromstring(reports.render(report, "junit", options))
     case = next(c for c in root.iter("testcase") if c.get("name").startswith("D001"))
     assert case.find("failure").get("type") == "data-loss"
+
+
+def test_junit_skips_the_rules_left_out_by_select(tmp_path):
+    junitparser = pytest.importorskip("junitparser")
+    dataset = make_dataset(tmp_path / "data", ["bad_payload_crc", "nan_box"])
+    path = tmp_path / "report.xml"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["scan", *map(str, dataset.record_files), "--select", "R", "--format", "junit",
+              "-o", str(path)])
+    assert exit_info.value.code == 1
+    xml = junitparser.JUnitXml.fromfile(str(path))
+    cases = {case.name.split()[0]: case for suite in xml for case in suite}
+    skipped = {rule for rule, case in cases.items() if case.is_skipped}
+    assert skipped == {rule for rule in cases if not rule.startswith("R")}
+    assert not cases["R004"].is_passed and not cases["R004"].is_skipped  # bad data CRC
+    assert cases["B003"].is_skipped  # the NaN box is there, but B was not selected
+    root = ET.parse(path).getroot()
+    assert int(root.get("skipped")) == len(skipped)
+    assert sum(int(suite.get("skipped")) for suite in root) == len(skipped)
 
 
 def test_junit_survives_control_characters(monkeypatch):

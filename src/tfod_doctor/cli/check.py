@@ -52,7 +52,7 @@ def check(
     with progress_bar(plan.total_bytes, "checking") as progress:
         report = execute(plan, ctx, progress, workers=workers, runner=runner,
                          beam_options=beam_options)
-    return emit_report(report, fmt, output, verbose, fail_on, "check")
+    return emit_report(report, fmt, output, verbose, fail_on, "check", ctx.rule_filter)
 
 
 COMMANDS = [check]

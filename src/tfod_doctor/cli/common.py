@@ -23,6 +23,7 @@ from rich.progress import (
 )
 
 from tfod_doctor import report as reports
+from tfod_doctor.catalogue import RuleFilter
 from tfod_doctor.engine.run import RUNNERS
 from tfod_doctor.findings import Severity
 from tfod_doctor.report.model import Report
@@ -148,13 +149,14 @@ def progress_bar(total: int | None, label: str, unit: str = "bytes"
 
 
 def emit_report(
-    report: Report, fmt: str, output: Path | None, verbose: bool, fail_on: Severity, command: str
+    report: Report, fmt: str, output: Path | None, verbose: bool, fail_on: Severity, command: str,
+    rule_filter: RuleFilter | None = None,
 ) -> int:
     """Write the report where asked and return the exit code."""
     to_terminal = output is None and fmt == "text"
     options = reports.RenderOptions(
         verbose=verbose, color=use_color() and to_terminal, command=command, fail_on=fail_on,
-        width=terminal_width() if to_terminal else None,
+        width=terminal_width() if to_terminal else None, rule_filter=rule_filter,
     )
     text = reports.render(report, fmt, options)
     if output is None:

@@ -64,7 +64,7 @@ def scan(
     with progress_bar(plan.total_bytes, "scanning") as progress:
         report = execute(plan, ctx, progress, workers=workers, runner=runner,
                          beam_options=beam_options)
-    return emit_report(report, fmt, output, verbose, fail_on, "scan")
+    return emit_report(report, fmt, output, verbose, fail_on, "scan", ctx.rule_filter)
 
 
 COMMANDS = [scan]

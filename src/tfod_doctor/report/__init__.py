@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from tfod_doctor.catalogue import RuleFilter
 from tfod_doctor.findings import Severity
 from tfod_doctor.report.model import FindingStore, Report
 
@@ -33,6 +34,8 @@ class RenderOptions:
     samples: int = 12
     #: Seconds to spend at most reading records back for pictures.
     picture_seconds: float = 20.0
+    #: ``--select``/``--ignore`` of the run: rules left out are shown as skipped (JUnit).
+    rule_filter: RuleFilter | None = None
 
 
 Renderer = Callable[[Report, RenderOptions], str]

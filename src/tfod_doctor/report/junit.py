@@ -2,7 +2,8 @@
 
 One test suite per rule family, one test case per rule. A rule fails when it has findings at or
 above ``--fail-on`` (as the exit code does): the failure lists where and what, and how to fix it.
-Findings below the threshold leave the test passing and are listed in its ``system-out``.
+Findings below the threshold leave the test passing and are listed in its ``system-out``. Rules
+that ``--select``/``--ignore`` left out are skipped.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def _testcase(rule: Rule, report: Report, options: RenderOptions) -> tuple[ET.El
     case = ET.Element("testcase", {
         "classname": f"{TOOL}.{rule.family}", "name": f"{rule.id} {rule.name}", "time": "0",
     })
+    if options.rule_filter is not None and not options.rule_filter.allows(rule.id):
+        ET.SubElement(case, "skipped", {"message": "not selected (--select/--ignore)"})
+        return case, False
     if findings and findings[0].location.file:
         case.set("file", xml_text(findings[0].location.file))
         if findings[0].location.line is not None:
@@ -71,14 +75,15 @@ def _suite(name: str, rules: Iterable[Rule], report: Report,
     properties = ET.SubElement(suite, "properties")
     for value in report.inputs:
         ET.SubElement(properties, "property", {"name": "input", "value": xml_text(value)})
-    tests = failures = 0
+    tests = failures = skipped = 0
     for rule in rules:
         case, failing = _testcase(rule, report, options)
         suite.append(case)
         tests += 1
         failures += failing
+        skipped += case.find("skipped") is not None
     suite.attrib.update({"tests": str(tests), "failures": str(failures), "errors": "0",
-                         "skipped": "0", "time": "0"})
+                         "skipped": str(skipped), "time": "0"})
     return suite
 
 
@@ -86,17 +91,17 @@ def to_junit(report: Report, options: RenderOptions | None = None) -> ET.Element
     """The report as a JUnit ``<testsuites>`` element."""
     options = options or RenderOptions()
     root = ET.Element("testsuites", {"name": f"{TOOL} {options.command}"})
-    tests = failures = 0
+    totals = {"tests": 0, "failures": 0, "skipped": 0}
     for letter, family in FAMILIES.items():
         rules = [rule for rule in catalogue.all_rules() if rule.id.startswith(letter)]
         if not rules:
             continue
         suite = _suite(f"{TOOL} {options.command}: {family}", rules, report, options)
         root.append(suite)
-        tests += int(suite.get("tests", 0))
-        failures += int(suite.get("failures", 0))
-    root.attrib.update({"tests": str(tests), "failures": str(failures), "errors": "0",
-                        "skipped": "0", "time": "0"})
+        for name in totals:
+            totals[name] += int(suite.get(name, 0))
+    root.attrib.update({name: str(total) for name, total in totals.items()})
+    root.attrib.update({"errors": "0", "time": "0"})
     return root
 
 
