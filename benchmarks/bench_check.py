@@ -16,6 +16,9 @@ Every measurement runs in a fresh process (so peak memory is its own), reads fro
 (each is run ``--repeat`` times; the best time counts) and prints MB/s and records/s:
 
 - ``read``: the files read in 8 MB chunks — the ceiling;
+- ``no rules``: what ``check`` does before any rule, on as many processes (one file each): the
+  framing and both CRCs, the protobuf parse, and taking out the lists the OD API's decoder reads.
+  No check can be faster than this row; its ratio to TensorFlow bounds every ratio of ``check``;
 - ``tf single``: ``TFRecordDataset`` → ``map(parse_single_example, OD API spec)`` → ``batch`` →
   ``prefetch``, in-graph, iterated to the end; ``tf batched``: ``batch`` → ``map(parse_example)``
   (TensorFlow's fastest parse); the better of the two is "TensorFlow's best";
@@ -187,6 +190,28 @@ def measure_decode(spec: dict) -> dict:
     return {"seconds": seconds, "records": sum(counts)}
 
 
+def _floor_shard(path: str) -> int:
+    """Read one record file as ``check`` does before any rule: framing and both CRCs, the
+    protobuf parse, and the lists the OD API's decoder reads (``ODRecord``); returns how many."""
+    from tfod_doctor.odapi.record import ODRecord
+    from tfod_doctor.records import FeatureView, Record, RecordReader
+
+    count = 0
+    with open(path, "rb") as handle:
+        for record in RecordReader(handle, os.path.getsize(path), path):
+            if isinstance(record, Record):
+                ODRecord(FeatureView.from_payload(record.payload))
+                count += 1
+    return count
+
+
+def measure_floor(spec: dict) -> dict:
+    with multiprocessing.get_context("fork").Pool(spec["workers"]) as pool:
+        seconds, counts = _best(lambda: pool.map(_floor_shard, _files(spec), chunksize=1),
+                                spec["repeat"])
+    return {"seconds": seconds, "records": sum(counts)}
+
+
 def measure_cli(spec: dict) -> dict:
     exe = shutil.which("tfod-doctor", path=str(Path(sys.executable).parent)) or "tfod-doctor"
     command = [exe, "scan", *spec["files"], "--format", "json", "-o", os.devnull]
@@ -199,7 +224,7 @@ def measure_cli(spec: dict) -> dict:
 
 MEASURES = {"read": measure_read, "tf": measure_tf, "scan": measure_check,
             "check": measure_check, "decode": measure_decode, "tf-decode": measure_tf_decode,
-            "cli": measure_cli}
+            "cli": measure_cli, "floor": measure_floor}
 
 
 def child_main(spec: dict) -> None:
@@ -305,6 +330,7 @@ def bench_dataset(data: datasets.BenchData, args, workers: int, deep_and_decoder
         plan += [("tf parse_single_example", {"what": "tf", "variant": "single"}),
                  ("tf batch(256) + parse_example", {"what": "tf", "variant": "batched"})]
     plan += [
+        (f"no rules: read + parse ({workers} procs)", {"what": "floor", "workers": workers}),
         (f"tfod-doctor scan ({workers} workers)", {"what": "scan", "workers": workers}),
         (f"tfod-doctor check ({workers} workers)",
          {"what": "check", "workers": workers, "config": config}),
@@ -348,6 +374,10 @@ def _versus_tf(rows: list[dict], what: str, check: dict) -> dict[str, float]:
         if tf_row:
             target = " [>= 5]" if "single" in prefix else ""
             out[f"check ÷ TensorFlow {name}, {what}{target}"] = check["MB/s"] / tf_row["MB/s"]
+    floor, tf_single = _find(rows, "no rules:"), _find(rows, "tf parse_single_example")
+    if floor and tf_single:
+        out[f"no rules ÷ TensorFlow read + parse_single_example, {what} (check's ceiling)"] = (
+            floor["MB/s"] / tf_single["MB/s"])
     return out
 
 
