@@ -24,7 +24,6 @@ from rich.progress import (
 
 from tfod_doctor import report as reports
 from tfod_doctor.catalogue import RuleFilter
-from tfod_doctor.engine.run import RUNNERS
 from tfod_doctor.findings import Severity
 from tfod_doctor.report.model import Report
 
@@ -78,6 +77,10 @@ def engine_options(func: Callable) -> Callable:
     The command receives ``workers`` (``None``: one per CPU), ``runner`` and ``beam_options``,
     to pass on to :func:`tfod_doctor.engine.execute`.
     """
+    # Imported here: the commands without these options (rules, explain) start without the
+    # engine and the checks.
+    from tfod_doctor.engine.run import RUNNERS
+
     decorators = [
         click.option("--workers", "-j", type=click.IntRange(min=1), metavar="N",
                      help="Worker processes (default: one per CPU). Large files are cut into "
