@@ -31,7 +31,7 @@ from tfod_doctor.config.rewrite import (
 from tfod_doctor.converters.outputs import claim_folder
 from tfod_doctor.converters.shards import Sharding, shard_pattern
 from tfod_doctor.errors import UserError
-from tfod_doctor.records import discover
+from tfod_doctor.records import InputProblem, ProblemKind, discover
 from tfod_doctor.records.sniff import FileKind, sniff_file
 from tfod_doctor.repair import MANIFEST, DatasetFacts, RecordSet, RepairOptions, plan_repair
 from tfod_doctor.repair.run import Progress, RepairPlan
@@ -178,23 +178,37 @@ def _set_name(path: str) -> str:
     return _SHARD_SUFFIX.sub("", stem) or "data"
 
 
-def _record_sets(inputs: Sequence[str], name: str | None) -> list[RecordSet]:
+def _record_sets(inputs: Sequence[str], name: str | None
+                 ) -> tuple[list[RecordSet], list[InputProblem]]:
+    """The record sets of ``inputs``, and the files among them that cannot be read."""
     sets: dict[str, list] = {}
+    unreadable: list[InputProblem] = []
     for text in inputs:
         found = discover([text])
-        if not found.sources:
+        locked = _unreadable(found.problems)
+        unreadable += locked
+        if found.sources:
+            key = name or _set_name(found.sources[0].path)
+            sets.setdefault(key, []).extend(found.sources)
+        elif not found.problems or len(locked) < len(found.problems):
+            # A path that names nothing: most likely a typo, so stop before writing anything.
             why = found.problems[0].message if found.problems else "no record files"
             raise UserError(f"{text}: {why}")
-        key = name or _set_name(found.sources[0].path)
-        sets.setdefault(key, []).extend(found.sources)
-    return [RecordSet(key, sources) for key, sources in sets.items()]
+    if not sets:
+        raise UserError(f"nothing to fix: {unreadable[0].message}")
+    return [RecordSet(key, sources) for key, sources in sets.items()], unreadable
+
+
+def _unreadable(problems: Sequence[InputProblem]) -> list[InputProblem]:
+    """The inputs that exist but cannot be read (their records cannot be repaired)."""
+    return [problem for problem in problems if problem.kind is ProblemKind.UNREADABLE]
 
 
 def _fix_records(inputs: Sequence[str], request: FixRequest, watch: _Watch) -> FixResult:
-    sets = _record_sets(inputs, request.name)
+    sets, unreadable = _record_sets(inputs, request.name)
     labels = _LabelMapState.read(request.label_map)
     options = _options(request, labels.table, flags=None)
-    records = _run(sets, options, labels, request, watch)
+    records = _run(sets, options, labels, request, watch, unreadable)
     result = FixResult(request.out, records, label_map=labels.rewrite,
                        label_map_created=labels.created)
     _write_side_files(result, labels, None)
@@ -213,14 +227,15 @@ def _options(request: FixRequest, table: LabelTable | None, flags: Any,
 
 
 def _run(sets: list[RecordSet], options: RepairOptions, labels: _LabelMapState,
-         request: FixRequest, watch: _Watch) -> RepairPlan:
+         request: FixRequest, watch: _Watch, unreadable: Sequence[InputProblem]) -> RepairPlan:
     out = request.out if request.apply else None
     if out is not None:
         _refuse_inputs_in(out, sets)
         claim_folder(out, [f"{s.name}-*-of-*.tfrecord" for s in sets]
                      + [MANIFEST, CONFIG_NAME, LABEL_MAP_NAME], request.overwrite)
     return plan_repair(sets, options, out=out, sharding=request.sharding,
-                       progress=watch.progress, adjust=labels.adjust, on_total=watch.on_total)
+                       progress=watch.progress, adjust=labels.adjust, on_total=watch.on_total,
+                       unreadable=unreadable)
 
 
 def _refuse_inputs_in(out: Path, sets: list[RecordSet]) -> None:
@@ -250,7 +265,7 @@ def _fix_config(path: Path, request: FixRequest, watch: _Watch) -> FixResult:
     ctx = check.ctx.for_role("train")
     intent = check.config.feature_map_intent()
     options = _options(request, labels.table, ctx.flags, intent.renames(), intent.boxes_key)
-    records = _run(sets, options, labels, request, watch)
+    records = _run(sets, options, labels, request, watch, _unreadable(check.plan.problems))
     edits = _config_edits(check, records, labels, request, text)
     result = FixResult(request.out, records, rewrite_pipeline(text, edits, source=str(path)),
                        labels.rewrite, labels.created)

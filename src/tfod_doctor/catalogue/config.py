@@ -227,9 +227,12 @@ LABEL_MAP_NOT_FOUND = define(Rule(
     id="C016",
     name="label-map-not-found",
     severity=Severity.ERROR,
-    summary="`label_map_path` names a file that does not exist.",
-    why="Building the decoder or the evaluator fails with `NotFoundError`.",
-    fix="Fix the path (relative paths are relative to the folder training runs in).",
+    summary="`label_map_path` names a file that does not exist, a folder, or a file that cannot "
+            "be read.",
+    why="Building the decoder or the evaluator fails with `NotFoundError` (or "
+        "`PermissionDeniedError`).",
+    fix="Fix the path (relative paths are relative to the folder training runs in), or the "
+        "file's permissions.",
     example="label_map_path: \"annotations/labelmap.pbtxt\"   # the file is label_map.pbtxt",
     defect="label_map_path_wrong",
     tf_message="NotFoundError: ...; No such file or directory",

@@ -113,7 +113,9 @@ def show_fix(result: FixResult, verbose: bool) -> None:
 def _show_salvage(console: Console, entry: dict[str, Any]) -> None:
     name = escape(str(entry.get("file")))
     if "error" in entry:
-        console.print(f"[magenta]{name}[/]: {escape(entry['error'])}", soft_wrap=True)
+        error, file = str(entry["error"]), str(entry.get("file"))
+        shown = error if error.startswith(file) else f"{file}: {error}"  # names it already
+        console.print(f"[magenta]{escape(shown)}[/]", soft_wrap=True)
         return
     what = f"{entry['records']:,} intact record(s) recovered"
     if entry.get("lost_bytes"):

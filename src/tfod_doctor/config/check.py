@@ -14,7 +14,7 @@ from typing import Any
 
 from tfod_doctor.catalogue import config as C
 from tfod_doctor.checks.context import Batching, CheckContext, InputFlags, LabelTable
-from tfod_doctor.config.label_map import LabelMap, read_label_map
+from tfod_doctor.config.label_map import LabelMap, LabelMapUnreadable, read_label_map
 from tfod_doctor.config.pipeline import PLACEHOLDER, PipelineConfig, read_pipeline
 from tfod_doctor.config.validate import Node, Value
 from tfod_doctor.engine import Plan
@@ -137,7 +137,14 @@ def _label_map_for(check: ConfigCheck, resolver: Resolver, role: str,
         return None
     label_map = check.label_maps.get(path)
     if label_map is None:
-        label_map, findings = read_label_map(path)
+        try:
+            label_map, findings = read_label_map(path)
+        except LabelMapUnreadable as exc:
+            # Like a missing one: reported at the config line, and the records still checked.
+            check.plan.findings.append(config.finding(
+                C.LABEL_MAP_NOT_FOUND, f"{role}_input_reader.label_map_path {written!r} cannot "
+                f"be read: {exc.reason}", pos, reason=exc.reason))
+            return None
         check.label_maps[path] = label_map
         check.plan.findings.extend(findings)
     return label_map.table() if label_map.loadable and label_map.items else None

@@ -114,12 +114,21 @@ def parse_label_map(text: str, name: str) -> tuple[LabelMap, list[Finding]]:
     return label_map, findings
 
 
+class LabelMapUnreadable(UserError):
+    """A label map file that cannot be read; ``reason`` is what the system answered."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"cannot read the label map {path}: {reason}")
+        self.reason = reason
+
+
 def read_label_map(path: str | Path) -> tuple[LabelMap, list[Finding]]:
-    """Read and check a label map file; a missing or unreadable file is a :class:`UserError`."""
+    """Read and check a label map file; a missing or unreadable file is a
+    :class:`LabelMapUnreadable` (a :class:`UserError`)."""
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
-        raise UserError(f"cannot read the label map {path}: {exc.strerror or exc}") from exc
+        raise LabelMapUnreadable(path, exc.strerror or str(exc)) from exc
     return parse_label_map(text, str(path))
 
 

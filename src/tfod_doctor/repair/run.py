@@ -20,7 +20,14 @@ from typing import Any
 from tfod_doctor.converters.shards import ShardedWriter, Sharding
 from tfod_doctor.odapi import features as K
 from tfod_doctor.odapi.labels import LabelTable
-from tfod_doctor.records import ExampleDecodeError, FeatureView, Kind, Source, salvage
+from tfod_doctor.records import (
+    ExampleDecodeError,
+    FeatureView,
+    InputProblem,
+    Kind,
+    Source,
+    salvage,
+)
 from tfod_doctor.records.sniff import FileKind
 from tfod_doctor.repair.record import Change, EditableRecord
 from tfod_doctor.repair.transforms import (
@@ -207,8 +214,12 @@ def plan_repair(
     sharding: Sharding | None = None, progress: Progress | None = None,
     adjust: Callable[[DatasetFacts], LabelTable | None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    unreadable: Sequence[InputProblem] = (),
 ) -> RepairPlan:
     """Repair every record of ``sets``; with ``out``, write the shards and the manifest there.
+
+    ``unreadable`` are input files that matched but cannot be read: none of their records can
+    be in the output, so the plan and the manifest name each of them with why.
 
     ``adjust`` sees what the first pass learned and may return the label map the second pass
     uses instead of ``options.label_map`` (the label map as ``fix`` will write it, with the
@@ -225,6 +236,8 @@ def plan_repair(
         options = replace(options, label_map=table)
     plan = RepairPlan(facts=facts, applied=out is not None,
                       layout=options.layout.key if options.layout else None)
+    plan.salvaged.extend({"file": problem.input, "error": problem.message}
+                         for problem in unreadable)
     state = RepairState(options, facts)
     manifest = _Manifest(out) if out is not None else None
     for record_set in sets:
