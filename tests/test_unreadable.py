@@ -158,3 +158,13 @@ def test_fix_of_only_unreadable_files_is_an_error(dataset, tmp_path):
     assert "Traceback" not in run.stderr
     assert run.returncode == 2
     assert f"nothing to fix: {locked} cannot be read: Permission denied" in run.stderr
+
+
+def test_an_unreadable_shard_is_not_also_a_missing_one(dataset, tmp_path):
+    locked = next(path for path in _records(dataset) if "-00000-of-00002" in path.name)
+    locked.chmod(0)
+    pattern = str(locked.parent / locked.name.replace("00000-of", "*-of"))
+    code, _, report = _cli("scan", pattern, report=tmp_path / "r.json")
+    assert code == 1
+    assert [(f["rule"], f["location"]["file"]) for f in report["findings"]] == [
+        ("R023", str(locked))]  # no R024: the shard is there, it cannot be read

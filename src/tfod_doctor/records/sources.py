@@ -246,7 +246,8 @@ def discover(inputs: Sequence[str], relative_to: str | Path | None = None) -> In
             if key not in seen:
                 seen.add(key)
                 found.sources.append(source)
-    found.problems.extend(missing_shards(found.sources))
+    unreadable = [p.input for p in found.problems if p.kind is ProblemKind.UNREADABLE]
+    found.problems.extend(missing_shards(found.sources, unreadable))
     return found
 
 
@@ -453,21 +454,24 @@ def _unstrip(fs: Any, path: str, protocol: str) -> str:
 # -- shard sets ----------------------------------------------------------------------------------
 
 
-def missing_shards(sources: Sequence[Source]) -> list[InputProblem]:
+def missing_shards(sources: Sequence[Source], unreadable: Sequence[str] = ()
+                   ) -> list[InputProblem]:
     """Shard sets (``NAME-0000k-of-0000N``) among ``sources`` that lack some of their shards.
 
     A set is checked when a glob or a directory found some of it, or two or more of its shards
-    were named: one shard named on its own is taken as meant to be read alone.
+    were named: one shard named on its own is taken as meant to be read alone. The files named
+    in ``unreadable`` are there (they are reported as unreadable), so they are not missing.
     """
-    sets: dict[tuple[str, str, str, int], list[tuple[int, Source]]] = defaultdict(list)
-    for source in sources:
-        match = _SHARD.match(source.name)
+    found = [(source.name, source.found_by) for source in sources]
+    sets: dict[tuple[str, str, str, int], list[tuple[int, str]]] = defaultdict(list)
+    for name, found_by in [*found, *((name, "path") for name in unreadable)]:
+        match = _SHARD.match(name)
         if match and int(match["count"]) > 0:
             key = (match["prefix"], match["suffix"], match["count"], len(match["index"]))
-            sets[key].append((int(match["index"]), source))
+            sets[key].append((int(match["index"]), found_by))
     problems = []
     for (prefix, suffix, count_text, width), members in sorted(sets.items()):
-        if len(members) < 2 and all(source.found_by == "path" for _, source in members):
+        if len(members) < 2 and all(found_by == "path" for _, found_by in members):
             continue
         present = {index for index, _ in members}
         count = int(count_text)
