@@ -168,3 +168,14 @@ def test_an_unreadable_shard_is_not_also_a_missing_one(dataset, tmp_path):
     assert code == 1
     assert [(f["rule"], f["location"]["file"]) for f in report["findings"]] == [
         ("R023", str(locked))]  # no R024: the shard is there, it cannot be read
+
+
+def test_an_unreadable_checkpoint_is_a_config_finding(dataset, tmp_path):
+    index = next(dataset.config_path.parent.rglob("*.index"))
+    index.chmod(0)
+    code, _, report = _cli("check", str(dataset.config_path), report=tmp_path / "r.json")
+    assert code == 1
+    (finding,) = [f for f in report["findings"] if f["rule"] == "C009"]
+    assert finding["message"].endswith(f"cannot be read: {index.name}: Permission denied")
+    assert finding["location"]["line"] == _config_lines(dataset, "fine_tune_checkpoint:")[0]
+    assert report["stats"]["totals"]["records"] > 0

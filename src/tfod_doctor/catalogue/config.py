@@ -121,7 +121,8 @@ CHECKPOINT_NOT_FOUND = define(Rule(
     id="C009",
     name="checkpoint-not-found",
     severity=Severity.ERROR,
-    summary="`fine_tune_checkpoint` names a checkpoint that does not exist (no `PREFIX.index`).",
+    summary="`fine_tune_checkpoint` names a checkpoint that does not exist (no `PREFIX.index`), "
+            "or one whose files cannot be read.",
     why="Training fails when it restores the checkpoint (`NotFoundError` / `Checkpoint is "
         "expected to be an object-based checkpoint`).",
     fix="Point fine_tune_checkpoint at the checkpoint prefix, e.g. "

@@ -7,6 +7,7 @@ nothing, the config's folder is tried too and the finding says which one matched
 
 from __future__ import annotations
 
+import glob
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -190,7 +191,14 @@ def _checkpoint_findings(config: PipelineConfig, resolver: Resolver) -> list[Fin
     if prefix.base is not None:
         findings = [] if prefix.found else [
             _relative_finding(config, prefix, pos, "fine_tune_checkpoint")]
-        return findings + _checkpoint_type(config, train, Path(prefix.matches[0][:-6]))
+        path = Path(prefix.matches[0][:-6])
+        unreadable = _unreadable_checkpoint_file(path)
+        if unreadable is not None:
+            findings.append(config.finding(
+                C.CHECKPOINT_NOT_FOUND, f"fine_tune_checkpoint {written!r} cannot be read: "
+                f"{unreadable}", pos, "make the checkpoint's files readable to the user "
+                "who trains", reason=unreadable))
+        return findings + _checkpoint_type(config, train, path)
     as_file = resolver.resolve(written)
     if as_file.base is not None:
         return [_not_a_prefix(config, written, Path(as_file.matches[0]), pos)]
@@ -198,6 +206,18 @@ def _checkpoint_findings(config: PipelineConfig, resolver: Resolver) -> list[Fin
         C.CHECKPOINT_NOT_FOUND, f"fine_tune_checkpoint {written!r} does not exist: there is no "
         f"{written}.index", pos, _prefix_hint(resolver, written),
         tensorflow=C.CHECKPOINT_NOT_FOUND.tf_message)]
+
+
+def _unreadable_checkpoint_file(prefix: Path) -> str | None:
+    """Which file of the checkpoint at ``prefix`` cannot be opened, and why (``None``: all can)."""
+    for path in [prefix.with_name(prefix.name + ".index"),
+                 *sorted(prefix.parent.glob(glob.escape(prefix.name) + ".data-*"))]:
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            return f"{path.name}: {exc.strerror or exc}"
+    return None
 
 
 def _not_a_prefix(config: PipelineConfig, written: str, path: Path, pos) -> Finding:
