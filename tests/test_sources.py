@@ -175,7 +175,8 @@ def test_a_broken_symlink(tmp_path):
     assert "broken symbolic link" in found.problems[0].message
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions "
+                    "(test_unreadable.py runs the commands in a child that obeys them)")
 def test_a_file_without_read_permission(tmp_path):
     path = tmp_path / "train.tfrecord"
     path.write_bytes(RECORD)
