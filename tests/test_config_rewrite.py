@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from google.protobuf import text_format
 
@@ -255,7 +257,7 @@ def test_a_created_label_map_and_one_that_does_not_load():
     result, table = rewrite_label_map(None, LabelMapEdits(["cat", "dog", "cat"]))
     assert result.text == 'item {\n  id: 1\n  name: "cat"\n}\nitem {\n  id: 2\n  name: "dog"\n}\n'
     assert table == {"cat": 1, "dog": 2}
-    assert result.diff.startswith("--- /dev/null\n")
+    assert result.diff.startswith(f"--- {os.devnull}\n")  # a diff from no file
     label_map, findings = parse_label_map(result.text, "new.pbtxt")
     assert findings == [] and label_map.table().names == table
     with pytest.raises(UserError, match=r"^lm.pbtxt:2:3: .*no field named \"nmae\""):

@@ -151,7 +151,8 @@ def test_a_file_that_is_no_tfrecord_is_reported_and_the_rest_fixed(tmp_path, cap
     out = capsys.readouterr().out
     assert "not a TFRecord file" in out and "JPEG" in out
     lines = [json.loads(line) for line in (tmp_path / "out" / MANIFEST).read_text().splitlines()]
-    assert any(line.get("salvage", {}).get("error", "").startswith("not a TFRecord")
+    assert f"{photo} is not a TFRecord file" in out
+    assert any(line.get("salvage", {}).get("error", "").startswith(f"{photo} is not a TFRecord")
                for line in lines)
     assert (tmp_path / "out" / "good-00000-of-00001.tfrecord").exists()
 

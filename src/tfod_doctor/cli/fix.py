@@ -113,9 +113,7 @@ def show_fix(result: FixResult, verbose: bool) -> None:
 def _show_salvage(console: Console, entry: dict[str, Any]) -> None:
     name = escape(str(entry.get("file")))
     if "error" in entry:
-        error, file = str(entry["error"]), str(entry.get("file"))
-        shown = error if error.startswith(file) else f"{file}: {error}"  # names it already
-        console.print(f"[magenta]{escape(shown)}[/]", soft_wrap=True)
+        console.print(f"[magenta]{escape(entry['error'])}[/]", soft_wrap=True)
         return
     what = f"{entry['records']:,} intact record(s) recovered"
     if entry.get("lost_bytes"):

@@ -13,6 +13,7 @@ layout of everything else stay byte for byte as they were.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -623,4 +624,4 @@ def rewrite_label_map(text: str | None, edits: LabelMapEdits, *,
         editor.edits.append(_Edit(at, at, added, ConfigChange(
             "item", line, None, f"id: {item_id} name: {_quote(name)}",
             "a class the records name and the label map lacks")))
-    return editor.result(source if text is not None else "/dev/null", f"{source} (fixed)"), table
+    return editor.result(source if text is not None else os.devnull, f"{source} (fixed)"), table

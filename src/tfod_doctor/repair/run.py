@@ -92,7 +92,8 @@ class RepairPlan:
     boxes_by_change: Counter[tuple[str, str]] = field(default_factory=Counter)
     #: ``(repair, rule, detail)`` of changes that could not be made, with how often.
     not_done: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    #: Salvage reports of files that were damaged or compressed (``SalvageReport.to_dict``).
+    #: Salvage reports of files that were damaged or compressed (``SalvageReport.to_dict``);
+    #: a file of which nothing could be read has an ``error``, a sentence that names it.
     salvaged: list[dict[str, Any]] = field(default_factory=list)
     facts: DatasetFacts = field(default_factory=DatasetFacts)
     applied: bool = False
@@ -182,13 +183,15 @@ def _outcomes(source: Source, state: RepairState, plan: RepairPlan,
                 yield Outcome(source.name, record.index, record.offset, payload, changes,
                               why or None)
     except OSError as exc:
-        plan.salvaged.append({"file": source.name, "error": f"cannot be read: {exc}"})
+        plan.salvaged.append({"file": source.name,
+                              "error": f"{source.name} cannot be read: {exc.strerror or exc}"})
         return
     report = found.report
     if report.damaged or report.kind not in (FileKind.TFRECORD,):
         entry = report.to_dict()
         if report.kind not in _RECORD_KINDS and not report.records:
-            entry["error"] = f"not a TFRecord file: it looks like a {report.kind.value}"
+            entry["error"] = (f"{source.name} is not a TFRecord file: it looks like a "
+                              f"{report.kind.value}")
         plan.salvaged.append(entry)
 
 
