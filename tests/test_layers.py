@@ -15,6 +15,8 @@ LAYERS = [
     {"api", "__init__"},
     {"fixing"},
     {"explain"},
+    {"checkup"},
+    {"model"},
     {"config"},
     {"engine"},
     {"checks"},

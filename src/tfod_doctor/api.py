@@ -171,7 +171,7 @@ def check_plan(
     deep: bool = False,
 ) -> tuple[Plan, CheckContext]:
     """Read a pipeline.config and what it names; the plan and context of its record scan."""
-    from tfod_doctor.config import prepare_check
+    from tfod_doctor.checkup import prepare_check
 
     if split is not None and split not in SPLITS:
         raise UserError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")

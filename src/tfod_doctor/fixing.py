@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tfod_doctor.checks.context import CheckContext, LabelTable
-from tfod_doctor.config.check import ConfigCheck, prepare_check
+from tfod_doctor.checkup import ConfigCheck, prepare_check
 from tfod_doctor.config.label_map import parse_label_map, read_label_map
 from tfod_doctor.config.rewrite import (
     ConfigEdits,

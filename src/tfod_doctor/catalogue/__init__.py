@@ -26,6 +26,7 @@ FAMILIES: dict[str, str] = {
     "D": "dataset",
     "C": "config",
     "M": "labelmap",
+    "A": "model",
 }
 
 

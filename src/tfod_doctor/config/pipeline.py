@@ -4,7 +4,7 @@
     >>> config.arch, config.num_classes, config.train_reader
 
 Cross-checks that need the file system or the records (paths, label map, record counts) live in
-:mod:`tfod_doctor.config.check`.
+:mod:`tfod_doctor.checkup`.
 """
 
 from __future__ import annotations
