@@ -79,6 +79,10 @@ def show_fix(result: FixResult, verbose: bool) -> None:
     """The plan (or what was done), in the terminal."""
     console = _console()
     plan = result.records
+    if result.repeated:
+        repeated = escape(", ".join(result.repeated))
+        console.print(f"note: named more than once, read once: {repeated}", style="dim",
+                      soft_wrap=True)
     verb = "Repaired" if result.applied else "Plan:"
     sets = ", ".join(f"{s.name} {s.records_in:,} → {s.records_out:,}" for s in plan.sets)
     changed = sum(s.records_changed for s in plan.sets)
