@@ -105,6 +105,10 @@ class Protected:
                          self.walked | other.walked, self.patterns + other.patterns)
 
 
+#: A run without inputs (the demo).
+NO_INPUTS = Protected()
+
+
 def _inside(path: str, folder: str) -> bool:
     """Whether ``path`` is ``folder`` or below it (both real paths)."""
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
@@ -206,7 +210,7 @@ def check_file(path: Path, protected: Protected, option: str = "-o") -> None:
                             f"({kind.phrase}): name another file, or move it away first")
 
 
-def write_file(path: Path, write: Callable[[Path], None], protected: Protected = Protected(),
+def write_file(path: Path, write: Callable[[Path], None], protected: Protected = NO_INPUTS,
                option: str = "-o") -> None:
     """Write one output file through ``write(temporary_path)``, after :func:`check_file`.
 
@@ -387,7 +391,7 @@ class OutputFolder:
             ...  # write the files
     """
 
-    def __init__(self, out: Path, outputs: Sequence[str], protected: Protected = Protected(), *,
+    def __init__(self, out: Path, outputs: Sequence[str], protected: Protected = NO_INPUTS, *,
                  overwrite: bool = False, command: str = "") -> None:
         self.out = out
         self.outputs = [*outputs, TEMPORARY]
