@@ -26,12 +26,12 @@ from rich.progress import (
 from tfod_doctor import report as reports
 from tfod_doctor.catalogue import RuleFilter
 from tfod_doctor.findings import Severity
-from tfod_doctor.guard import NO_INPUTS, Protected, check_file, write_file
 from tfod_doctor.report.model import Report
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the guard imports the records layer (numpy): rules and explain do not
     from tfod_doctor.checks.context import CheckContext
     from tfod_doctor.engine import Plan
+    from tfod_doctor.guard import Protected
 
 
 def split_selectors(values: tuple[str, ...]) -> list[str]:
@@ -173,6 +173,8 @@ class FolderPath(click.Path):
 def plan_inputs(plan: Plan, ctx: CheckContext | None, named: Iterable[object]) -> Protected:
     """The inputs of a check or scan (what ``-o`` may never be): the paths as named, the record
     files found and the label maps read."""
+    from tfod_doctor.guard import Protected
+
     tables = [ctx.label_map, *(c.label_map for c in ctx.by_role.values())] if ctx else []
     paths = [*(str(p) for p in named if p is not None),
              *(item.source.path for item in plan.items if item.source.protocol == "file"),
@@ -183,13 +185,15 @@ def plan_inputs(plan: Plan, ctx: CheckContext | None, named: Iterable[object]) -
 def check_output(output: Path | None, inputs: Protected) -> None:
     """Refuse ``-o`` before the work starts when it may not be written (an input, or a file
     tfod-doctor did not write)."""
+    from tfod_doctor.guard import check_file
+
     if output is not None:
         check_file(output, inputs)
 
 
 def emit_report(
     report: Report, fmt: str, output: Path | None, verbose: bool, fail_on: Severity, command: str,
-    rule_filter: RuleFilter | None = None, inputs: Protected = NO_INPUTS,
+    rule_filter: RuleFilter | None = None, inputs: Protected | None = None,
 ) -> int:
     """Write the report where asked (never over ``inputs``) and return the exit code."""
     to_terminal = output is None and fmt == "text"
@@ -201,7 +205,10 @@ def emit_report(
     if output is None:
         click.echo(text, nl=False)
     else:
-        write_file(output, lambda path: path.write_text(text, encoding="utf-8"), inputs)
+        from tfod_doctor.guard import NO_INPUTS, write_file
+
+        write_file(output, lambda path: path.write_text(text, encoding="utf-8"),
+                   inputs or NO_INPUTS)
         summary = reports.render(report, "text", reports.RenderOptions(command=command)).split(
             "\n", 2
         )[:2]
