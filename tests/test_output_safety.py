@@ -226,13 +226,22 @@ def test_output_file_over_an_input_or_a_users_file_is_refused(dataset, capsys, t
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
 
 
-def test_output_file_replaces_its_own_earlier_output(dataset, capsys, tmp_path):
-    report, picture = tmp_path / "report.json", tmp_path / "records.png"
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "html"])
+def test_a_report_replaces_its_own_earlier_report(dataset, capsys, tmp_path, fmt):
+    report = tmp_path / f"report.{fmt}"
+    written = []
     for _ in range(2):
-        code, _ = _cli(capsys, "scan", _record(dataset), "--format", "json", "-o", report)
-        assert code == 1 and json.loads(report.read_text())["tool"] == "tfod-doctor"
-        code, _ = _cli(capsys, "show", _record(dataset), "-o", picture)
-        assert code == 0
+        code, text = _cli(capsys, "scan", _record(dataset), "--format", fmt, "-o", report)
+        assert code == 1 and f"report written to {report}" in text
+        written.append(report.read_bytes())
+    assert written[0] == written[1]
+
+
+def test_a_picture_replaces_its_own_earlier_picture(dataset, capsys, tmp_path):
+    for name in ("records.png", "records.jpg"):
+        for _ in range(2):
+            code, text = _cli(capsys, "show", _record(dataset), "-o", tmp_path / name)
+            assert code == 0 and f"wrote {tmp_path / name}" in text
 
 
 # -- two runs, one folder ------------------------------------------------------------------------

@@ -244,16 +244,17 @@ def _free(folder: Path) -> str:
     return "no space left"
 
 
-def write_error(exc: OSError, target: Path, folder: Path, free: str | None = None) -> UserError:
-    """A clear error for an ``OSError`` met while writing ``target`` in ``folder``; ``free``
-    says how much space is left (measured before the partial files were removed)."""
+def write_error(exc: OSError, where: str | os.PathLike[str], folder: Path,
+                free: str | None = None) -> UserError:
+    """A clear error for an ``OSError`` met while writing ``where`` in ``folder``; ``free``
+    says how much space was left (measured before the partial files were removed)."""
     if exc.errno in _FULL:
-        return UserError(f"the disk is full: no space left to write {target} "
+        return UserError(f"the disk is full: no space left to write {where} "
                          f"({free or _free(folder)} on its disk); nothing was written (the "
                          "partial files were removed). Free some space or write to another "
                          "disk.")
-    return UserError(f"cannot write {exc.filename or target}: {exc.strerror or exc}; nothing "
-                     "was written (the partial files were removed)")
+    return UserError(f"cannot write {where}: {exc.strerror or exc}; nothing was written (the "
+                     "partial files were removed)")
 
 
 def _is_write_error(exc: BaseException, out: Path) -> bool:
@@ -480,7 +481,7 @@ class OutputFolder:
             self._roll_back()
             self._let_go(failed=True)
             if _is_write_error(error, self.out):
-                raise write_error(error, self.out, self.out, free_note) from None
+                raise write_error(error, error.filename or self.out, self.out, free_note) from None
             if exc is None:
                 raise error
             return
