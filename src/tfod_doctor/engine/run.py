@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,14 +38,11 @@ class Plan:
 
     def add_inputs(self, found: Inputs, role: str | None = None) -> None:
         """Add the files and problems of a :func:`~tfod_doctor.records.discover` call."""
-        known = {os.path.realpath(item.source.path) if item.source.protocol == "file"
-                 else item.source.path for item in self.items}
+        known = {item.source.path for item in self.items}
         for source in found.sources:
-            key = os.path.realpath(source.path) if source.protocol == "file" else source.path
-            if key in known:
+            if source.path in known:
                 self.repeated.append(source.name)
             else:
-                known.add(key)
                 self.items.append(WorkItem(source, role))
         self.repeated.extend(found.repeated)
         self.problems.extend(found.problems)
