@@ -417,3 +417,27 @@ def test_demo_never_replaces_a_folder_it_did_not_write(tmp_path, capsys):
     code, text = _cli(capsys, "demo", tmp_path / "demo")
     assert code == 2 and "clean, which tfod-doctor did not write" in text
     assert _hashes(tmp_path / "demo") == before
+
+
+def test_a_killed_run_is_undone_by_the_next(dataset, capsys, tmp_path):
+    """A run killed on the way (no chance to clean up) leaves its journal in the lock file: the
+    next run removes what it wrote and puts the earlier outputs back."""
+    out = tmp_path / "fixed"
+    assert _cli(capsys, "fix", dataset.config_path, "--out", out, "--apply")[0] == 0
+    before = _hashes(dataset.root, out)
+    killed = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from tfod_doctor.guard import OutputFolder\n"
+        "out = Path(sys.argv[1])\n"
+        "with OutputFolder(out, ['train-*-of-*.tfrecord', 'manifest.jsonl'], overwrite=True):\n"
+        "    (out / 'train-00000-of-00003.tfrecord').write_bytes(b'half')\n"
+        "    (out / 'manifest.jsonl').write_text('half')\n"
+        "    os._exit(9)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.run([sys.executable, "-c", killed, str(out)], env=env, timeout=60)
+    assert run.returncode == 9
+    assert _hashes(dataset.root, out) != before  # the earlier outputs are hidden, half written
+    code, text = _cli(capsys, "fix", dataset.config_path, "--out", out, "--apply")
+    assert code == 2 and "outputs of an earlier tfod-doctor run" in text
+    assert _hashes(dataset.root, out) == before

@@ -268,6 +268,23 @@ def _is_write_error(exc: BaseException, out: Path) -> bool:
 # -- the lock ------------------------------------------------------------------------------------
 
 
+def _read_all(fd: int) -> bytes:
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _journal_in(data: bytes) -> dict[str, object] | None:
+    """The journal in a lock file's bytes, when they hold one."""
+    try:
+        journal = json.loads(data.decode("utf-8")).get("journal")
+    except (ValueError, AttributeError):
+        return None
+    return journal if isinstance(journal, dict) else None
+
+
 def _holder_text(path: Path) -> str:
     try:
         holder = json.loads(path.read_text(encoding="utf-8"))
@@ -279,11 +296,18 @@ def _holder_text(path: Path) -> str:
 
 
 class _Lock:
-    """An exclusive lock on an output folder (``flock`` on :data:`LOCK`, else the file)."""
+    """An exclusive lock on an output folder (``flock`` on :data:`LOCK`, else the file).
 
-    def __init__(self, path: Path, fd: int) -> None:
+    The lock file also holds the run's journal (what was there before, what it moved aside),
+    so that the next run can undo what a run killed on the way (``SIGKILL``, power loss) left.
+    """
+
+    def __init__(self, path: Path, fd: int, holder: dict[str, object]) -> None:
         self.path = path
         self._fd = fd
+        self._holder = holder
+        #: The journal a killed run left in the lock file (``None``: none).
+        self.left: dict[str, object] | None = None
 
     @classmethod
     def take(cls, folder: Path, command: str) -> _Lock:
@@ -294,10 +318,18 @@ class _Lock:
                 continue
             holder = {"command": command, "pid": os.getpid(), "host": socket.gethostname(),
                       "started": time.time()}
-            os.ftruncate(fd, 0)
-            os.write(fd, json.dumps(holder).encode())
-            return cls(path, fd)
+            lock = cls(path, fd, holder)
+            lock.left = _journal_in(_read_all(fd))
+            lock.record(None)
+            return lock
         raise UserError(f"cannot lock {folder}: other runs keep taking it; try again")
+
+    def record(self, journal: dict[str, object] | None) -> None:
+        """Write who holds the lock, and the run's journal."""
+        data = json.dumps({**self._holder, "journal": journal}).encode()
+        os.ftruncate(self._fd, 0)
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        os.write(self._fd, data)
 
     @staticmethod
     def _open(path: Path, folder: Path) -> int | None:
@@ -361,8 +393,7 @@ def read_ledger(out: Path) -> list[str] | None:
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise UserError(f"{path} is not a list of outputs tfod-doctor wrote: remove it, or "
                         "name another folder")
-    return [n for n in names if n and "/" not in n and os.sep not in n
-            and n not in (".", "..", LEDGER, LOCK)]
+    return [n for n in names if _plain(n) and n not in (LEDGER, LOCK)]
 
 
 def glob_escape(name: str) -> str:
@@ -413,8 +444,9 @@ class OutputFolder:
         self._make_folder()
         try:
             self._lock = _Lock.take(self.out, self.command)
+            if self._lock.left is not None:
+                _recover(self.out, self._lock.left)
             self._clear_earlier()
-            self._before = set(os.listdir(self.out))
         except BaseException:
             self._let_go(failed=True)
             raise
@@ -442,17 +474,20 @@ class OutputFolder:
         if foreign:
             raise self._foreign(foreign)
         found = sorted(name for name in earlier if os.path.lexists(self.out / name))
-        if not found:
-            return
-        if not self.overwrite:
+        if found and not self.overwrite:
             raise UserError(f"{self.out} already holds the outputs of an earlier tfod-doctor "
                             f"run ({_shown(found)}); pass --overwrite to replace them, or name "
                             "another folder")
-        self._previous = Path(tempfile.mkdtemp(prefix=_PREVIOUS, dir=self.out))
-        for name in [*found, LEDGER]:
-            if os.path.lexists(self.out / name):
-                os.replace(self.out / name, self._previous / name)
-                self._moved.append(name)
+        self._before = set(os.listdir(self.out))
+        if found:  # journaled first: a run killed while moving is undone by the next one
+            self._previous = Path(tempfile.mkdtemp(prefix=_PREVIOUS, dir=self.out))
+            self._moved = [*found, LEDGER] if ledger is not None else found
+            self._record(committed=False)
+            for name in self._moved:
+                if os.path.lexists(self.out / name):
+                    os.replace(self.out / name, self._previous / name)
+            self._before -= set(self._moved)
+        self._record(committed=False)
 
     def add(self, name: str) -> Path:
         """Declare one more output, known only now; refused when a file not written by
@@ -494,28 +529,27 @@ class OutputFolder:
                       if name not in skip and self._ours(name)
                       and not fnmatch.fnmatchcase(name, TEMPORARY))
 
+    def _record(self, committed: bool) -> None:
+        """Journal in the lock file what the next run needs to undo this one if it is killed."""
+        if self._lock is not None:
+            self._lock.record({"before": sorted(self._before), "outputs": self.outputs,
+                               "previous": self._previous.name if self._previous else None,
+                               "moved": self._moved, "committed": committed})
+
     def _commit(self) -> None:
         ledger = {"tool": "tfod-doctor", "version": __version__, "outputs": self.new_names()}
         temporary = self.out / f"{LEDGER}.{os.getpid()}.partial"
         temporary.write_text(json.dumps(ledger, indent=2) + "\n", encoding="utf-8")
         os.replace(temporary, self.out / LEDGER)
+        self._record(committed=True)
         if self._previous is not None:
             shutil.rmtree(self._previous, ignore_errors=True)
             self._previous = None
 
     def _roll_back(self) -> None:
         """Remove what this run wrote, and put an earlier run's outputs back."""
-        with contextlib.suppress(OSError):
-            for name in set(os.listdir(self.out)) - self._before:
-                if name != LOCK and self._ours(name):
-                    with contextlib.suppress(OSError):
-                        _remove(self.out / name)
-        if self._previous is not None:
-            for name in self._moved:
-                with contextlib.suppress(OSError):
-                    os.replace(self._previous / name, self.out / name)
-            with contextlib.suppress(OSError):
-                self._previous.rmdir()
+        _undo(self.out, self._before, self.outputs,
+              self._previous.name if self._previous else None, self._moved)
 
     def _let_go(self, failed: bool) -> None:
         if self._lock is not None:
@@ -525,3 +559,45 @@ class OutputFolder:
             for folder in self._made:  # the folders this run made, deepest first, if empty
                 with contextlib.suppress(OSError):
                     folder.rmdir()
+
+
+def _undo(out: Path, before: Iterable[str], outputs: Sequence[str], previous: str | None,
+          moved: Sequence[str]) -> None:
+    """Remove the names matching ``outputs`` that were not in ``before``, and move ``moved``
+    back from the folder ``previous`` (an earlier run's outputs, kept aside)."""
+    known = set(before)
+    with contextlib.suppress(OSError):
+        for name in set(os.listdir(out)) - known:
+            if name != LOCK and any(fnmatch.fnmatchcase(name, p) for p in outputs):
+                with contextlib.suppress(OSError):
+                    _remove(out / name)
+    if previous is None:
+        return
+    for name in moved:
+        with contextlib.suppress(OSError):
+            os.replace(out / previous / name, out / name)
+    with contextlib.suppress(OSError):
+        (out / previous).rmdir()
+
+
+def _recover(out: Path, journal: dict[str, object]) -> None:
+    """Undo what a run killed on the way left in ``out``, as its journal says."""
+    previous = journal.get("previous")
+    if not (isinstance(previous, str) and previous.startswith(_PREVIOUS) and _plain(previous)):
+        previous = None
+    if journal.get("committed"):  # it finished but for deleting the earlier outputs
+        if previous is not None:
+            shutil.rmtree(out / previous, ignore_errors=True)
+        return
+    _undo(out, _strings(journal, "before"), _strings(journal, "outputs"), previous,
+          [name for name in _strings(journal, "moved") if _plain(name)])
+
+
+def _strings(journal: dict[str, object], key: str) -> list[str]:
+    value = journal.get(key)
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _plain(name: str) -> bool:
+    """Whether ``name`` is one entry of a folder (no separator, not ``.`` or ``..``)."""
+    return bool(name) and "/" not in name and os.sep not in name and name not in (".", "..")
