@@ -441,3 +441,26 @@ def test_a_killed_run_is_undone_by_the_next(dataset, capsys, tmp_path):
     code, text = _cli(capsys, "fix", dataset.config_path, "--out", out, "--apply")
     assert code == 2 and "outputs of an earlier tfod-doctor run" in text
     assert _hashes(dataset.root, out) == before
+
+
+def test_a_full_disk_during_convert_is_said_the_same_way(tmp_path, capsys, monkeypatch):
+    voc = write_voc(tmp_path / "voc", annotated_images(3, CLASSES, seed=5)).source
+    before = _hashes(voc)
+    _full_on_second_record(monkeypatch)
+    code, text = _cli(capsys, "convert", "voc", voc, "--out", tmp_path / "records",
+                      "--num-shards", "1")
+    assert code == 2 and "the disk is full" in text and "nothing was written" in text
+    assert not (tmp_path / "records").exists()
+    assert _hashes(voc) == before
+
+
+def test_ctrl_c_leaves_nothing_behind(dataset, capsys, tmp_path, monkeypatch):
+    def interrupted(self, payload):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(record_writer.TFRecordWriter, "write", interrupted)
+    before = _hashes(dataset.root)
+    code, text = _cli(capsys, "fix", dataset.config_path, "--out", tmp_path / "fixed", "--apply")
+    assert code == 130 and "interrupted" in text
+    assert not (tmp_path / "fixed").exists()
+    assert _hashes(dataset.root) == before
