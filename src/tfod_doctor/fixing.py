@@ -196,11 +196,11 @@ def _record_sets(inputs: Sequence[str], name: str | None
         unreadable += locked
         fresh = []
         for source in found.sources:
-            key = os.path.realpath(source.path) if source.protocol == "file" else source.path
-            if key in seen:
+            real = os.path.realpath(source.path) if source.protocol == "file" else source.path
+            if real in seen:
                 repeated.append(source.name)
             else:
-                seen.add(key)
+                seen.add(real)
                 fresh.append(source)
         if fresh:
             key = name or _set_name(fresh[0].path)

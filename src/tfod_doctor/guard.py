@@ -10,7 +10,8 @@ Every command that writes goes through here. A folder of outputs (``fix``, ``con
   ``overwrite``, and only when the list of an earlier run's outputs (:data:`LEDGER`) names them;
   the earlier outputs are moved aside and deleted only once the new ones are complete;
 - when the run fails (a full disk, an error, Ctrl-C) everything it wrote is removed and the
-  earlier outputs are put back: the folder is as it was.
+  earlier outputs are put back: the folder is as it was. A run killed outright leaves its
+  journal in the lock file, and the next run into the folder undoes it the same way.
 
 One output file (a report ``-o``, a picture) goes through :func:`write_file`: it may not be an
 input, an existing file is replaced only when tfod-doctor wrote it, and it is written whole or
@@ -47,7 +48,7 @@ LOCK = ".tfod-doctor.lock"
 #: Temporary files every writer names ``.<something>.partial``; they are never outputs.
 TEMPORARY = ".*.partial"
 _PREVIOUS = ".tfod-doctor-previous-"
-_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
 #: Kinds of file tfod-doctor writes as one output (reports and pictures).
 _OWN_KINDS = {FileKind.JSON, FileKind.XML, FileKind.TEXT, FileKind.CSV, FileKind.PNG,
               FileKind.JPEG}
