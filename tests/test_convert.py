@@ -169,7 +169,7 @@ def test_same_input_and_seed_give_byte_identical_output(tmp_path):
 
     first, second = files(tmp_path / "a"), files(tmp_path / "b")
     assert first == second
-    assert len(first) == 6  # 2 train shards, 2 eval shards, label map, manifest
+    assert len(first) == 7  # 2 train shards, 2 eval shards, label map, manifest, their list
     other = tfod_doctor.convert("coco", written.source, tmp_path / "c", eval_ratio=0.3, seed=6,
                                 num_shards=2)
     assert {p.name: p.read_bytes() for p in other.files} != {

@@ -313,6 +313,7 @@ def convert(
         classes=tuple(classes) if classes is not None else None,
         label_map=label_map_items(label_map) if label_map is not None else None,
         keep_category_ids=keep_category_ids, overwrite=overwrite,
+        inputs=(Path(label_map),) if label_map is not None else (),
     )
     return convert_dataset(fmt, Path(source), Path(out), options, progress, on_total)
 
@@ -341,7 +342,8 @@ def export(
         records = [records]
     options = ExportOptions(Path(manifest) if manifest is not None else None, allow_lossy,
                             strict, overwrite,
-                            label_map_items(label_map) if label_map is not None else None)
+                            label_map_items(label_map) if label_map is not None else None,
+                            (Path(label_map),) if label_map is not None else ())
     return export_records(fmt, list(records), Path(out), options, progress)
 
 

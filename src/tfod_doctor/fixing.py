@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,9 @@ from tfod_doctor.config.rewrite import (
     rewrite_label_map,
     rewrite_pipeline,
 )
-from tfod_doctor.converters.outputs import claim_folder
 from tfod_doctor.converters.shards import Sharding, shard_pattern
 from tfod_doctor.errors import UserError
+from tfod_doctor.guard import OutputFolder, Protected, check_folder
 from tfod_doctor.records import InputProblem, ProblemKind, discover
 from tfod_doctor.records.sniff import FileKind, sniff_file
 from tfod_doctor.repair import MANIFEST, DatasetFacts, RecordSet, RepairOptions, plan_repair
@@ -54,6 +55,8 @@ class FixResult:
     #: Whether the label map is new (the records name classes and none was given).
     label_map_created: bool = False
     written: list[str] = field(default_factory=list)
+    #: Inputs named more than once (each is read once).
+    repeated: list[str] = field(default_factory=list)
 
     @property
     def applied(self) -> bool:
@@ -72,6 +75,7 @@ class FixResult:
             if self.label_map else [],
             "label_map_diff": self.label_map.diff if self.label_map else "",
             "label_map_created": self.label_map_created,
+            "repeated_inputs": self.repeated,
         }
 
 
@@ -179,24 +183,35 @@ def _set_name(path: str) -> str:
 
 
 def _record_sets(inputs: Sequence[str], name: str | None
-                 ) -> tuple[list[RecordSet], list[InputProblem]]:
-    """The record sets of ``inputs``, and the files among them that cannot be read."""
+                 ) -> tuple[list[RecordSet], list[InputProblem], list[str]]:
+    """The record sets of ``inputs``, the files among them that cannot be read, and the files
+    named more than once (each is read once)."""
     sets: dict[str, list] = {}
     unreadable: list[InputProblem] = []
+    seen: set[str] = set()
+    repeated: list[str] = []
     for text in inputs:
         found = discover([text])
         locked = _unreadable(found.problems)
         unreadable += locked
-        if found.sources:
-            key = name or _set_name(found.sources[0].path)
-            sets.setdefault(key, []).extend(found.sources)
-        elif not found.problems or len(locked) < len(found.problems):
+        fresh = []
+        for source in found.sources:
+            real = os.path.realpath(source.path) if source.protocol == "file" else source.path
+            if real in seen:
+                repeated.append(source.name)
+            else:
+                seen.add(real)
+                fresh.append(source)
+        if fresh:
+            key = name or _set_name(fresh[0].path)
+            sets.setdefault(key, []).extend(fresh)
+        elif not found.sources and (not found.problems or len(locked) < len(found.problems)):
             # A path that names nothing: most likely a typo, so stop before writing anything.
             why = found.problems[0].message if found.problems else "no record files"
             raise UserError(f"{text}: {why}")
     if not sets:
         raise UserError(f"nothing to fix: {unreadable[0].message}")
-    return [RecordSet(key, sources) for key, sources in sets.items()], unreadable
+    return [RecordSet(key, sources) for key, sources in sets.items()], unreadable, repeated
 
 
 def _unreadable(problems: Sequence[InputProblem]) -> list[InputProblem]:
@@ -205,14 +220,39 @@ def _unreadable(problems: Sequence[InputProblem]) -> list[InputProblem]:
 
 
 def _fix_records(inputs: Sequence[str], request: FixRequest, watch: _Watch) -> FixResult:
-    sets, unreadable = _record_sets(inputs, request.name)
+    sets, unreadable, repeated = _record_sets(inputs, request.name)
     labels = _LabelMapState.read(request.label_map)
     options = _options(request, labels.table, flags=None)
-    records = _run(sets, options, labels, request, watch, unreadable)
-    result = FixResult(request.out, records, label_map=labels.rewrite,
-                       label_map_created=labels.created)
-    _write_side_files(result, labels, None)
+    protected = (Protected.of(inputs, walked=True) | Protected.of([request.label_map])
+                 | _sources_of(sets))
+    with _writing(request, sets, protected, config=False) as folder:
+        records = _run(sets, options, labels, request, watch, unreadable)
+        result = FixResult(request.out, records, label_map=labels.rewrite,
+                           label_map_created=labels.created, repeated=repeated)
+        _write_side_files(result, labels, None, folder)
     return result
+
+
+def _sources_of(sets: Sequence[RecordSet]) -> Protected:
+    return Protected.of(source.path for s in sets for source in s.sources
+                        if source.protocol == "file")
+
+
+@contextmanager
+def _writing(request: FixRequest, sets: Sequence[RecordSet], protected: Protected,
+             config: bool) -> Iterator[OutputFolder | None]:
+    """Hold ``--out`` while the run writes (with ``apply``); refuse one among the inputs.
+
+    The label map is an output only when the run finds it must write one.
+    """
+    outputs = [f"{s.name}-*-of-*.tfrecord" for s in sets] + [MANIFEST]
+    outputs += [CONFIG_NAME] if config else []
+    if not request.apply:
+        check_folder(request.out, protected, outputs)
+        yield None
+        return
+    with OutputFolder(request.out, outputs, protected, overwrite=request.overwrite) as folder:
+        yield folder
 
 
 def _options(request: FixRequest, table: LabelTable | None, flags: Any,
@@ -229,22 +269,9 @@ def _options(request: FixRequest, table: LabelTable | None, flags: Any,
 def _run(sets: list[RecordSet], options: RepairOptions, labels: _LabelMapState,
          request: FixRequest, watch: _Watch, unreadable: Sequence[InputProblem]) -> RepairPlan:
     out = request.out if request.apply else None
-    if out is not None:
-        _refuse_inputs_in(out, sets)
-        claim_folder(out, [f"{s.name}-*-of-*.tfrecord" for s in sets]
-                     + [MANIFEST, CONFIG_NAME, LABEL_MAP_NAME], request.overwrite)
     return plan_repair(sets, options, out=out, sharding=request.sharding,
                        progress=watch.progress, adjust=labels.adjust, on_total=watch.on_total,
                        unreadable=unreadable)
-
-
-def _refuse_inputs_in(out: Path, sets: list[RecordSet]) -> None:
-    target = out.resolve()
-    for record_set in sets:
-        for source in record_set.sources:
-            if source.protocol == "file" and Path(source.path).resolve().parent == target:
-                raise UserError(f"{out} holds the input {source.name}: write the fixed files to "
-                                "another folder (inputs are never changed)")
 
 
 # -- pipeline.config ---------------------------------------------------------------------------
@@ -265,12 +292,25 @@ def _fix_config(path: Path, request: FixRequest, watch: _Watch) -> FixResult:
     ctx = check.ctx.for_role("train")
     intent = check.config.feature_map_intent()
     options = _options(request, labels.table, ctx.flags, intent.renames(), intent.boxes_key)
-    records = _run(sets, options, labels, request, watch, _unreadable(check.plan.problems))
-    edits = _config_edits(check, records, labels, request, text)
-    result = FixResult(request.out, records, rewrite_pipeline(text, edits, source=str(path)),
-                       labels.rewrite, labels.created)
-    _write_side_files(result, labels, result.config)
+    protected = (Protected.of([path, request.label_map, *check.label_maps]) | _sources_of(sets)
+                 | Protected.of(_input_patterns(check)))
+    with _writing(request, sets, protected, config=True) as folder:
+        records = _run(sets, options, labels, request, watch, _unreadable(check.plan.problems))
+        edits = _config_edits(check, records, labels, request, text)
+        result = FixResult(request.out, records, rewrite_pipeline(text, edits, source=str(path)),
+                           labels.rewrite, labels.created)
+        _write_side_files(result, labels, result.config, folder)
     return result
+
+
+def _input_patterns(check: ConfigCheck) -> list[str]:
+    """The config's input paths that are globs (the fixed shards must not match them)."""
+    patterns = []
+    for reader in check.config.readers().values():
+        records = reader.node("tf_record_input_reader")
+        patterns += [p for p in (records.all("input_path") if records else [])
+                     if isinstance(p, str)]
+    return patterns
 
 
 def _config_sets(check: ConfigCheck) -> list[RecordSet]:
@@ -323,13 +363,13 @@ def _num_classes(current: int | None, table: LabelTable | None, used: int) -> in
 
 
 def _write_side_files(result: FixResult, labels: _LabelMapState,
-                      config: Rewrite | None) -> None:
-    if not result.applied:
+                      config: Rewrite | None, folder: OutputFolder | None) -> None:
+    if not result.applied or folder is None:
         return
     result.written = [p for s in result.records.sets for p in s.outputs]
     result.written.append(str(result.out / MANIFEST))
     if labels.rewrite is not None:
-        target = result.out / LABEL_MAP_NAME
+        target = folder.add(LABEL_MAP_NAME)
         target.write_text(labels.rewrite.text, encoding="utf-8")
         result.written.append(str(target))
     if config is not None:

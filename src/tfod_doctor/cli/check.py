@@ -8,8 +8,10 @@ import click
 
 from tfod_doctor import api
 from tfod_doctor.cli.common import (
+    check_output,
     emit_report,
     engine_options,
+    plan_inputs,
     progress_bar,
     report_options,
     split_selectors,
@@ -49,10 +51,13 @@ def check(
     the fine-tune checkpoint, and every train and eval record file it names, together."""
     plan, ctx = api.check_plan(pipeline_config, split=split, deep=deep,
                                select=split_selectors(select), ignore=split_selectors(ignore))
+    inputs = plan_inputs(plan, ctx, [pipeline_config])
+    check_output(output, inputs)
     with progress_bar(plan.total_bytes, "checking") as progress:
         report = execute(plan, ctx, progress, workers=workers, runner=runner,
                          beam_options=beam_options)
-    return emit_report(report, fmt, output, verbose, fail_on, "check", ctx.rule_filter)
+    return emit_report(report, fmt, output, verbose, fail_on, "check", ctx.rule_filter,
+                       inputs)
 
 
 COMMANDS = [check]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -26,6 +27,11 @@ from tfod_doctor import report as reports
 from tfod_doctor.catalogue import RuleFilter
 from tfod_doctor.findings import Severity
 from tfod_doctor.report.model import Report
+
+if TYPE_CHECKING:  # the guard imports the records layer (numpy): rules and explain do not
+    from tfod_doctor.checks.context import CheckContext
+    from tfod_doctor.engine import Plan
+    from tfod_doctor.guard import Protected
 
 
 def split_selectors(values: tuple[str, ...]) -> list[str]:
@@ -151,11 +157,45 @@ def progress_bar(total: int | None, label: str, unit: str = "bytes"
         yield ProgressHandle(progress, progress.add_task(label, total=total))
 
 
+class FolderPath(click.Path):
+    """A click type for ``--out``: a folder; an empty value (``--out ""``, an unset shell
+    variable) is refused instead of meaning the current folder."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None):
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty: name the folder to write to", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def plan_inputs(plan: Plan, ctx: CheckContext | None, named: Iterable[object]) -> Protected:
+    """The inputs of a check or scan (what ``-o`` may never be): the paths as named, the record
+    files found and the label maps read."""
+    from tfod_doctor.guard import Protected
+
+    tables = [ctx.label_map, *(c.label_map for c in ctx.by_role.values())] if ctx else []
+    paths = [*(str(p) for p in named if p is not None),
+             *(item.source.path for item in plan.items if item.source.protocol == "file"),
+             *(table.path for table in tables if table is not None and table.path)]
+    return Protected.of(paths)
+
+
+def check_output(output: Path | None, inputs: Protected) -> None:
+    """Refuse ``-o`` before the work starts when it may not be written (an input, or a file
+    tfod-doctor did not write)."""
+    from tfod_doctor.guard import check_file
+
+    if output is not None:
+        check_file(output, inputs)
+
+
 def emit_report(
     report: Report, fmt: str, output: Path | None, verbose: bool, fail_on: Severity, command: str,
-    rule_filter: RuleFilter | None = None,
+    rule_filter: RuleFilter | None = None, inputs: Protected | None = None,
 ) -> int:
-    """Write the report where asked and return the exit code."""
+    """Write the report where asked (never over ``inputs``) and return the exit code."""
     to_terminal = output is None and fmt == "text"
     options = reports.RenderOptions(
         verbose=verbose, color=use_color() and to_terminal, command=command, fail_on=fail_on,
@@ -165,10 +205,10 @@ def emit_report(
     if output is None:
         click.echo(text, nl=False)
     else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
+        from tfod_doctor.guard import NO_INPUTS, write_file
+
+        write_file(output, lambda path: path.write_text(text, encoding="utf-8"),
+                   inputs or NO_INPUTS)
         summary = reports.render(report, "text", reports.RenderOptions(command=command)).split(
             "\n", 2
         )[:2]

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tfod_doctor import api
-from tfod_doctor.cli.common import progress_bar, use_color
+from tfod_doctor.cli.common import FolderPath, progress_bar, use_color
 from tfod_doctor.converters import ConversionResult, ExportResult, Problem
 
 #: Problems listed in the terminal unless --verbose (all of them are in the manifest).
@@ -58,7 +58,7 @@ def _classes(value: str | None) -> list[str] | None:
 def convert_options(func: Callable) -> Callable:
     """The options every ``convert`` format takes."""
     decorators = [
-        click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+        click.option("--out", required=True, type=FolderPath(),
                      help="The folder to write records, label map and manifest to."),
         click.option("--images", type=click.Path(file_okay=False, path_type=Path),
                      help="The folder image file names are relative to (default: guessed from "
@@ -281,7 +281,7 @@ class/label and class/text. Damaged records are listed and skipped. Exit codes: 
 without --allow-lossy.
 """)
 @click.argument("records", nargs=-1, required=True)
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", required=True, type=FolderPath(),
               help="The folder to write annotations.json and images/ to.")
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path),
               help="The conversion.json to restore category ids from.")

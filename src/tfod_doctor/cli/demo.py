@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import click
@@ -10,23 +9,12 @@ import click
 from tfod_doctor import api
 from tfod_doctor import report as reports
 from tfod_doctor.cli.common import use_color
-from tfod_doctor.errors import UserError
+from tfod_doctor.guard import OutputFolder
 
-MARKER = ".tfod-doctor-demo"
 #: The problems planted in the broken dataset: one of each kind people hit most.
 DEMO_DEFECTS = ["bad_payload_crc", "cut_in_header", "pixel_boxes", "text_not_in_label_map",
                 "label_above_num_classes", "truncated_jpeg", "duplicate_source_id",
                 "checkpoint_version_missing", "input_path_matches_nothing"]
-
-
-def _fresh(folder: Path) -> None:
-    if folder.exists():
-        if not (folder / MARKER).exists():
-            raise UserError(f"{folder} exists and was not made by `tfod-doctor demo`; "
-                            "name another folder")
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    (folder / MARKER).write_text("made by tfod-doctor demo; safe to delete\n")
 
 
 @click.command(
@@ -47,10 +35,10 @@ def demo(folder: Path, fmt: str) -> int:
     from tfod_doctor.testing import make_dataset
 
     clean_dir, broken_dir = folder / "clean", folder / "broken"
-    for sub in (clean_dir, broken_dir):
-        _fresh(sub)
-    clean = make_dataset(clean_dir, varied=True, n_train=24, n_eval=8)
-    broken = make_dataset(broken_dir, DEMO_DEFECTS, varied=True, n_train=24, n_eval=8)
+    # An earlier demo's folders are replaced; anything else in the way is refused.
+    with OutputFolder(folder, ["clean", "broken"], overwrite=True):
+        clean = make_dataset(clean_dir, varied=True, n_train=24, n_eval=8)
+        broken = make_dataset(broken_dir, DEMO_DEFECTS, varied=True, n_train=24, n_eval=8)
     options = reports.RenderOptions(color=use_color() and fmt == "text", command="check")
 
     clean_report = api.check(clean.config_path)

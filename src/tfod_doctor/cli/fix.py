@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tfod_doctor import api
-from tfod_doctor.cli.common import progress_bar, use_color
+from tfod_doctor.cli.common import FolderPath, progress_bar, use_color
 from tfod_doctor.errors import UserError
 from tfod_doctor.fixing import FixResult
 from tfod_doctor.odapi.layout import LAYOUTS, UNITS
@@ -79,6 +79,10 @@ def show_fix(result: FixResult, verbose: bool) -> None:
     """The plan (or what was done), in the terminal."""
     console = _console()
     plan = result.records
+    if result.repeated:
+        repeated = escape(", ".join(result.repeated))
+        console.print(f"note: named more than once, read once: {repeated}", style="dim",
+                      soft_wrap=True)
     verb = "Repaired" if result.applied else "Plan:"
     sets = ", ".join(f"{s.name} {s.records_in:,} → {s.records_out:,}" for s in plan.sets)
     changed = sum(s.records_changed for s in plan.sets)
@@ -131,8 +135,8 @@ def exit_code(result: FixResult) -> int:
 
 @click.command(epilog=FIX_EPILOG)
 @click.argument("inputs", nargs=-1, required=True, metavar="PIPELINE_CONFIG|RECORDS...")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="The folder to write the fixed files to (never an input's folder).")
+@click.option("--out", required=True, type=FolderPath(),
+              help="The folder to write the fixed files to (never one that holds an input).")
 @click.option("--apply", is_flag=True, help="Write the files (without it: show the plan only).")
 @click.option("--rename", "renames", multiple=True, metavar="OLD=NEW",
               help="Rename a record key (repeat for several).")
@@ -158,7 +162,8 @@ def exit_code(result: FixResult) -> int:
 @click.option("--shard-size", metavar="SIZE",
               help="Fill shards up to SIZE (100MB, 64MiB...). Default: 100MB.")
 @click.option("--name", help="Shard name for record inputs (default: the input's own name).")
-@click.option("--overwrite", is_flag=True, help="Replace the outputs of an earlier fix in --out.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace the outputs of an earlier run in --out (only files it wrote).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="How to print the plan.")
 @click.option("--verbose", "-v", is_flag=True, help="List every file written.")

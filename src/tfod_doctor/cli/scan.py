@@ -8,8 +8,10 @@ import click
 
 from tfod_doctor import api
 from tfod_doctor.cli.common import (
+    check_output,
     emit_report,
     engine_options,
+    plan_inputs,
     progress_bar,
     report_options,
     split_selectors,
@@ -61,10 +63,16 @@ def scan(
         num_classes=num_classes, max_boxes=max_boxes, deep=deep,
         select=split_selectors(select), ignore=split_selectors(ignore),
     )
+    if plan.repeated:
+        click.echo(f"note: named more than once, read once: {', '.join(plan.repeated)}",
+                   err=True)
+    inputs = plan_inputs(plan, ctx, [*records, *eval_records, label_map])
+    check_output(output, inputs)
     with progress_bar(plan.total_bytes, "scanning") as progress:
         report = execute(plan, ctx, progress, workers=workers, runner=runner,
                          beam_options=beam_options)
-    return emit_report(report, fmt, output, verbose, fail_on, "scan", ctx.rule_filter)
+    return emit_report(report, fmt, output, verbose, fail_on, "scan", ctx.rule_filter,
+                       inputs)
 
 
 COMMANDS = [scan]

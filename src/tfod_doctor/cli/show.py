@@ -6,9 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from tfod_doctor.config import read_label_map
 from tfod_doctor.errors import UserError
+from tfod_doctor.guard import SIGNATURE, Protected, check_file, write_file
 from tfod_doctor.records import (
     Damage,
     ExampleDecodeError,
@@ -104,6 +107,19 @@ def _caption(name: str, index: int, offset: int | None) -> str:
     return f"{short} @ byte {offset}" if index < 0 else f"{short} · record {index}"
 
 
+def _save(picture: Image.Image, path: Path) -> None:
+    """Save as the extension says, marked as tfod-doctor's (so a later run may replace it)."""
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        info = PngInfo()
+        info.add_text("Software", SIGNATURE.decode())
+        picture.save(path, pnginfo=info)
+    elif suffix in (".jpg", ".jpeg"):
+        picture.save(path, comment=SIGNATURE)
+    else:
+        picture.save(path)
+
+
 @click.command(
     epilog="""\b
 Examples:
@@ -138,6 +154,8 @@ def show(records: tuple[str, ...], indices: tuple[int, ...], offsets: tuple[int,
     rotation, boxes clipped to the image), into a picture."""
     names = _label_names(label_map)
     sources = _sources(records)
+    inputs = Protected.of([*records, label_map, *(s.path for s in sources)])
+    check_file(output, inputs)
     if offsets:
         picked = _at_offsets(sources, list(offsets))
         offsets_shown: list[int | None] = list(offsets)
@@ -158,8 +176,8 @@ def show(records: tuple[str, ...], indices: tuple[int, ...], offsets: tuple[int,
         captions.append(_caption(name, index, offset))
     sheet = grid(images, captions)
     try:
-        sheet.save(output)
-    except (OSError, ValueError) as exc:
+        write_file(output, lambda path: _save(sheet, path), inputs)
+    except ValueError as exc:
         raise UserError(f"cannot write {output}: {exc}") from exc
     files = len({name for name, _, _ in picked})
     click.echo(f"wrote {output}: {len(picked)} record(s) from {files} file(s)", err=True)

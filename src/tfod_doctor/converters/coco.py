@@ -35,9 +35,10 @@ from tfod_doctor.converters.model import (
     Where,
 )
 from tfod_doctor.converters.options import ConvertOptions
-from tfod_doctor.converters.outputs import Progress, claim_folder, load_json, write_json
+from tfod_doctor.converters.outputs import Progress, load_json, write_json
 from tfod_doctor.converters.paths import choose_root
 from tfod_doctor.errors import UserError
+from tfod_doctor.guard import OutputFolder, Protected
 
 FORMAT = "coco"
 _ANNOTATION_KEYS = frozenset({"id", "image_id", "category_id", "bbox", "area", "iscrowd",
@@ -408,23 +409,22 @@ def export(records: Sequence[str], out: Path, options: ExportOptions,
                 if options.label_map is None or options.manifest is not None else None)
     table = _CategoryTable(manifest, options.label_map)
     reader.names = table.names
-    if (out / "images").exists() and not (out / ANNOTATIONS).exists():
-        raise UserError(f"{out / 'images'} exists and was not written by an export; name "
-                        "another folder")
-    claim_folder(out, [ANNOTATIONS, "images", ".export.partial"], options.overwrite)
-    staging = out / ".export.partial"
-    try:
-        images, annotations = _write_images(reader, table, staging)
-        if reader.losses and not options.allow_lossy:
-            raise UserError("this export would lose what COCO cannot hold:\n" + "\n".join(
-                f"  - {line}" for line in reader.losses.describe())
-                + "\nPass --allow-lossy to export anyway.")
-        doc = _document(manifest, images, annotations, table)
-        write_json(staging / ANNOTATIONS, doc)
-        os.replace(staging / ANNOTATIONS, out / ANNOTATIONS)
-        os.replace(staging / "images", out / "images")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    protected = (Protected.of(records, walked=True) | Protected.of(
+        [options.manifest, *options.inputs, *(s.path for s in reader.sources)]))
+    with OutputFolder(out, [ANNOTATIONS, "images"], protected, overwrite=options.overwrite):
+        staging = out / ".export.partial"
+        try:
+            images, annotations = _write_images(reader, table, staging)
+            if reader.losses and not options.allow_lossy:
+                raise UserError("this export would lose what COCO cannot hold:\n" + "\n".join(
+                    f"  - {line}" for line in reader.losses.describe())
+                    + "\nPass --allow-lossy to export anyway.")
+            doc = _document(manifest, images, annotations, table)
+            write_json(staging / ANNOTATIONS, doc)
+            os.replace(staging / ANNOTATIONS, out / ANNOTATIONS)
+            os.replace(staging / "images", out / "images")
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     notes = [] if manifest is not None or options.label_map is not None else [
         "no conversion.json beside the records: category ids are the records' label ids"]
     return ExportResult(FORMAT, [s.name for s in reader.sources], out, out / ANNOTATIONS,

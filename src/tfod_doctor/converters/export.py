@@ -49,6 +49,8 @@ class ExportOptions:
     overwrite: bool = False
     #: ``(id, name)`` of a label map, for categories when there is no manifest.
     label_map: tuple[tuple[int, str], ...] | None = None
+    #: Other files the export reads (a label map): no output may be or hold them.
+    inputs: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ class ConvertOptions:
     keep_category_ids: bool = False
     #: Replace the outputs of an earlier conversion in the output folder.
     overwrite: bool = False
+    #: Other files the conversion reads (a label map): no output may be or hold them.
+    inputs: tuple[Path, ...] = ()
 
 
 def declared_classes(options: ConvertOptions) -> list[SourceCategory] | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,30 +30,6 @@ class ConversionStopped(UserError):
         super().__init__(f"--strict: stopped at the first problem: {where}: {problem.message} "
                          f"({problem.kind.value}). Nothing was written.")
         self.problem = problem
-
-
-def claim_folder(out: Path, ours: Iterable[str], overwrite: bool) -> None:
-    """Make ``out`` ready for writing: refuse to replace earlier outputs unless ``overwrite``.
-
-    ``ours`` are glob patterns of the files (or folders) this run writes; with ``overwrite``
-    the ones that exist are deleted first. Other files in ``out`` are left alone.
-    """
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out} exists and is not a folder")
-    found = sorted({p for pattern in ours for p in out.glob(pattern)}) if out.exists() else []
-    if found and not overwrite:
-        shown = ", ".join(p.name for p in found[:4]) + (" ..." if len(found) > 4 else "")
-        raise UserError(f"{out} already holds outputs of an earlier run ({shown}); "
-                        "name another folder or pass --overwrite")
-    for path in found:
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create {out}: {exc.strerror or exc}") from None
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -38,17 +38,17 @@ from tfod_doctor.converters.outputs import (
     MANIFEST,
     ConversionStopped,
     Progress,
-    claim_folder,
     ordered_map,
     write_json,
 )
 from tfod_doctor.converters.shards import ShardedWriter, shard_pattern
 from tfod_doctor.converters.tfexample import OptionalKeys, encode_sample
 from tfod_doctor.errors import UserError
+from tfod_doctor.guard import OutputFolder, Protected
 
 LABEL_MAP = "label_map.pbtxt"
 INPUT_READER = "input_reader.config"
-_OUR_OUTPUTS = ("*-?????-of-?????.tfrecord", ".*.partial", LABEL_MAP, INPUT_READER, MANIFEST)
+_OUR_OUTPUTS = ("*-?????-of-?????.tfrecord", LABEL_MAP, INPUT_READER, MANIFEST)
 #: A declared size whose aspect ratio is within this of the image's is a resized copy.
 _SAME_ASPECT = 0.01
 
@@ -538,21 +538,30 @@ def run_conversion(
     _check_images_exist(data, options)
     splits = assign_splits(data.items, options)
     optional = OptionalKeys.needed_for(box.flags for item in data.items for box in item.boxes)
-    claim_folder(out, _OUR_OUTPUTS, options.overwrite)
-    if on_total is not None:
-        on_total(len(data.items))
-    writers = {name: ShardedWriter(out, name, options.sharding) for name in splits}
-    summaries: dict[str, SplitSummary] = {}
-    try:
-        for name, items in splits.items():
-            summaries[name] = run.write_split(name, items, keys, optional, writers[name])
-    except BaseException:
-        for writer in writers.values():
-            writer.abort()
-        raise
-    for name, writer in writers.items():
-        summaries[name].files = writer.close()
-    return _finish(data, options, out, categories, summaries, run)
+    with OutputFolder(out, _OUR_OUTPUTS, _conversion_inputs(source, options, data),
+                      overwrite=options.overwrite):
+        if on_total is not None:
+            on_total(len(data.items))
+        writers = {name: ShardedWriter(out, name, options.sharding) for name in splits}
+        summaries: dict[str, SplitSummary] = {}
+        try:
+            for name, items in splits.items():
+                summaries[name] = run.write_split(name, items, keys, optional, writers[name])
+        except BaseException:
+            for writer in writers.values():
+                writer.abort()
+            raise
+        for name, writer in writers.items():
+            summaries[name].files = writer.close()
+        return _finish(data, options, out, categories, summaries, run)
+
+
+def _conversion_inputs(source: Path, options: ConvertOptions, data: SourceData) -> Protected:
+    """What a conversion reads: no output may be or hold it (the images by their folders)."""
+    folders = {os.path.dirname(item.image_path) or "." for item in data.items
+               if item.image_path}
+    return Protected.of([source, options.eval_source, options.images, *options.inputs,
+                         *sorted(folders)])
 
 
 def _finish(data: SourceData, options: ConvertOptions, out: Path, categories: Categories,

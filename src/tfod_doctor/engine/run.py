@@ -28,6 +28,8 @@ class Plan:
     findings: list[Finding] = field(default_factory=list)
     #: Extra stats to merge into the report (for example, what the config says).
     stats: dict[str, Any] = field(default_factory=dict)
+    #: Files named more than once, as named again (each is read once).
+    repeated: list[str] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:
@@ -37,7 +39,12 @@ class Plan:
     def add_inputs(self, found: Inputs, role: str | None = None) -> None:
         """Add the files and problems of a :func:`~tfod_doctor.records.discover` call."""
         known = {item.source.path for item in self.items}
-        self.items.extend(WorkItem(s, role) for s in found.sources if s.path not in known)
+        for source in found.sources:
+            if source.path in known:
+                self.repeated.append(source.name)
+            else:
+                self.items.append(WorkItem(source, role))
+        self.repeated.extend(found.repeated)
         self.problems.extend(found.problems)
 
 

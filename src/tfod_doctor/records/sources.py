@@ -98,6 +98,8 @@ class Inputs:
 
     sources: list[Source] = field(default_factory=list)
     problems: list[InputProblem] = field(default_factory=list)
+    #: Files named (or matched) more than once, as named again; each is read once.
+    repeated: list[str] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:
@@ -246,6 +248,8 @@ def discover(inputs: Sequence[str], relative_to: str | Path | None = None) -> In
             if key not in seen:
                 seen.add(key)
                 found.sources.append(source)
+            else:
+                found.repeated.append(source.name)
     unreadable = [p.input for p in found.problems if p.kind is ProblemKind.UNREADABLE]
     found.problems.extend(missing_shards(found.sources, unreadable))
     return found

@@ -294,7 +294,7 @@ class _Manifest:
         self.path = out / MANIFEST
         self._pending = out / f".{MANIFEST}.partial"
         self._final = self._pending.open("w", encoding="utf-8")
-        self._lines = (out / f".{MANIFEST}.set").open("w+", encoding="utf-8")
+        self._lines = (out / f".{MANIFEST}.set.partial").open("w+", encoding="utf-8")
 
     def _write(self, handle: Any, entry: dict[str, Any]) -> None:
         handle.write(json.dumps(entry, ensure_ascii=False, sort_keys=False) + "\n")
