@@ -23,7 +23,7 @@ from tfod_doctor.model.training import Training, training, training_findings
 from tfod_doctor.odapi import features as K
 
 #: A009 speaks up when training reads each record at least this many times, or less than once.
-MANY_EPOCHS = 1000
+MANY_EPOCHS = 10_000
 _GENERATION_NAMES = {1: "TF1", 2: "TF2"}
 #: What each kind of head says when its ground truth was never decoded.
 _MISSING_TRUTH = {

@@ -77,14 +77,14 @@ def warmup_above_total_steps(b: Builder) -> None:
 def schedule_shorter_than_training(b: Builder) -> None:
     """total_steps below num_steps: the learning rate is 0 for the rest."""
     _plant(b, "schedule_shorter_than_training",
-           _replace(b, "total_steps: 2000", "total_steps: 1000"))
+           _replace(b, "total_steps: 1000", "total_steps: 500"))
 
 
 @defect("schedule_longer_than_training", Stage.CONFIG)
 def schedule_longer_than_training(b: Builder) -> None:
     """num_steps lowered, total_steps left: training stops before the schedule decays."""
-    _replace(b, "  num_steps: 2000", "  num_steps: 500")
-    _plant(b, "schedule_longer_than_training", b.config_line("total_steps: 2000"))
+    _replace(b, "  num_steps: 1000", "  num_steps: 250")
+    _plant(b, "schedule_longer_than_training", b.config_line("total_steps: 1000"))
 
 
 @defect("num_steps_unset", Stage.CONFIG)
@@ -97,8 +97,8 @@ def num_steps_unset(b: Builder) -> None:
 @defect("many_epochs", Stage.CONFIG)
 def many_epochs(b: Builder) -> None:
     """num_steps (and total_steps) of 200000 for a dozen train records."""
-    _replace(b, "total_steps: 2000", "total_steps: 200000")
-    _plant(b, "many_epochs", _replace(b, "  num_steps: 2000", "  num_steps: 200000"))
+    _replace(b, "total_steps: 1000", "total_steps: 200000")
+    _plant(b, "many_epochs", _replace(b, "  num_steps: 1000", "  num_steps: 200000"))
 
 
 @defect("batch_larger_than_train_split", Stage.CONFIG)
