@@ -101,10 +101,10 @@ def _extractor_findings(config: PipelineConfig, model: ModelDescription) -> list
     name, arch, gen = model.extractor, model.meta_arch or "", model.generation
     other = 3 - gen
     this, that = _GENERATION_NAMES[gen], _GENERATION_NAMES[other]
-    if extractors.known(arch, name, other):
-        what = f"a {that} {arch} feature extractor: the {this} model builder does not have it"
-    elif arch == "center_net" and gen == 1:
+    if arch == "center_net" and gen == 1:
         what = "a CenterNet feature extractor, and CenterNet exists in TF2 only"
+    elif extractors.known(arch, name, other):
+        what = f"a {that} {arch} feature extractor: the {this} model builder does not have it"
     else:
         what = f"not a {arch} feature extractor the {this} model builder knows"
     if model.replacement and model.exact_replacement:
@@ -165,7 +165,8 @@ def _truth_findings(config: PipelineConfig, model: ModelDescription, need: str,
         if records.total and not have:
             hint += f", and write {key} into the records"
         findings.append(config.finding(
-            rule, f"{head.name} learns {need}, but {readers} does not set {shown}: the {need} "
+            rule, f"{head.name} learns {need}, but {readers} "
+            f"{'does' if len(unset) == 1 else 'do'} not set {shown}: the {need} "
             f"are never decoded and training stops ({evidence})", head.pos, hint,
             tensorflow=tensorflow, readers=unset, records_with_key=have))
     elif records.total and not have:
