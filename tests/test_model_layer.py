@@ -190,6 +190,26 @@ def test_zoo_models_are_described(name, meta_arch, kind, extractor, needs):
     assert model.supported is True
 
 
+def test_centernet_mask_densepose_and_deepmac_heads():
+    config = _parsed(CENTERNET_KPTS, {"    keypoint_label_map_path:": (
+        "    mask_estimation_task {\n      task_loss_weight: 1.0\n    }\n"
+        "    densepose_estimation_task {\n      class_id: 1\n    }\n"
+        "    keypoint_label_map_path:")})
+    model = describe(config, generation=2)
+    assert model.needs == ("masks", "keypoints", "densepose")
+    deepmac = describe(_parsed(CENTERNET_KPTS, {"    keypoint_label_map_path:": (
+        "    deepmac_mask_estimation {\n      dim: 8\n    }\n    keypoint_label_map_path:")}),
+        generation=2)
+    assert deepmac.kind == "deepmac" and "masks" in deepmac.needs
+
+
+def test_a_feature_extractor_without_type():
+    config = _parsed(FRCNN, {"      type: 'faster_rcnn_resnet50_keras'\n": ""})
+    [finding] = ModelReview(config, describe(config, generation=2), training(config)).findings()
+    assert finding.rule == "A001" and "names no type" in finding.message
+    assert finding.location.line == _line_of(ZOO / FRCNN, "feature_extractor {")
+
+
 def test_stats_describe_the_model(tmp_path):
     dataset = _dataset(tmp_path)
     report = tfod_doctor.check(_fill(MASK_RCNN, tmp_path, dataset))

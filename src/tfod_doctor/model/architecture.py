@@ -58,6 +58,7 @@ class ModelDescription:
     meta_arch: str | None
     #: ``ssd``, ``faster_rcnn``, ``rfcn``, ``mask_rcnn``, ``center_net``, ``deepmac``...
     kind: str | None
+    #: The feature extractor type ("" when the config names none).
     extractor: str | None
     extractor_pos: Pos | None
     generation: int
@@ -88,7 +89,7 @@ class ModelDescription:
         }
 
     def _tf2_supported(self) -> bool | None:
-        if self.meta_arch is None or self.extractor is None:
+        if self.meta_arch is None or self.extractor is None or self.supported is None:
             return None
         return extractors.known(self.meta_arch, self.extractor, 2)
 
@@ -101,17 +102,17 @@ def describe(config: PipelineConfig, generation: int | None = None) -> ModelDesc
     if arch is None or node is None or arch not in extractors.TF2:
         return ModelDescription(arch, arch, None, None, generation, None)
     feature = node.node("feature_extractor")
-    name = feature.get("type") if feature is not None else None
-    pos = feature.value_pos("type") if feature is not None and feature.has("type") else None
+    name = feature.get("type") if feature is not None else ""
+    if feature is not None and feature.has("type"):
+        pos = feature.value_pos("type")
+    else:
+        pos = feature.pos if feature is not None else node.pos
     heads = _heads(arch, node)
-    supported = replacement = None
-    exact = False
-    if name:
-        supported = extractors.known(arch, name, generation)
-        if not supported:
-            replacement, exact = extractors.replacement(arch, name, generation)
-    return ModelDescription(arch, _kind(arch, node, heads), name or None, pos, generation,
-                            supported, replacement, exact, heads)
+    supported = extractors.known(arch, name, generation)
+    replacement, exact = (None, False) if supported or not name else extractors.replacement(
+        arch, name, generation)
+    return ModelDescription(arch, _kind(arch, node, heads), name, pos, generation, supported,
+                            replacement, exact, heads)
 
 
 def _kind(arch: str, node: Node, heads: tuple[Head, ...]) -> str:

@@ -99,6 +99,13 @@ def _extractor_findings(config: PipelineConfig, model: ModelDescription) -> list
     if model.supported is not False or model.extractor is None:
         return []
     name, arch, gen = model.extractor, model.meta_arch or "", model.generation
+    if not name:
+        return [config.finding(
+            A.EXTRACTOR_OTHER_GENERATION, f"{arch}.feature_extractor names no type: the model "
+            "builder has no extractor to build", model.extractor_pos,
+            f"set feature_extractor {{ type: ... }}, one of: "
+            f"{', '.join(sorted(extractors.TABLES[gen].get(arch, ())))}",
+            tensorflow=_builder_message(arch, name, gen), extractor="", tf_generation=gen)]
     other = 3 - gen
     this, that = _GENERATION_NAMES[gen], _GENERATION_NAMES[other]
     if arch == "center_net" and gen == 1:
