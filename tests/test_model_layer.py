@@ -62,7 +62,8 @@ def _fill(name: str, root: Path, dataset, edits: dict[str, str] | None = None,
         if field == "label_map_path":
             return f'label_map_path: "{dataset.label_map_path}"'
         if field == "keypoint_label_map_path":
-            return f'keypoint_label_map_path: "{keypoint_label_map or dataset.label_map_path}"'
+            chosen = keypoint_label_map or str(_keypoint_map(root, 16))
+            return f'keypoint_label_map_path: "{chosen}"'
         return f'{field}: "{root / "checkpoint" / "ckpt-0"}"'
 
     text = _PLACEHOLDER.sub(path_for, _zoo_text(name))
@@ -378,6 +379,43 @@ def test_keypoint_task_without_keypoint_label_map(tmp_path):
     path.write_text(text)
     findings = _rules(tfod_doctor.check(path))["A003"]
     assert any("keypoint_label_map_path" in f.message for f in findings)
+
+
+def _keypoint_map(root: Path, top: int) -> Path:
+    path = root / "person_keypoints.pbtxt"
+    points = "".join(f"  keypoints {{ id: {i} label: 'k{i}' }}\n" for i in range(top + 1))
+    path.write_text(f"item {{\n  id: 1\n  name: '/m/01g317'\n{points}}}\n")
+    return path
+
+
+def test_keypoint_label_map_as_the_model_builder_reads_it(tmp_path):
+    dataset = _dataset(tmp_path)
+    points = {"image/object/keypoint/x": Floats([0.3] * 17),
+              "image/object/keypoint/y": Floats([0.4] * 17)}
+    _write_records(tmp_path, "train", 6, lambda i: points)
+    good = _fill(CENTERNET_KPTS, tmp_path, dataset,
+                 keypoint_label_map=str(_keypoint_map(tmp_path, 16)))
+    assert "A003" not in _rules(tfod_doctor.check(good))
+    # 18 keypoints in the map, 17 in the readers.
+    _keypoint_map(tmp_path, 17)
+    findings = _rules(tfod_doctor.check(good))["A003"]
+    assert {f.location.line for f in findings} == {
+        i for i, line in enumerate(good.read_text().split("\n"), 1) if "num_keypoints: 17" in line}
+    # The task's class is not in the map.
+    text = good.read_text().replace('keypoint_class_name: "/m/01g317"',
+                                    'keypoint_class_name: "person"')
+    good.write_text(text)
+    [finding] = [f for f in _rules(tfod_doctor.check(good))["A003"]
+                 if "keypoint_class_name" in f.message]
+    assert finding.evidence["tensorflow"] == "KeyError: 'person'"
+
+
+def test_keypoint_label_map_that_does_not_exist(tmp_path):
+    dataset = _dataset(tmp_path)
+    path = _fill(CENTERNET_KPTS, tmp_path, dataset,
+                 keypoint_label_map=str(tmp_path / "nowhere.pbtxt"))
+    findings = _rules(tfod_doctor.check(path))["A003"]
+    assert any("does not exist" in f.message for f in findings)
 
 
 def test_keypoint_label_map_placeholder_is_c026():

@@ -59,8 +59,11 @@ KEYPOINTS_NOT_GIVEN = define(Rule(
     summary="The model learns keypoints or DensePose (CenterNet `keypoint_estimation_task`, "
             "`densepose_estimation_task`), but the config lacks `keypoint_label_map_path` or the "
             "reader's `num_keypoints` / `load_dense_pose`, or the records have no keypoints.",
-    why="The model builder reads the keypoints of each task from `keypoint_label_map_path`; "
-        "without the reader's `num_keypoints` (or `load_dense_pose`) the ground truth is never "
+    why="The model builder reads the keypoints of each task from `keypoint_label_map_path` (a "
+        "missing file stops it; a `keypoint_class_name` that is no item with keypoints there is "
+        "a `KeyError`; keypoint ids at or above the readers' `num_keypoints` gather keypoints "
+        "the records cannot have); without the reader's `num_keypoints` (or `load_dense_pose`) "
+        "the ground truth is never "
         "decoded and the loss stops with `Groundtruth tensor keypoints has not been provided`; "
         "records without `image/object/keypoint/x`/`y` leave nothing to learn from.",
     fix="Set `keypoint_label_map_path` to a label map whose item lists the keypoints, "

@@ -8,10 +8,12 @@ the model against what the records hold (``stats["schema"]``, ``stats["splits"]`
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 from tfod_doctor.catalogue import model as A
+from tfod_doctor.config.label_map import LabelMap, LabelMapUnreadable, read_label_map
 from tfod_doctor.config.pipeline import PLACEHOLDER, PipelineConfig
 from tfod_doctor.config.textproto import Pos
 from tfod_doctor.config.validate import Node
@@ -21,6 +23,7 @@ from tfod_doctor.model import extractors
 from tfod_doctor.model.architecture import Head, ModelDescription, describe
 from tfod_doctor.model.training import Training, training, training_findings
 from tfod_doctor.odapi import features as K
+from tfod_doctor.records.sources import is_url
 
 #: A009 speaks up when training reads each record at least this many times, or less than once.
 MANY_EPOCHS = 10_000
@@ -46,6 +49,7 @@ class ModelReview:
     def findings(self) -> list[Finding]:
         """What the config alone shows: the extractor (A001), steps and schedule (A005-A008)."""
         return [*_extractor_findings(self.config, self.model),
+                *_keypoint_map_findings(self.config, self.model),
                 *training_findings(self.config, self.run)]
 
     def stats(self) -> dict[str, Any]:
@@ -207,6 +211,67 @@ def _keypoint_label_map(config: PipelineConfig, head: Head) -> list[Finding]:
         "reads the task's keypoints (names and ids) from it, and none is set", head.pos,
         'set keypoint_label_map_path: "keypoint_label_map.pbtxt" (an item with keypoints '
         "{ id: ... label: ... } for the task's keypoint_class_name)")]
+
+
+def _keypoint_map_findings(config: PipelineConfig, model: ModelDescription) -> list[Finding]:
+    """The keypoint label map as ``model_builder`` reads it: each task's keypoint_class_name
+    must be an item with keypoints, and the readers' num_keypoints must cover their ids."""
+    node = config.arch_node
+    if not model.heads_needing("keypoints") or node is None:
+        return []
+    written = node.get("keypoint_label_map_path")
+    if not written or PLACEHOLDER in written or is_url(written):
+        return []
+    pos = node.value_pos("keypoint_label_map_path")
+    label_map, problem = _read_keypoint_map(config, written)
+    if label_map is None:
+        return [config.finding(
+            A.KEYPOINTS_NOT_GIVEN, f"keypoint_label_map_path {written!r} {problem}: the model "
+            "builder reads the keypoint tasks from it", pos,
+            tensorflow=f"NotFoundError: {written}; No such file or directory")]
+    with_points = {item.name: item for item in label_map.items if item.keypoints}
+    findings = []
+    for task in node.entries("keypoint_estimation_task"):
+        if not isinstance(task, Node):
+            continue
+        wanted = task.get("keypoint_class_name")
+        item = with_points.get(wanted)
+        if item is None:
+            findings.append(config.finding(
+                A.KEYPOINTS_NOT_GIVEN, f"keypoint_class_name {wanted!r} is not an item with "
+                f"keypoints in {written}", _value_pos(task, "keypoint_class_name"),
+                f"name one of: {', '.join(sorted(with_points)) or '(no item lists keypoints)'}",
+                tensorflow=f"KeyError: '{wanted}'"))
+            continue
+        findings += _num_keypoints_findings(config, item.name,
+                                            max(kp.id for kp in item.keypoints))
+    return findings
+
+
+def _read_keypoint_map(config: PipelineConfig, written: str) -> tuple[LabelMap | None, str]:
+    """The keypoint label map, found from the working directory (as training does) or the
+    config's folder; else ``None`` and why."""
+    for base in (os.getcwd(), str(config.folder)):
+        path = os.path.join(base, written)
+        if os.path.isfile(path):
+            try:
+                return read_label_map(path)[0], ""
+            except LabelMapUnreadable as exc:
+                return None, f"cannot be read ({exc.reason})"
+    return None, "does not exist"
+
+
+def _num_keypoints_findings(config: PipelineConfig, name: str, top: int) -> list[Finding]:
+    findings = []
+    for role, reader in config.readers().items():
+        count = reader.get("num_keypoints")
+        if count and top >= count:
+            findings.append(config.finding(
+                A.KEYPOINTS_NOT_GIVEN, f"{role}_input_reader has num_keypoints: {count}, but "
+                f"item {name!r} of the keypoint label map uses keypoint id {top}: the model "
+                "gathers keypoints the records cannot have", reader.value_pos("num_keypoints"),
+                f"set num_keypoints: {top + 1} (and write that many keypoints per box)"))
+    return findings
 
 
 # -- A004 ------------------------------------------------------------------------------------
