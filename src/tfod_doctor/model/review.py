@@ -20,7 +20,7 @@ from tfod_doctor.config.validate import Node
 from tfod_doctor.engine import Plan
 from tfod_doctor.findings import Finding
 from tfod_doctor.model import extractors
-from tfod_doctor.model.architecture import Head, ModelDescription, describe
+from tfod_doctor.model.architecture import ModelDescription, describe
 from tfod_doctor.model.training import Training, training, training_findings
 from tfod_doctor.odapi import features as K
 from tfod_doctor.records.sources import is_url
@@ -47,7 +47,8 @@ class ModelReview:
     run: Training | None
 
     def findings(self) -> list[Finding]:
-        """What the config alone shows: the extractor (A001), steps and schedule (A005-A008)."""
+        """What the config and the files it names show: the extractor (A001), the keypoint
+        label map (A003), steps and schedule (A005-A008)."""
         return [*_extractor_findings(self.config, self.model),
                 *_keypoint_map_findings(self.config, self.model),
                 *training_findings(self.config, self.run)]
@@ -158,13 +159,10 @@ _DECODED_BY = {
 
 def _truth_findings(config: PipelineConfig, model: ModelDescription, need: str,
                     records: _Records) -> list[Finding]:
-    heads = model.heads_needing(need)
-    head = heads[0]
+    head = model.heads_needing(need)[0]
     rule = A.MASKS_NOT_GIVEN if need == "masks" else A.KEYPOINTS_NOT_GIVEN
     setting, shown, key = _DECODED_BY[need]
     findings = []
-    if need == "keypoints":
-        findings += _keypoint_label_map(config, head)
     have = records.having(key)
     evidence = (f"{have} of {records.total} records carry {key}" if records.total else
                 "no records were read")
@@ -199,28 +197,20 @@ def _setting_line(need: str, records: _Records) -> str:
     return "load_dense_pose: true"
 
 
-def _keypoint_label_map(config: PipelineConfig, head: Head) -> list[Finding]:
-    node = config.arch_node
-    written = node.get("keypoint_label_map_path") if node is not None else ""
-    if written and PLACEHOLDER not in written:
-        return []
-    if written:  # a placeholder: C026 says so
-        return []
-    return [config.finding(
-        A.KEYPOINTS_NOT_GIVEN, f"{head.name} needs keypoint_label_map_path: the model builder "
-        "reads the task's keypoints (names and ids) from it, and none is set", head.pos,
-        'set keypoint_label_map_path: "keypoint_label_map.pbtxt" (an item with keypoints '
-        "{ id: ... label: ... } for the task's keypoint_class_name)")]
-
-
 def _keypoint_map_findings(config: PipelineConfig, model: ModelDescription) -> list[Finding]:
     """The keypoint label map as ``model_builder`` reads it: each task's keypoint_class_name
     must be an item with keypoints, and the readers' num_keypoints must cover their ids."""
-    node = config.arch_node
-    if not model.heads_needing("keypoints") or node is None:
+    node, heads = config.arch_node, model.heads_needing("keypoints")
+    if not heads or node is None:
         return []
     written = node.get("keypoint_label_map_path")
-    if not written or PLACEHOLDER in written or is_url(written):
+    if not written:
+        return [config.finding(
+            A.KEYPOINTS_NOT_GIVEN, f"{heads[0].name} needs keypoint_label_map_path: the model "
+            "builder reads the task's keypoints (names and ids) from it, and none is set",
+            heads[0].pos, 'set keypoint_label_map_path: "keypoint_label_map.pbtxt" (an item '
+            "with keypoints { id: ... label: ... } for the task's keypoint_class_name)")]
+    if PLACEHOLDER in written or is_url(written):  # a placeholder is C026's
         return []
     pos = node.value_pos("keypoint_label_map_path")
     label_map, problem = _read_keypoint_map(config, written)
