@@ -4,8 +4,4 @@ the train loop, as plain data with no TensorFlow import.
 This layer reads the parsed config (:mod:`tfod_doctor.config`) and says what the OD API's
 ``model_builder.build``, the checkpoint restore and the train loop will do with it; the
 findings it makes are combined with the record scan in :mod:`tfod_doctor.checkup`.
-
-``architecture`` describes the model (meta-architecture, feature extractor, heads and what they
-need) from the ``extractors`` tables; ``training`` the train loop (steps, batch, schedule);
-``review`` makes the findings (A001-A010) and is what :mod:`tfod_doctor.checkup` calls.
 """
