@@ -174,6 +174,17 @@ def test_tf2_is_assumed_here():
     assert installed_generation() == 2
 
 
+def test_tf1_is_detected_next_to_an_od_api(monkeypatch):
+    import importlib.metadata
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "1.15.5")
+    assert installed_generation.__wrapped__() == 1
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert installed_generation.__wrapped__() == 2
+
+
 # -- describing the model ------------------------------------------------------------------
 
 
