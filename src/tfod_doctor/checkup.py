@@ -20,6 +20,7 @@ from tfod_doctor.config.pipeline import PLACEHOLDER, PipelineConfig, read_pipeli
 from tfod_doctor.config.validate import Node, Value
 from tfod_doctor.engine import Plan
 from tfod_doctor.findings import Finding, Location, Severity
+from tfod_doctor.model.review import review_model
 from tfod_doctor.records import discover
 from tfod_doctor.records.sources import has_glob, is_url, local_glob
 
@@ -101,6 +102,7 @@ def prepare_check(
               for role, reader in readers.items()}
     plan.findings.extend(_class_count_findings(check))
     plan.findings.extend(_checkpoint_findings(config, resolver))
+    review_model(config, plan)
     files: dict[str, list[str]] = {}
     for role, reader in readers.items():
         files[role] = _plan_inputs(check, resolver, role, reader,

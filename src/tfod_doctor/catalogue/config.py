@@ -154,33 +154,31 @@ CHECKPOINT_TYPE = define(Rule(
     name="checkpoint-type",
     severity=Severity.WARNING,
     summary="`fine_tune_checkpoint_type` does not fit the checkpoint: `classification` (the "
-            "default when unset) for a model-zoo detection checkpoint, or a value the model does "
-            "not support.",
+            "default when unset) for a model-zoo detection checkpoint.",
     why="With `classification` only the backbone of a detection checkpoint is restored: training "
-        "starts almost from scratch without a word (#9172, #8892). An unsupported value stops "
-        "training with `Not supported fine_tune_checkpoint_type`.",
+        "starts almost from scratch without a word (#9172, #8892). (A value no model supports "
+        "stops training with `Not supported fine_tune_checkpoint_type`: that is C025.)",
     fix="Set `fine_tune_checkpoint_type: \"detection\"` for a model-zoo checkpoint "
         "(`classification` only for an image-classification backbone; `full` to restore the "
         "box predictor too).",
     example="fine_tune_checkpoint: \"ssd_mobilenet_v2/checkpoint/ckpt-0\"   # type left at "
             "classification",
     defect="checkpoint_type_classification",
-    tf_message="ValueError: Not supported fine_tune_checkpoint_type: ...",
 ))
 
 BFLOAT16 = define(Rule(
     id="C012",
     name="bfloat16-off-tpu",
-    severity=Severity.WARNING,
-    summary="`use_bfloat16: true` is set; it works on TPUs only.",
-    why="On a GPU or CPU, ops fail with `Value passed to parameter ... has DataType bfloat16 not "
-        "in list of allowed values` (#5856). Model-zoo Faster R-CNN configs set it with the "
-        "comment \"works only on TPUs\".",
-    fix="Set `use_bfloat16: false` unless you train on a TPU.",
+    severity=Severity.INFO,
+    summary="`use_bfloat16: true` is set; it takes effect on TPUs only.",
+    why="TF2 training (`model_lib_v2.train_loop`) uses bfloat16 only when it runs on a TPU and "
+        "turns the flag off otherwise: on a GPU or CPU it changes nothing and training runs in "
+        "float32. Model-zoo Faster R-CNN configs set it with the comment \"works only on "
+        "TPUs\"; it does not make training fail.",
+    fix="Nothing to do on a TPU; elsewhere set `use_bfloat16: false` (or delete the line) so "
+        "the config says what happens.",
     example="train_config { use_bfloat16: true }",
     defect="use_bfloat16",
-    tf_message="TypeError: Value passed to parameter 'image' has DataType bfloat16 not in list "
-               "of allowed values",
 ))
 
 IGNORED_BY_TF2 = define(Rule(
@@ -188,11 +186,14 @@ IGNORED_BY_TF2 = define(Rule(
     name="ignored-by-tf2",
     severity=Severity.INFO,
     summary="A field that TF2 training does not read (deprecated fields, "
-            "`train_config.max_number_of_boxes`, a second `eval_input_reader`).",
+            "`train_config.max_number_of_boxes`, a second `eval_input_reader`), or a deprecated "
+            "one it still reads (`from_detection_checkpoint`).",
     why="Changing it changes nothing. In particular the box limit lives in the input readers: "
         "`train_config.max_number_of_boxes` is ignored, and boxes past the readers' limit "
         "(default 100) are dropped without a word.",
-    fix="Set the value where TF2 reads it (the message says where), or delete the line.",
+    fix="Set the value where TF2 reads it (the message says where), or delete the line. Not "
+        "`from_detection_checkpoint: true` alone: while `fine_tune_checkpoint_type` is unset TF2 "
+        "still reads it, so replace it with `fine_tune_checkpoint_type: \"detection\"`.",
     example="train_config { max_number_of_boxes: 300 }   # the readers still keep 100",
     defect="train_config_max_boxes_only",
 ))
@@ -301,7 +302,9 @@ UNKNOWN_METRIC = define(Rule(
     summary="eval_config `metrics_set` names a metric the OD API does not have.",
     why="Evaluation stops with `ValueError: Metric not found: NAME`.",
     fix="Use one of the metric names listed in the message (`coco_detection_metrics` is the "
-        "default).",
+        "default; Open Images: `oid_V2_detection_metrics` or `oid_challenge_detection_metrics`, "
+        "the names of the older `open_images_V2_detection_metrics` and "
+        "`oid_challenge_object_detection_metrics`).",
     example="metrics_set: \"coco_detection_metric\"",
     defect="unknown_metric",
     tf_message="ValueError: Metric not found: coco_detection_metric",

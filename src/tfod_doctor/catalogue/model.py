@@ -4,3 +4,171 @@ make of the config and the data.
 Ids: A001-A019 the model builder and the train loop, A020-A029 the checkpoint, A030-A049 the
 anchors, the matcher and what the model can learn from the boxes.
 """
+
+from tfod_doctor.catalogue import Rule, define
+from tfod_doctor.findings import Severity
+
+EXTRACTOR_OTHER_GENERATION = define(Rule(
+    id="A001",
+    name="extractor-not-in-this-tf",
+    severity=Severity.ERROR,
+    summary="The feature extractor is not one the model builder of this TensorFlow generation "
+            "has: a TF1 config (`ssd_mobilenet_v2`, `faster_rcnn_resnet101`, "
+            "`ssd_inception_v2`...) trained with TF2, a `*_keras` one with TF1, or a name no "
+            "builder knows.",
+    why="`model_builder.py` builds only the Keras extractors under TF2 and only the slim ones "
+        "under TF1; any other name stops training before the first step. tfod-doctor assumes "
+        "TF2 unless TensorFlow 1.x is installed next to the OD API.",
+    fix="Use the extractor the message names (the same network ported, `ssd_mobilenet_v2_keras` "
+        "for `ssd_mobilenet_v2`), best by starting from that model's config and checkpoint in "
+        "the model zoo of your TF generation: a TF1 checkpoint does not restore into a TF2 "
+        "model.",
+    example="feature_extractor { type: 'ssd_mobilenet_v2' }   # trained with model_main_tf2.py",
+    defect="tf1_feature_extractor",
+    tf_message="ValueError: ssd_mobilenet_v2 is not supported for tf version 2. See "
+               "`model_builder.py` for features extractors compatible with different versions "
+               "of Tensorflow",
+))
+
+MASKS_NOT_GIVEN = define(Rule(
+    id="A002",
+    name="model-needs-masks",
+    severity=Severity.ERROR,
+    summary="The model learns instance masks (Mask R-CNN `predict_instance_masks`, CenterNet "
+            "`mask_estimation_task`, DeepMAC), but the input reader does not load them "
+            "(`load_instance_masks`) or the records have no `image/object/mask`.",
+    why="Without `load_instance_masks: true` the mask loss has no ground truth and training "
+        "stops (`Groundtruth instance masks not provided. Please configure input reader.`); "
+        "with the flag but records without masks, the masks are gathered box by box from an "
+        "empty list and training stops with `indices[0] = 0 is not in [0, 0)` or an "
+        "`assert_equal` on the mask count.",
+    fix="Write a mask per box into the records (`image/object/mask`, PNG strings or floats) and "
+        "set `load_instance_masks: true` with the matching `mask_type` in both input readers; "
+        "or train a box-only model (turn the mask head off).",
+    example="mask_rcnn_box_predictor { predict_instance_masks: true }   # reader without "
+            "load_instance_masks",
+    defect="mask_rcnn_without_masks",
+    tf_message="ValueError: Groundtruth instance masks not provided. Please configure input "
+               "reader.",
+))
+
+KEYPOINTS_NOT_GIVEN = define(Rule(
+    id="A003",
+    name="model-needs-keypoints",
+    severity=Severity.ERROR,
+    summary="The model learns keypoints or DensePose (CenterNet `keypoint_estimation_task`, "
+            "`densepose_estimation_task`), but the config lacks `keypoint_label_map_path` or the "
+            "reader's `num_keypoints` / `load_dense_pose`, or the records have no keypoints.",
+    why="The model builder reads the keypoints of each task from `keypoint_label_map_path` (a "
+        "missing file stops it; a `keypoint_class_name` that is no item with keypoints there is "
+        "a `KeyError`; keypoint ids at or above the readers' `num_keypoints` gather keypoints "
+        "the records cannot have); without the reader's `num_keypoints` (or `load_dense_pose`) "
+        "the ground truth is never "
+        "decoded and the loss stops with `Groundtruth tensor keypoints has not been provided`; "
+        "records without `image/object/keypoint/x`/`y` leave nothing to learn from.",
+    fix="Set `keypoint_label_map_path` to a label map whose item lists the keypoints, "
+        "`num_keypoints: N` in both input readers, and write N keypoints per box into the "
+        "records; or drop the keypoint task.",
+    example="center_net { keypoint_estimation_task { ... } }   # no num_keypoints in the reader",
+    defect="keypoint_task_without_keypoints",
+    tf_message="RuntimeError: Groundtruth tensor keypoints has not been provided",
+))
+
+MASK_TYPE_MISMATCH = define(Rule(
+    id="A004",
+    name="mask-type-mismatch",
+    severity=Severity.ERROR,
+    summary="`mask_type` does not match how the records store `image/object/mask`: PNG strings "
+            "(bytes) need `PNG_MASKS`, float lists need `NUMERICAL_MASKS` (the default).",
+    why="The decoder parses the key as the mask_type says; the other kind stops parsing with "
+        "`Data types don't match` (or, read as numbers, a reshape error).",
+    fix="Set `mask_type` in the input readers to what the records hold (the message says "
+        "which).",
+    example="load_instance_masks: true   # mask_type left at NUMERICAL_MASKS; records hold "
+            "PNG masks",
+    defect="mask_type_mismatch",
+    tf_message="Key: image/object/mask. Data types don't match.",
+))
+
+WARMUP_ABOVE_TOTAL = define(Rule(
+    id="A005",
+    name="warmup-above-total-steps",
+    severity=Severity.ERROR,
+    summary="`cosine_decay_learning_rate` has `warmup_steps` above `total_steps`.",
+    why="TF2 builds the schedule when it builds the optimizer, and "
+        "`learning_schedules.cosine_decay_with_warmup` refuses it before the first step.",
+    fix="Make `total_steps` at least `warmup_steps` (usually `total_steps` = `num_steps`, with "
+        "`warmup_steps` a few percent of it).",
+    example="cosine_decay_learning_rate { total_steps: 1000 warmup_steps: 2000 }",
+    defect="warmup_above_total_steps",
+    tf_message="ValueError: total_steps must be larger or equal to warmup_steps.",
+))
+
+SCHEDULE_ENDS_EARLY = define(Rule(
+    id="A006",
+    name="schedule-ends-before-training",
+    severity=Severity.WARNING,
+    summary="The cosine schedule's `total_steps` is below `train_config.num_steps`: the "
+            "learning rate is 0 for every step after `total_steps`.",
+    why="`cosine_decay_with_warmup` returns 0 once the step passes `total_steps`; the "
+        "remaining steps run (and cost) without changing the model. Nothing fails, nothing is "
+        "lost that was learned, but the time is wasted and the result is what it was at "
+        "`total_steps` — so a warning, not data loss.",
+    fix="Set `total_steps` to `num_steps` (or `num_steps` to `total_steps`).",
+    example="num_steps: 50000 ... cosine_decay_learning_rate { total_steps: 25000 }",
+    defect="schedule_shorter_than_training",
+))
+
+SCHEDULE_NEVER_DECAYS = define(Rule(
+    id="A007",
+    name="schedule-never-decays",
+    severity=Severity.WARNING,
+    summary="The cosine schedule's `total_steps` is far above `train_config.num_steps`: "
+            "training stops while the learning rate is still above half its base.",
+    why="The schedule is planned for `total_steps`; stopped early, the model never gets the "
+        "small learning rates that settle it. Typical after lowering `num_steps` in a "
+        "model-zoo config and leaving `total_steps`.",
+    fix="Lower `total_steps` to `num_steps` when you shorten training.",
+    example="num_steps: 2000 ... cosine_decay_learning_rate { total_steps: 50000 }",
+    defect="schedule_longer_than_training",
+))
+
+NUM_STEPS_UNSET = define(Rule(
+    id="A008",
+    name="num-steps-unset",
+    severity=Severity.WARNING,
+    summary="`train_config.num_steps` is 0 or unset.",
+    why="TF2's `model_main_tf2.py` then takes the number of steps from `--num_train_steps` "
+        "only; without the flag the train loop has no end step and stops with a TypeError "
+        "after the model is built (TF1 trained forever).",
+    fix="Set `num_steps` (and the schedule's `total_steps` to the same value).",
+    example="train_config { batch_size: 8 }   # no num_steps",
+    defect="num_steps_unset",
+    tf_message="TypeError: 'NoneType' object cannot be interpreted as an integer",
+))
+
+EPOCHS = define(Rule(
+    id="A009",
+    name="training-epochs",
+    severity=Severity.INFO,
+    summary="How many times training reads each train record: `num_steps` x `batch_size` / "
+            "the records the train split holds.",
+    why="Not a defect: the number a user rarely computes. Thousands of epochs on a few dozen "
+        "images overfit; a fraction of an epoch never sees part of the data.",
+    fix="Choose `num_steps` for the epochs you want: epochs x records / batch_size.",
+    example="40 records, batch_size: 64, num_steps: 25000 -> 40,000 epochs",
+    defect="many_epochs",
+))
+
+BATCH_ABOVE_SPLIT = define(Rule(
+    id="A010",
+    name="batch-larger-than-split",
+    severity=Severity.WARNING,
+    summary="`train_config.batch_size` is larger than the number of train records.",
+    why="The train reader repeats its records forever, so every batch holds some images more "
+        "than once: the batch size buys nothing but memory, and batch norm statistics see "
+        "duplicates.",
+    fix="Use a batch size at most the number of train records (or add data).",
+    example="batch_size: 64   # the train split holds 40 records",
+    defect="batch_larger_than_train_split",
+))

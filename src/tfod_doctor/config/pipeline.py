@@ -9,6 +9,7 @@ Cross-checks that need the file system or the records (paths, label map, record 
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from tfod_doctor.config.feature_map import FeatureMapIntent, explain_fixed_keys,
 from tfod_doctor.config.places import TextFile
 from tfod_doctor.config.schema import PIPELINE
 from tfod_doctor.config.textproto import Pos, parse_text
-from tfod_doctor.config.validate import Node, Problem, validate
+from tfod_doctor.config.validate import Node, Problem, Value, validate
 from tfod_doctor.errors import UserError
 from tfod_doctor.findings import Finding, Severity
 
@@ -33,6 +34,11 @@ METRICS = (
     "weighted_pascal_voc_instance_segmentation_metrics",
 )
 CHECKPOINT_TYPES = ("classification", "detection", "full")
+#: Metric names older OD API releases had, and the name ``eval_util.py`` has for them now.
+RENAMED_METRICS = {
+    "open_images_V2_detection_metrics": "oid_V2_detection_metrics",
+    "oid_challenge_object_detection_metrics": "oid_challenge_detection_metrics",
+}
 PLACEHOLDER = "PATH_TO_BE_CONFIGURED"
 _PROBLEM_RULES = {
     "syntax": C.SYNTAX_ERROR,
@@ -142,9 +148,11 @@ def read_pipeline(path: str | Path) -> tuple[PipelineConfig, list[Finding]]:
 
 
 def _handled_elsewhere(problem: Problem) -> bool:
-    # train_config.max_number_of_boxes gets its own, more precise message.
-    return problem.kind == "deprecated" and problem.evidence == {
-        "field": "max_number_of_boxes", "message_type": "TrainConfig"}
+    # train_config.max_number_of_boxes and from_detection_checkpoint get their own, more
+    # precise messages.
+    return problem.kind == "deprecated" and problem.evidence.get("message_type") == (
+        "TrainConfig") and problem.evidence.get("field") in (
+        "max_number_of_boxes", "from_detection_checkpoint")
 
 
 def _problem_finding(config: PipelineConfig, problem: Problem) -> Finding:
@@ -217,6 +225,8 @@ def _model_findings(config: PipelineConfig) -> list[Finding]:
         findings.append(config.finding(
             C.NUM_CLASSES_MISSING, f"{arch}.num_classes is {config.num_classes or 0}: set it "
             "to the number of classes in the label map", where))
+    if arch == "center_net":
+        findings += _placeholders(config, node, "keypoint_label_map_path", "center_net")
     resizer = node.node("image_resizer")
     if resizer is not None and resizer.has("pad_to_multiple_resizer"):
         findings.append(config.finding(
@@ -243,8 +253,10 @@ def _train_findings(config: PipelineConfig) -> list[Finding]:
             tensorflow=C.REFUSED_BY_TRAINING.tf_message))
     if train.get("use_bfloat16"):
         findings.append(config.finding(
-            C.BFLOAT16, "use_bfloat16: true works on TPUs only; on a GPU or CPU training fails",
-            train.where("use_bfloat16"), tensorflow=C.BFLOAT16.tf_message))
+            C.BFLOAT16, "use_bfloat16: true takes effect on a TPU only: TF2 training turns it "
+            "off on a GPU or CPU and trains in float32", train.where("use_bfloat16")))
+    if train.has("from_detection_checkpoint"):
+        findings.append(_from_detection_checkpoint(config, train))
     findings += _checkpoint_settings(config, train)
     if train.has("max_number_of_boxes"):
         findings.append(_train_max_boxes(config, train))
@@ -270,12 +282,33 @@ def _checkpoint_settings(config: PipelineConfig, train: Node) -> list[Finding]:
     allowed = CHECKPOINT_TYPES
     if kind and kind not in allowed:
         findings.append(config.finding(
-            C.CHECKPOINT_TYPE, f"fine_tune_checkpoint_type {kind!r} is not one of "
+            C.REFUSED_BY_TRAINING, f"fine_tune_checkpoint_type {kind!r} is not one of "
             f"{', '.join(allowed)}", train.value_pos("fine_tune_checkpoint_type"),
             'use "detection" for a model-zoo checkpoint, "classification" for a backbone',
-            severity=Severity.ERROR,
             tensorflow=f"ValueError: Not supported fine_tune_checkpoint_type: {kind}"))
     return findings
+
+
+def _from_detection_checkpoint(config: PipelineConfig, train: Node) -> Finding:
+    """The deprecated from_detection_checkpoint: TF2 still reads it while
+    fine_tune_checkpoint_type is unset (``config_util.update_fine_tune_checkpoint_type``)."""
+    pos = train.where("from_detection_checkpoint")
+    kind = train.get("fine_tune_checkpoint_type")
+    if kind:
+        return config.finding(
+            C.IGNORED_BY_TF2, "from_detection_checkpoint is deprecated and ignored: "
+            f"fine_tune_checkpoint_type ({kind!r}) decides what is restored", pos,
+            "delete the from_detection_checkpoint line")
+    if not train.get("from_detection_checkpoint"):
+        return config.finding(
+            C.IGNORED_BY_TF2, "from_detection_checkpoint: false is deprecated; with "
+            "fine_tune_checkpoint_type unset TF2 restores as classification either way", pos,
+            "delete the line, or write fine_tune_checkpoint_type: \"classification\"")
+    return config.finding(
+        C.IGNORED_BY_TF2, "from_detection_checkpoint is deprecated, but TF2 still reads it while "
+        "fine_tune_checkpoint_type is unset: it makes the restore \"detection\" (deleting the "
+        "line alone would switch it to classification)", pos,
+        'replace it with fine_tune_checkpoint_type: "detection"')
 
 
 def _train_max_boxes(config: PipelineConfig, train: Node) -> Finding:
@@ -305,12 +338,27 @@ def _eval_findings(config: PipelineConfig) -> list[Finding]:
     for entry in node.entries("metrics_set"):
         name = entry.value
         if name not in METRICS:
-            close = [m for m in METRICS if m.startswith(name[:8])] or list(METRICS[:1])
             findings.append(config.finding(
                 C.UNKNOWN_METRIC, f"metrics_set {name!r} is not a metric the OD API has",
-                entry.pos, f"use one of {', '.join(METRICS)}; did you mean {close[0]}?",
-                tensorflow=f"ValueError: Metric not found: {name}"))
+                entry.pos, f"use one of {', '.join(METRICS)}; did you mean "
+                f"{suggest_metric(name)}?", tensorflow=f"ValueError: Metric not found: {name}"))
     return findings
+
+
+def suggest_metric(name: str) -> str:
+    """The metric a misspelt or renamed ``metrics_set`` most likely means: the renamed Open
+    Images names, an Open Images metric for any ``oid``/``open_images`` name, else the closest
+    spelling (``coco_detection_metrics`` when nothing is close)."""
+    if name in RENAMED_METRICS:
+        return RENAMED_METRICS[name]
+    lowered = name.lower()
+    if "oid" in lowered or "open_image" in lowered or "openimage" in lowered:
+        if "segment" in lowered or "mask" in lowered:
+            return "oid_challenge_segmentation_metrics"
+        return ("oid_challenge_detection_metrics" if "challenge" in lowered
+                else "oid_V2_detection_metrics")
+    close = difflib.get_close_matches(name, METRICS, n=1, cutoff=0.5)
+    return close[0] if close else METRICS[0]
 
 
 def _reader_findings(config: PipelineConfig, role: str, reader: Node) -> list[Finding]:
@@ -352,12 +400,16 @@ def _reader_findings(config: PipelineConfig, role: str, reader: Node) -> list[Fi
             C.EVAL_WITHOUT_LABEL_MAP, "eval_input_reader has no label_map_path: TF2 evaluation "
             "reads its class names from it", reader.pos,
             tensorflow=C.EVAL_WITHOUT_LABEL_MAP.tf_message))
-    for entry in reader.entries("label_map_path"):
-        if PLACEHOLDER in entry.value:
-            findings.append(config.finding(
-                C.PLACEHOLDER_PATH, f"{name}.label_map_path is still the placeholder "
-                f"{entry.value!r}", entry.pos))
+    findings += _placeholders(config, reader, "label_map_path", name)
     return findings
+
+
+def _placeholders(config: PipelineConfig, node: Node, field: str, owner: str) -> list[Finding]:
+    """C026 for each value of ``field`` that still holds the model zoo's placeholder."""
+    return [config.finding(C.PLACEHOLDER_PATH, f"{owner}.{field} is still the placeholder "
+                           f"{entry.value!r}", entry.pos)
+            for entry in node.entries(field)
+            if isinstance(entry, Value) and PLACEHOLDER in entry.value]
 
 
 def _has_context_config(config: PipelineConfig) -> bool:

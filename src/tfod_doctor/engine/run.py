@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,9 @@ class Plan:
     stats: dict[str, Any] = field(default_factory=dict)
     #: Files named more than once, as named again (each is read once).
     repeated: list[str] = field(default_factory=list)
+    #: Steps that judge the config against the scanned records: each gets the report's stats
+    #: (and may add to them) and returns findings (the model layer's, for example).
+    after_scan: list[Callable[[dict[str, Any]], list[Finding]]] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:
@@ -120,6 +123,9 @@ def finish(plan: Plan, merged: Partial, ctx: CheckContext) -> Report:
     nothing_read = bool(plan.items or plan.problems) and not any(
         stats.opened for stats in merged.files.values()
     )
+    for step in plan.after_scan:
+        for finding in step(stats):
+            merged.emit(finding, ctx)
     if records == 0 and not nothing_read:
         merged.emit(statistics.empty_dataset_finding(), ctx)
     return Report.from_store(plan.inputs, merged.store, stats, nothing_read)

@@ -222,9 +222,9 @@ train_config {
       learning_rate {
         cosine_decay_learning_rate {
           learning_rate_base: 0.07999999821186066
-          total_steps: 50000
+          total_steps: 1000
           warmup_learning_rate: 0.026666000485420227
-          warmup_steps: 1000
+          warmup_steps: 100
         }
       }
       momentum_optimizer_value: 0.8999999761581421
@@ -232,7 +232,7 @@ train_config {
     use_moving_average: false
   }
   fine_tune_checkpoint: "%(checkpoint)s"
-  num_steps: 50000
+  num_steps: 1000
   startup_delay_steps: 0.0
   replicas_to_aggregate: 8
   max_number_of_boxes: 100
