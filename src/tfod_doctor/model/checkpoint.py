@@ -211,8 +211,10 @@ def _family(stem: tuple[int, ...], convolutions: int,
     if depthwise:
         if any(s[0] == 5 for s in depthwise):
             return "MobileNetV3" if channels <= 16 else "EfficientNet"
-        return "MobileNetV1" if len(depthwise) <= 14 else "MobileNetV2"
-    if size == 7 and channels == 64:
+        if 12 <= len(depthwise) <= 14:  # 13 blocks
+            return "MobileNetV1"
+        return "MobileNetV2" if 15 <= len(depthwise) <= 24 else None  # 17 blocks
+    if size == 7 and channels == 64 and convolutions >= 15:
         for depth, most in ((18, 30), (34, 45), (50, 80), (101, 130)):
             if convolutions < most:
                 return f"ResNet-{depth}"

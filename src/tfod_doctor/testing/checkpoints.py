@@ -63,14 +63,16 @@ def _block(entries: Sequence[tuple[bytes, bytes]], restart_interval: int) -> byt
 
 
 def table_bytes(items: Iterable[tuple[bytes, bytes]], block_size: int = 4096,
-                restart_interval: int = 16) -> bytes:
-    """A LevelDB-format table of ``items`` (sorted by key here), uncompressed blocks."""
+                restart_interval: int = 16, compression: int = 0) -> bytes:
+    """A LevelDB-format table of ``items`` (sorted by key here); the blocks are stored as they
+    are, with ``compression`` as their trailer's type byte (TensorFlow writes 0, none)."""
     items = sorted(items)
     out = bytearray()
 
     def put(block: bytes) -> bytes:
         handle = _varint(len(out)) + _varint(len(block))
-        out.extend(block + b"\0" + struct.pack("<I", masked_crc32c(block + b"\0")))
+        kind = bytes([compression])
+        out.extend(block + kind + struct.pack("<I", masked_crc32c(block + kind)))
         return handle
 
     index: list[tuple[bytes, bytes]] = []
