@@ -66,7 +66,7 @@ def tf_checkpoints(tf_oracle, tmp_path_factory):
             _feature_extractor=extractor, _box_predictor=predictor))
 
     layout = od_layout()
-    written["detection"] = layout.write(str(root / "detection" / "ckpt-0"))
+    written["detection"] = layout.save(str(root / "detection" / "ckpt"))  # with save_counter
     policy = tf.train.experimental.MaxShardSizePolicy
     written["sharded"] = layout.write(
         str(root / "sharded" / "ckpt-0"), options=tf.train.CheckpointOptions(
@@ -307,3 +307,49 @@ def test_a_damaged_index_is_c009_not_a_crash(tmp_path, capsys, content):
     assert finding["location"]["line"] == _line(dataset.config_path, "fine_tune_checkpoint:")
     assert "checkpoint" not in report["stats"].get("model", {})
     assert report["stats"]["totals"]["records"] > 0
+
+
+def _pointed_at(tmp_path: Path, prefix: str, kind: str, extractor: str | None = None) -> Path:
+    dataset = make_dataset(tmp_path, n_train=2, n_eval=1)
+    text = dataset.config_path.read_text().replace(
+        str(dataset.root / "checkpoint" / "ckpt-0"), prefix).replace(
+        'fine_tune_checkpoint_type: "detection"', f'fine_tune_checkpoint_type: "{kind}"')
+    if extractor:
+        text = text.replace('"ssd_mobilenet_v2_fpn_keras"', f'"{extractor}"')
+    dataset.config_path.write_text(text)
+    return dataset.config_path
+
+
+def test_tensorflow_restores_where_check_says_it_will(tf_checkpoints, tf_oracle, tmp_path):
+    """What ``restore_from_objects`` asks for, restored by TensorFlow as ``load_fine_tune_
+    checkpoint`` does, against what ``check`` says of the same checkpoint and type."""
+    tf = tf_oracle.tf
+    import keras
+
+    prefix = tf_checkpoints["detection"]
+
+    def restore(**objects) -> None:
+        tf.train.Checkpoint(**objects).restore(prefix).expect_partial(
+        ).assert_existing_objects_matched()
+
+    def backbone(app=keras.applications.MobileNetV2):
+        return app(weights=None, include_top=False, input_shape=(32, 32, 3))
+
+    def detection(model) -> tf.train.Checkpoint:
+        return tf.train.Checkpoint(_feature_extractor=tf.train.Checkpoint(
+            classification_backbone=model))
+
+    restore(model=detection(backbone()))  # "detection" with the same backbone: restores
+    config = _pointed_at(tmp_path / "a", prefix, "detection")
+    assert [f.rule for f in tfod_doctor.check(config).findings if f.rule[0] == "A"] == []
+
+    with pytest.raises(AssertionError, match="not bound to checkpointed values"):
+        restore(feature_extractor=backbone())  # "classification"
+    config = _pointed_at(tmp_path / "b", prefix, "classification")
+    assert [f.rule for f in tfod_doctor.check(config).findings if f.rule[0] == "A"] == ["A020"]
+
+    with pytest.raises((AssertionError, ValueError)):
+        restore(model=detection(backbone(keras.applications.MobileNet)))  # another backbone
+    config = _pointed_at(tmp_path / "c", prefix, "detection", "ssd_mobilenet_v1_keras")
+    (finding,) = tfod_doctor.check(config).by_rule("A021")
+    assert "MobileNetV2 backbone" in finding.message and "builds a MobileNetV1" in finding.message
