@@ -59,11 +59,8 @@ def tf_checkpoints(tf_oracle, tmp_path_factory):
         backbone = keras.applications.MobileNetV2(weights=None, include_top=False,
                                                   input_shape=(32, 32, 3))
         extractor = tf.train.Checkpoint(classification_backbone=backbone)
-        predictor = tf.Module()
-        predictor.kernel = tf.Variable(tf.zeros([3, 3, 128, 24]))
-        predictor.bias = tf.Variable(tf.zeros([24]))
         return tf.train.Checkpoint(model=tf.train.Checkpoint(
-            _feature_extractor=extractor, _box_predictor=predictor))
+            _feature_extractor=extractor, _box_predictor=_box_predictor(tf, 3)))
 
     layout = od_layout()
     written["detection"] = layout.save(str(root / "detection" / "ckpt"))  # with save_counter
@@ -76,6 +73,24 @@ def tf_checkpoints(tf_oracle, tmp_path_factory):
             experimental_sharding_callback=policy(max_shard_size=600_000)))
     written["tf1"] = _tf1_checkpoint(tf, root / "tf1" / "model.ckpt")
     return written
+
+
+def _box_predictor(tf, num_classes: int, anchors: int = 6):
+    """The OD API's weight-shared SSD box predictor as the checkpoint sees it: its heads'
+    last convolutions (boxes: 4 x anchors outputs; classes: (classes + 1) x anchors)."""
+    def head(layers: str, outputs: int):
+        module = tf.Module()
+        conv = tf.Module()
+        conv.kernel = tf.Variable(tf.zeros([3, 3, 128, outputs]))
+        setattr(module, layers, [conv])
+        return module
+
+    predictor = tf.Module()
+    predictor._prediction_heads = {
+        "box_encodings": head("_box_encoder_layers", 4 * anchors),
+        "class_predictions_with_background": head("_class_predictor_layers",
+                                                  (num_classes + 1) * anchors)}
+    return predictor
 
 
 def _tf1_checkpoint(tf, prefix: Path) -> str:
@@ -128,7 +143,7 @@ def test_what_a_tensorflow_checkpoint_is(tf_checkpoints, name, kind, family):
     assert facts.kind == kind
     assert (facts.backbone.family if facts.backbone else None) == family
     if name == "detection":
-        assert facts.meta_arch == "ssd"
+        assert facts.meta_arch == "ssd" and facts.num_classes == 3
         assert facts.backbone.stem == (3, 3, 3, 32) and facts.backbone.depthwise == 17
 
 
@@ -348,8 +363,34 @@ def test_tensorflow_restores_where_check_says_it_will(tf_checkpoints, tf_oracle,
     config = _pointed_at(tmp_path / "b", prefix, "classification")
     assert [f.rule for f in tfod_doctor.check(config).findings if f.rule[0] == "A"] == ["A020"]
 
+    full = tf.train.Checkpoint(_feature_extractor=detection(backbone())._feature_extractor,
+                               _box_predictor=_box_predictor(tf, 90))
+    with pytest.raises(ValueError, match="Received incompatible tensor with shape"):
+        restore(model=full)  # "full", with 90 classes where the checkpoint has 3
+    config = _pointed_at(tmp_path / "d", prefix, "full")
+    config.write_text(config.read_text().replace("num_classes: 3", "num_classes: 90"))
+    assert [f.rule for f in tfod_doctor.check(config).findings if f.rule[0] == "A"] == ["A024"]
+
     with pytest.raises((AssertionError, ValueError)):
         restore(model=detection(backbone(keras.applications.MobileNet)))  # another backbone
     config = _pointed_at(tmp_path / "c", prefix, "detection", "ssd_mobilenet_v1_keras")
     (finding,) = tfod_doctor.check(config).by_rule("A021")
     assert "MobileNetV2 backbone" in finding.message and "builds a MobileNetV1" in finding.message
+
+
+@pytest.mark.parametrize("layout", [checkpoints.ssd_detection, checkpoints.faster_rcnn_detection,
+                                    checkpoints.center_net_detection])
+def test_the_class_layer_tells_the_checkpoints_classes(layout):
+    for classes in (1, 90):
+        facts = describe_index("ckpt", parse_index(checkpoints.index_bytes(layout(classes))))
+        assert facts.num_classes == classes
+
+
+def test_full_restore_with_the_same_classes_is_fine(tmp_path):
+    dataset = make_dataset(tmp_path, ["checkpoint_full_other_classes"], n_train=2, n_eval=1)
+    (finding,) = tfod_doctor.check(dataset.config_path).by_rule("A024")
+    assert "made for 90 classes and this config has num_classes: 3" in finding.message
+    assert finding.hint == 'Set `fine_tune_checkpoint_type: "detection"`.'
+    checkpoints.write_checkpoint(dataset.root / "checkpoint" / "ckpt-0",
+                                 checkpoints.ssd_detection(3))
+    assert tfod_doctor.check(dataset.config_path).by_rule("A024") == []

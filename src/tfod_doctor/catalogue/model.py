@@ -91,3 +91,22 @@ CHECKPOINT_TF1 = define(Rule(
     defect="checkpoint_tf1",
     tf_message="OSError: Checkpoint is expected to be an object-based checkpoint.",
 ))
+
+CHECKPOINT_FULL_CLASSES = define(Rule(
+    id="A024",
+    name="checkpoint-full-other-classes",
+    severity=Severity.ERROR,
+    summary="`fine_tune_checkpoint_type: \"full\"` restores the box predictor too, but the "
+            "checkpoint's class layer was made for another number of classes (a model-zoo "
+            "checkpoint: 90 COCO classes).",
+    why="`full` restores the whole model, class layer included; its kernel's shape follows "
+        "num_classes, so the restore stops with `Received incompatible tensor with shape`. "
+        "`detection` restores everything but the box predictor, which is what fine-tuning on "
+        "other classes needs.",
+    fix="Set `fine_tune_checkpoint_type: \"detection\"`.",
+    example="num_classes: 3\nfine_tune_checkpoint: \"ssd_mobilenet_v2/checkpoint/ckpt-0\"   # 90 "
+            "classes\nfine_tune_checkpoint_type: \"full\"",
+    defect="checkpoint_full_other_classes",
+    tf_message="ValueError: Received incompatible tensor with shape [3, 3, 128, 546] when "
+               "attempting to restore variable with shape [3, 3, 128, 24]",
+))

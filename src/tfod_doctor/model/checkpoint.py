@@ -108,6 +108,8 @@ class CheckpointFacts:
     roots: tuple[str, ...]
     variables: int
     shards: int
+    #: The number of classes the box predictor's class layer was made for (detection only).
+    num_classes: int | None = None
 
     def describe(self) -> str:
         """A few words: "a detection checkpoint of an SSD with a MobileNetV2 backbone"."""
@@ -127,7 +129,7 @@ class CheckpointFacts:
         return {"prefix": self.prefix, "kind": self.kind, "meta_arch": self.meta_arch,
                 "backbone": self.backbone.to_dict() if self.backbone else None,
                 "objects": list(self.roots), "variables": self.variables,
-                "shards": self.shards}
+                "shards": self.shards, "num_classes": self.num_classes}
 
 
 def _article(name: str) -> str:
@@ -155,10 +157,38 @@ def describe_index(prefix: str, index: BundleIndex) -> CheckpointFacts:
         kind, under, meta_arch = "classification", "feature_extractor", None
     else:
         kind, under, meta_arch = "other", "", None
-    backbone = _backbone({p: e for p, e in paths.items() if p.startswith(under)}) if under \
-        else None
+    backbone = _backbone({p: e for p, e in paths.items() if p.startswith(under)}, under) \
+        if under else None
+    classes = _class_count(paths, meta_arch) if kind == "detection" else None
     return CheckpointFacts(prefix, kind, meta_arch, backbone, roots, len(variables),
-                           index.num_shards)
+                           index.num_shards, classes)
+
+
+def _last_kernel(paths: dict[str, TensorEntry], *parts: str) -> tuple[int, ...] | None:
+    """The shape of the last kernel (in layer order) whose path has every one of ``parts``."""
+    found = sorted((p for p, e in paths.items() if p.endswith("kernel") and e.shape
+                    and all(f"/{part}/" in f"/{p}/" for part in parts)), key=_order)
+    return paths[found[-1]].shape if found else None
+
+
+def _class_count(paths: dict[str, TensorEntry], meta_arch: str | None) -> int | None:
+    """The classes the checkpoint's class layer predicts: SSD's has (classes + background) x
+    anchors per place outputs and its box layer 4 x anchors; Faster R-CNN's second stage has
+    classes + background; CenterNet's object-center heatmap has one channel per class."""
+    if meta_arch == "ssd":
+        scores = _last_kernel(paths, "class_predictions_with_background", "_class_predictor_layers")
+        boxes = _last_kernel(paths, "box_encodings", "_box_encoder_layers")
+        if not scores or not boxes or boxes[-1] % 4 or not boxes[-1]:
+            return None
+        anchors = boxes[-1] // 4
+        return scores[-1] // anchors - 1 if scores[-1] % anchors == 0 else None
+    if meta_arch == "faster_rcnn":
+        scores = _last_kernel(paths, "_mask_rcnn_box_predictor", "_class_predictor_layers")
+        return scores[-1] - 1 if scores else None
+    if meta_arch == "center_net":
+        scores = _last_kernel(paths, "_prediction_head_dict", "object_center")
+        return scores[-1] if scores else None
+    return None
 
 
 def _is_weight(name: str) -> bool:
@@ -176,13 +206,14 @@ def _order(path: str) -> tuple:
                  for part in re.split(r"(\d+)", path))
 
 
-def _backbone(paths: dict[str, TensorEntry]) -> Backbone | None:
-    """The backbone under the given variables: the subtree of the stem convolution."""
+def _backbone(paths: dict[str, TensorEntry], extractor: str) -> Backbone | None:
+    """The backbone among the feature extractor's variables: the subtree of the stem
+    convolution (the Keras model it is a layer of; else the whole extractor)."""
     kernels = {p: e.shape for p, e in paths.items() if e.shape is not None and len(e.shape) == 4}
     stems = sorted((p for p, s in kernels.items() if s[2] == 3), key=_order)
     if not stems:
         return None
-    root = _subtree(stems[0])
+    root = _subtree(stems[0]) or extractor
     under = root + "/"
     if root.startswith(_SPLIT_EXTRACTOR):  # Faster R-CNN: conv1-4 and conv5 in two models
         root, under = _SPLIT_EXTRACTOR + "*", _SPLIT_EXTRACTOR
@@ -195,13 +226,13 @@ def _backbone(paths: dict[str, TensorEntry]) -> Backbone | None:
     return Backbone(family, root, stem, convolutions, len(depthwise))
 
 
-def _subtree(stem_path: str) -> str:
-    """The object path of the model the stem belongs to (up to its layer list)."""
+def _subtree(stem_path: str) -> str | None:
+    """The object path of the Keras model the stem belongs to (up to its layer list)."""
     parts = stem_path.split("/")
     for i, part in enumerate(parts):
         if i and _LAYER_PARTS.match(part):
             return "/".join(parts[:i])
-    return "/".join(parts[:-2]) or parts[0]
+    return None
 
 
 def _family(stem: tuple[int, ...], convolutions: int,
@@ -377,6 +408,14 @@ def _architecture_findings(config: PipelineConfig, train: Node, facts: Checkpoin
             _architecture_hint(config, facts), tensorflow=A.CHECKPOINT_ARCHITECTURE.tf_message,
             **_evidence(facts, meta_arch=arch, feature_extractor=extractor,
                         expected_backbone=wanted_family))]
+    num_classes = config.num_classes
+    if kind == "full" and facts.num_classes and num_classes and num_classes != facts.num_classes:
+        return [config.finding(
+            A.CHECKPOINT_FULL_CLASSES, f"fine_tune_checkpoint_type is full, which restores the "
+            f"box predictor too, but {name}'s class layer was made for {facts.num_classes} "
+            f"classes and this config has num_classes: {num_classes}: its shape does not fit",
+            _type_pos(train), tensorflow=A.CHECKPOINT_FULL_CLASSES.tf_message,
+            **_evidence(facts, num_classes=num_classes))]
     return []
 
 

@@ -218,7 +218,7 @@ def ssd_detection(num_classes: int, backbone: str = "mobilenet_v2") -> list[Tens
     tensors += _head(f"{predictor}/_prediction_heads/box_encodings/_box_encoder_layers/0",
                      128, 6 * 4)
     tensors += _head(f"{predictor}/_prediction_heads/class_predictions_with_background/"
-                     "_class_predictor_layers/0", 128, 6 * num_classes)
+                     "_class_predictor_layers/0", 128, 6 * (num_classes + 1))
     return tensors
 
 
@@ -231,15 +231,15 @@ def faster_rcnn_detection(num_classes: int) -> list[Tensor]:
     return (backbone[:split] + conv5
             + _head("model/_first_stage_box_predictor/_box_prediction_heads/box_encodings/"
                     "_box_encoder_layers/0", 512, 12 * 4)
-            + _head("model/_mask_rcnn_box_predictor/_class_prediction_head/"
-                    "_class_predictor_layers/0", 2048, num_classes + 1))
+            + [("model/_mask_rcnn_box_predictor/_class_prediction_head/_class_predictor_layers/"
+                f"1/kernel{_VALUE}", "float32", (2048, num_classes + 1))])
 
 
 def center_net_detection(num_classes: int, backbone: str = "resnet50") -> list[Tensor]:
     """A model-zoo CenterNet detection checkpoint (ResNet-50 FPN or Hourglass)."""
     base = "model/_feature_extractor/_base_model"
     tensors = hourglass(base) if backbone == "hourglass" else resnet(base, 50)
-    heads = "model/_prediction_head_dict/center/0/layer_with_weights-0"
+    heads = "model/_prediction_head_dict/object_center/0/layer_with_weights-1"
     return tensors + _head(heads, 64, num_classes)
 
 

@@ -44,3 +44,12 @@ def checkpoint_tf1(b: Builder) -> None:
     b.checkpoint_tensors = checkpoints.tf1_ssd_mobilenet_v2(len(b.classes))
     b.checkpoint_object_based = False
     b.plant("checkpoint_tf1", file=CONFIG, line=b.config_line("fine_tune_checkpoint:"))
+
+
+@defect("checkpoint_full_other_classes", Stage.CONFIG)
+def checkpoint_full_other_classes(b: Builder) -> None:
+    """fine_tune_checkpoint_type: "full" with a model-zoo checkpoint made for 90 COCO classes."""
+    b.checkpoint_tensors = checkpoints.ssd_detection(90)
+    line = _replace(b, 'fine_tune_checkpoint_type: "detection"',
+                    'fine_tune_checkpoint_type: "full"')
+    b.plant("checkpoint_full_other_classes", file=CONFIG, line=line)
