@@ -363,7 +363,7 @@ def _evidence(facts: CheckpointFacts, **more: Any) -> dict[str, Any]:
 
 def _kind_finding(config: PipelineConfig, train: Node, facts: CheckpointFacts, kind: str,
                   source: str) -> Finding:
-    name = Path(facts.prefix).name
+    name = _named(train)
     said = f"fine_tune_checkpoint_type is {kind}" + (f" ({source})" if source != "written"
                                                       else "")
     needs = {"classification": "an object named feature_extractor (an ImageNet backbone)",
@@ -386,7 +386,7 @@ def _kind_finding(config: PipelineConfig, train: Node, facts: CheckpointFacts, k
 def _architecture_findings(config: PipelineConfig, train: Node, facts: CheckpointFacts,
                            kind: str) -> list[Finding]:
     arch = config.arch
-    name = Path(facts.prefix).name
+    name = _named(train)
     pos = train.value_pos("fine_tune_checkpoint")
     extractor = _extractor_type(config)
     wanted_family = extractor_family(extractor) if extractor else None
@@ -412,7 +412,7 @@ def _architecture_findings(config: PipelineConfig, train: Node, facts: Checkpoin
     if kind == "full" and facts.num_classes and num_classes and num_classes != facts.num_classes:
         return [config.finding(
             A.CHECKPOINT_FULL_CLASSES, f"fine_tune_checkpoint_type is full, which restores the "
-            f"box predictor too, but {name}'s class layer was made for {facts.num_classes} "
+            f"box predictor too, but the class layer of {name} was made for {facts.num_classes} "
             f"classes and this config has num_classes: {num_classes}: its shape does not fit",
             _type_pos(train), tensorflow=A.CHECKPOINT_FULL_CLASSES.tf_message,
             **_evidence(facts, num_classes=num_classes))]
@@ -450,7 +450,7 @@ def _refused_type(config: PipelineConfig, train: Node, kind: str, source: str) -
 
 
 def _tf1_finding(config: PipelineConfig, train: Node, facts: CheckpointFacts) -> Finding:
-    name = Path(facts.prefix).name
+    name = _named(train)
     return config.finding(
         A.CHECKPOINT_TF1, f"{name} is {facts.describe()} ({facts.variables} variables named by "
         "scope, no object graph): TF2 training restores only object-based checkpoints written "
@@ -461,3 +461,8 @@ def _tf1_finding(config: PipelineConfig, train: Node, facts: CheckpointFacts) ->
 def _extractor_type(config: PipelineConfig) -> str | None:
     node = config.arch_node.node("feature_extractor") if config.arch_node else None
     return node.get("type") if node else None
+
+
+def _named(train: Node) -> str:
+    """The checkpoint as the config names it, for messages."""
+    return f"fine_tune_checkpoint {train.get('fine_tune_checkpoint')!r}"
