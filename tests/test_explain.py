@@ -50,6 +50,13 @@ SPEC_MESSAGES = [
      'field named "input_paths".', "C002", "Line 12"),
     ("ValueError: Checkpoint version should be V2", "C008", None),
     ("OSError: Checkpoint is expected to be an object-based checkpoint.", "C010", None),
+    ("AssertionError: Found 263 Python objects that were not bound to checkpointed values, "
+     "likely due to changes in the Python program.", "A020", None),
+    ("ValueError: Received incompatible tensor with shape [1, 1, 256, 24] when attempting to "
+     "restore variable with shape [3, 3, 128, 24]", "A020", None),
+    ("NotImplementedError: Classification backbone not supported for <class 'object_detection."
+     "models.center_net_hourglass_feature_extractor.CenterNetHourglassFeatureExtractor'>",
+     "A022", None),
     ("TypeError: None has type NoneType, but expected one of: int, long", "L001", None),
     ("TypeError: Value passed to parameter 'image' has DataType bfloat16 not in list of "
      "allowed values", "C012", None),

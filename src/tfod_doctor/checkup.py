@@ -20,6 +20,7 @@ from tfod_doctor.config.pipeline import PLACEHOLDER, PipelineConfig, read_pipeli
 from tfod_doctor.config.validate import Node, Value
 from tfod_doctor.engine import Plan
 from tfod_doctor.findings import Finding, Location, Severity
+from tfod_doctor.model.checkpoint import checkpoint_findings
 from tfod_doctor.model.review import review_model
 from tfod_doctor.records import discover
 from tfod_doctor.records.sources import has_glob, is_url, local_glob
@@ -101,7 +102,7 @@ def prepare_check(
     tables = {role: _label_map_for(check, resolver, role, reader)
               for role, reader in readers.items()}
     plan.findings.extend(_class_count_findings(check))
-    plan.findings.extend(_checkpoint_findings(config, resolver))
+    plan.findings.extend(_checkpoint_findings(check, resolver))
     review_model(config, plan)
     files: dict[str, list[str]] = {}
     for role, reader in readers.items():
@@ -176,7 +177,8 @@ def _class_count_findings(check: ConfigCheck) -> list[Finding]:
 # -- checkpoint ------------------------------------------------------------------------------
 
 
-def _checkpoint_findings(config: PipelineConfig, resolver: Resolver) -> list[Finding]:
+def _checkpoint_findings(check: ConfigCheck, resolver: Resolver) -> list[Finding]:
+    config = check.config
     train = config.train_config
     written = train.get("fine_tune_checkpoint") if train else ""
     if not train or not written:
@@ -200,7 +202,11 @@ def _checkpoint_findings(config: PipelineConfig, resolver: Resolver) -> list[Fin
                 C.CHECKPOINT_NOT_FOUND, f"fine_tune_checkpoint {written!r} cannot be read: "
                 f"{unreadable}", pos, "make the checkpoint's files readable to the user "
                 "who trains", reason=unreadable))
-        return findings + _checkpoint_type(config, train, path)
+            return findings
+        restore, facts = checkpoint_findings(config, path)
+        if facts is not None:
+            check.plan.stats.setdefault("model", {})["checkpoint"] = facts.to_dict()
+        return findings + restore
     as_file = resolver.resolve(written)
     if as_file.base is not None:
         return [_not_a_prefix(config, written, Path(as_file.matches[0]), pos)]
@@ -255,29 +261,6 @@ def _prefix_hint(resolver: Resolver, written: str) -> str | None:
         return None
     return ("checkpoints in that folder: " + ", ".join(prefixes[:5]) + "; name one of them "
             "(without .index)")
-
-
-def _checkpoint_type(config: PipelineConfig, train: Node, prefix: Path) -> list[Finding]:
-    """A model-zoo detection checkpoint restored as ``classification`` (the default)."""
-    kind = train.get("fine_tune_checkpoint_type") or "classification"
-    if kind != "classification" or not _looks_like_zoo_detection(prefix):
-        return []
-    written = train.has("fine_tune_checkpoint_type")
-    return [config.finding(
-        C.CHECKPOINT_TYPE, f"{prefix.name} is a model-zoo detection checkpoint, but "
-        f"fine_tune_checkpoint_type is classification{'' if written else ' (the default)'}: "
-        "only the backbone is restored", train.value_pos("fine_tune_checkpoint_type") if written
-        else train.where("fine_tune_checkpoint"),
-        'set fine_tune_checkpoint_type: "detection"')]
-
-
-def _looks_like_zoo_detection(prefix: Path) -> bool:
-    """A zoo download: MODEL/checkpoint/ckpt-0 next to MODEL/pipeline.config or saved_model."""
-    folder = prefix.parent
-    if folder.name != "checkpoint":
-        return False
-    model = folder.parent
-    return (model / "pipeline.config").exists() or (model / "saved_model").is_dir()
 
 
 # -- inputs ----------------------------------------------------------------------------------

@@ -238,7 +238,20 @@ KNOWN: tuple[Known, ...] = (
     Known("checkpoint-object-based", r"Checkpoint is expected to be an object-based checkpoint",
           ("fine_tune_checkpoint points at a file (.index / .data) instead of the prefix, at a "
            "path that does not exist, or at a TF1 checkpoint (model.ckpt).",),
-          ("C010", "C009"), "tfod-doctor check {config} --select C009,C010", priority=2),
+          ("C010", "C009", "A023"), "tfod-doctor check {config} --select C009,C010,A023",
+          priority=2),
+    Known("checkpoint-restore",
+          r"Found (?P<objects>\d+) Python objects that were not bound to checkpointed values|"
+          r"Received incompatible tensor with shape (?P<shape>\[[^\]]*\])",
+          ("fine_tune_checkpoint_type does not fit the checkpoint (the zoo's configs say "
+           "classification; a model-zoo download's checkpoint/ckpt-0 needs detection).",
+           "fine_tune_checkpoint is a checkpoint of another architecture or backbone than the "
+           "config's model."),
+          ("A020", "A021"), "tfod-doctor check {config} --select A020,A021", priority=2),
+    Known("checkpoint-type-refused", r"Classification backbone not supported for",
+          ("fine_tune_checkpoint_type is classification (or unset) for a CenterNet Hourglass "
+           "model, which has no classification backbone.",), ("A022",),
+          "tfod-doctor check {config} --select A022", priority=2),
     Known("checkpoint-type",
           r"Not supported fine_tune_checkpoint_type: (?P<kind>\S*)|Unknown fine tune checkpoint "
           r"type (?P<kind2>\S*)|\"fine_tune\" is no longer supported",

@@ -152,18 +152,17 @@ CHECKPOINT_NOT_PREFIX = define(Rule(
 CHECKPOINT_TYPE = define(Rule(
     id="C011",
     name="checkpoint-type",
-    severity=Severity.WARNING,
-    summary="`fine_tune_checkpoint_type` does not fit the checkpoint: `classification` (the "
-            "default when unset) for a model-zoo detection checkpoint.",
-    why="With `classification` only the backbone of a detection checkpoint is restored: training "
-        "starts almost from scratch without a word (#9172, #8892). (A value no model supports "
-        "stops training with `Not supported fine_tune_checkpoint_type`: that is C025.)",
+    severity=Severity.ERROR,
+    summary="`fine_tune_checkpoint_type` is a value no model supports (only `classification`, "
+            "`detection` and `full` are). Whether the value fits the checkpoint itself is A020.",
+    why="`restore_from_objects` refuses any other value and training stops with `Not supported "
+        "fine_tune_checkpoint_type` (CenterNet: `\"fine_tune\" is no longer supported`).",
     fix="Set `fine_tune_checkpoint_type: \"detection\"` for a model-zoo checkpoint "
         "(`classification` only for an image-classification backbone; `full` to restore the "
         "box predictor too).",
-    example="fine_tune_checkpoint: \"ssd_mobilenet_v2/checkpoint/ckpt-0\"   # type left at "
-            "classification",
-    defect="checkpoint_type_classification",
+    example="fine_tune_checkpoint_type: \"fine_tune\"",
+    defect="checkpoint_type_unknown",
+    tf_message="ValueError: Not supported fine_tune_checkpoint_type: fine_tune",
 ))
 
 BFLOAT16 = define(Rule(

@@ -282,7 +282,7 @@ def _checkpoint_settings(config: PipelineConfig, train: Node) -> list[Finding]:
     allowed = CHECKPOINT_TYPES
     if kind and kind not in allowed:
         findings.append(config.finding(
-            C.REFUSED_BY_TRAINING, f"fine_tune_checkpoint_type {kind!r} is not one of "
+            C.CHECKPOINT_TYPE, f"fine_tune_checkpoint_type {kind!r} is not one of "
             f"{', '.join(allowed)}", train.value_pos("fine_tune_checkpoint_type"),
             'use "detection" for a model-zoo checkpoint, "classification" for a backbone',
             tensorflow=f"ValueError: Not supported fine_tune_checkpoint_type: {kind}"))

@@ -79,6 +79,11 @@ class Builder:
     scan_label_map: bool = False
     #: Whether a scan should name the eval files as the eval split.
     scan_splits: bool = False
+    #: The tensors (name, dtype, shape) of the checkpoint ``fine_tune_checkpoint`` names; ``None``:
+    #: a model-zoo detection checkpoint of the config's architecture. Written after ``CONFIG``.
+    checkpoint_tensors: list[tuple[str, str, tuple[int, ...]]] | None = None
+    #: Whether that checkpoint is a TF2 object-based one (``False``: TF1, name-based).
+    checkpoint_object_based: bool = True
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from tfod_doctor.checks.context import InputFlags, LabelTable
 from tfod_doctor.records import encode_example, frame
 from tfod_doctor.testing.builder import Builder, Planted, Slot, Stage
 from tfod_doctor.testing.builder import defects as registered_defects
+from tfod_doctor.testing.checkpoints import detection_for, write_checkpoint
 from tfod_doctor.testing.configs import (
     ConfigSpec,
     LabelItem,
@@ -201,9 +202,6 @@ def make_dataset(
     label_map_path.write_text(builder.label_map_text)
 
     checkpoint = root / "checkpoint" / "ckpt-0"
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in (".index", ".data-00000-of-00001"):
-        checkpoint.with_name(checkpoint.name + suffix).write_bytes(b"\0" * 16)
     builder.config_spec = ConfigSpec(
         num_classes=len(builder.classes),
         label_map_path=str(label_map_path),
@@ -217,6 +215,9 @@ def make_dataset(
     )
     builder.config_text = pipeline_config_text(builder.config_spec)
     run(Stage.CONFIG)
+    write_checkpoint(checkpoint, builder.checkpoint_tensors if builder.checkpoint_tensors
+                     is not None else detection_for(arch, len(builder.classes)),
+                     builder.checkpoint_object_based)
     config_path = root / "pipeline.config"
     config_path.write_text(builder.config_text)
 
