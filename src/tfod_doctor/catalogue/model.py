@@ -171,6 +171,8 @@ BATCH_ABOVE_SPLIT = define(Rule(
     fix="Use a batch size at most the number of train records (or add data).",
     example="batch_size: 64   # the train split holds 40 records",
     defect="batch_larger_than_train_split",
+))
+
 # -- A020-A029: the checkpoint (tfod_doctor.model.checkpoint) ----------------------------------
 
 _NOT_BOUND = ("AssertionError: Found 263 Python objects that were not bound to checkpointed "
@@ -273,3 +275,4 @@ CHECKPOINT_FULL_CLASSES = define(Rule(
     tf_message="ValueError: Received incompatible tensor with shape [3, 3, 128, 546] when "
                "attempting to restore variable with shape [3, 3, 128, 24]",
 ))
+
