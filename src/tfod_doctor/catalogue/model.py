@@ -275,4 +275,3 @@ CHECKPOINT_FULL_CLASSES = define(Rule(
     tf_message="ValueError: Received incompatible tensor with shape [3, 3, 128, 546] when "
                "attempting to restore variable with shape [3, 3, 128, 24]",
 ))
-

@@ -76,7 +76,7 @@ def review_model(config: PipelineConfig, plan: Plan, generation: int | None = No
     """Add the model layer's findings, stats and after-scan step to ``plan``."""
     review = ModelReview(config, describe(config, generation), training(config))
     plan.findings.extend(review.findings())
-    plan.stats["model"] = review.stats()
+    plan.stats.setdefault("model", {}).update(review.stats())
     plan.after_scan.append(review.after_scan)
 
 
