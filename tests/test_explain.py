@@ -136,7 +136,7 @@ def test_cli_explain_rule_id_prints_the_rule(capsys):
 
 
 def test_cli_explain_names_rules_missing_from_the_catalogue(capsys, monkeypatch):
-    import tfod_doctor.explain as module
+    import tfod_doctor.explain.explanation as module
 
     fake = module.Known("fake", r"frobnicated", ("x",), ("C999",))
     monkeypatch.setattr(module, "KNOWN", (fake,))

@@ -1,24 +1,18 @@
-"""``explain``: from a TensorFlow / OD API error message (or a whole pasted traceback or log) to
-its likely root causes, the rules that find them, and the command to run next.
+"""The catalogue of messages ``explain`` knows, as data.
 
-The known messages are data (:data:`KNOWN`): a pattern, the causes, the rule ids, the next command.
-Numbers, keys, paths and positions in the message are pulled out of it and put into the advice.
-In a traceback or log the most specific message wins; among equals, the last one (the error that
-stopped the run comes last).
+Each entry (:class:`Known`) is one message TensorFlow or the OD API prints, in all the wordings
+users paste (``pattern`` and ``variants``), what selects it when the same words have several
+causes (the traceback's frames, the function that raised it, the exception type), the causes,
+the rules that find them in the user's files, and the command to run next. ``example`` is a
+message the entry must explain: one test per entry walks the catalogue with it.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
-
-from tfod_doctor import catalogue
+from dataclasses import dataclass
 
 CHECK = "tfod-doctor check {config}"
-_CONFIG = re.compile(r"([^\s'\"()=]+\.config)\b")
-_RECORDS = re.compile(r"([^\s'\"\[\](),]+\.(?:tfrecords?|records?|tfrec)(?:-\d+-of-\d+)?)\b")
-_LABEL_MAP = re.compile(r"([^\s'\"\[\](),]+\.pbtxt)\b")
 
 
 @dataclass(frozen=True)
@@ -38,6 +32,40 @@ class Known:
     priority: int = 1
     #: A pattern that must also appear in the text for this entry to apply (context).
     context: str | None = None
+    #: Other wordings of the same message (older or newer OD API / TensorFlow versions).
+    variants: tuple[str, ...] = ()
+    #: Selects this cause: a pattern that must match a frame (``file:function: code``) or a
+    #: graph node (``node NAME``) of the traceback the message is in.
+    frames: str | None = None
+    #: Selects this cause: a pattern the innermost frame (where it was raised) must match.
+    raised_in: str | None = None
+    #: Selects this cause: the exception's class name must match this pattern.
+    exc_type: str | None = None
+    #: ``False`` for errors that are not about the config, label map or records (CUDA, memory,
+    #: the installation): they are never blamed on the data.
+    about_files: bool = True
+    #: A warning worth reporting even when another error stopped the run.
+    note: bool = False
+    #: A message this entry explains (the catalogue's own test case).
+    example: str = ""
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        """The pattern and its variants."""
+        return (self.pattern, *self.variants)
+
+    @property
+    def selective(self) -> bool:
+        """Whether the traceback must show something for this entry to apply."""
+        return any((self.frames, self.raised_in, self.exc_type))
+
+
+def _check_patterns(known: tuple[Known, ...]) -> None:
+    for entry in known:
+        for pattern in (*entry.patterns, entry.context, entry.frames, entry.raised_in,
+                        entry.exc_type):
+            if pattern is not None:
+                re.compile(pattern)
 
 
 KNOWN: tuple[Known, ...] = (
@@ -298,127 +326,5 @@ KNOWN: tuple[Known, ...] = (
 )
 
 
-@dataclass
-class RuleRef:
-    """A rule named by an explanation, as the catalogue knows it (or not yet)."""
 
-    id: str
-    name: str | None
-    severity: str | None
-    summary: str | None
-
-    @property
-    def known(self) -> bool:
-        """Whether the rule is in this version's catalogue."""
-        return self.name is not None
-
-
-@dataclass
-class Explanation:
-    """What a message means: the matched text, causes, rules, advice and the next command."""
-
-    name: str
-    matched: str
-    causes: list[str]
-    rules: list[RuleRef]
-    advice: str
-    next_command: str
-    values: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form of ``explain --format json``."""
-        return {
-            "recognised": True,
-            "message": self.name,
-            "matched": self.matched,
-            "causes": self.causes,
-            "rules": [vars(rule) | {"known": rule.known} for rule in self.rules],
-            "advice": self.advice,
-            "next": self.next_command,
-            "values": self.values,
-        }
-
-
-def rule_ref(rule_id: str) -> RuleRef:
-    """A rule reference; rules missing from the catalogue are kept and marked unknown."""
-    try:
-        rule = catalogue.get(rule_id)
-    except KeyError:
-        return RuleRef(rule_id, None, None, None)
-    return RuleRef(rule.id, rule.name, rule.severity.label, rule.summary)
-
-
-def _fill(template: str, values: dict[str, str]) -> str:
-    class _Missing(dict):
-        def __missing__(self, key: str) -> str:
-            return "{" + key + "}"
-
-    return template.format_map(_Missing(values))
-
-
-def _places(text: str) -> dict[str, str]:
-    """The config, record files and label map a log names, for the next command."""
-    configs = _CONFIG.findall(text)
-    records = list(dict.fromkeys(_RECORDS.findall(text)))
-    label_maps = _LABEL_MAP.findall(text)
-    return {
-        "config": configs[-1] if configs else "path/to/pipeline.config",
-        "records": " ".join(records[:3]) if records else "'path/to/*.tfrecord'",
-        "label_map": label_maps[-1] if label_maps else "path/to/label_map.pbtxt",
-    }
-
-
-def explain(text: str) -> Explanation | None:
-    """The explanation of the most specific known message in ``text``, or ``None``."""
-    best: tuple[int, int, Known, re.Match[str]] | None = None
-    for known in KNOWN:
-        if known.context and not re.search(known.context, text, re.I):
-            continue
-        for match in re.finditer(known.pattern, text, re.S):
-            key = (known.priority, match.start())
-            if best is None or key > best[:2]:
-                best = (known.priority, match.start(), known, match)
-    if best is None:
-        return None
-    _, _, known, match = best
-    values = {k: v for k, v in match.groupdict().items() if v is not None}
-    rules = list(known.rules)
-    advice = known.advice
-    if known.name == "unknown-field" and _schema_knows(values["message"], values["field"]):
-        rules = ["C007", "C002"]
-        advice += (" The OD API that tfod-doctor knows has this field, so the installed "
-                   "object_detection package is older than the config: upgrade it and "
-                   "recompile its protos.")
-    if "offset" in values:
-        values["offset_12"] = str(max(0, int(values["offset"]) - 12))
-    values.update(_places(text))
-    return Explanation(
-        name=known.name,
-        matched=_line_around(text, match),
-        causes=list(known.causes),
-        rules=[rule_ref(rule_id) for rule_id in rules],
-        advice=_fill(advice, values),
-        next_command=_fill(known.next, values),
-        values={k: v for k, v in match.groupdict().items() if v is not None},
-    )
-
-
-def _schema_knows(message: str, field_name: str) -> bool:
-    from tfod_doctor.config import schema
-
-    name = message.removeprefix("object_detection.protos.")
-    try:
-        return field_name in schema.message(name).fields
-    except KeyError:
-        return False
-
-
-def _line_around(text: str, match: re.Match[str]) -> str:
-    start = text.rfind("\n", 0, match.start()) + 1
-    end = text.find("\n", match.end())
-    return text[start:end if end >= 0 else len(text)].strip()
-
-
-def not_recognised_command(text: str) -> str:
-    """The generic command for a message that is not recognised."""
-    return _fill(CHECK, _places(text))
+_check_patterns(KNOWN)
