@@ -163,7 +163,8 @@ def _explanation(text: str, best: _Candidate) -> Explanation:
     values = {k: v for k, v in match.groupdict().items() if v is not None}
     rules = list(known.rules)
     advice = known.advice
-    if known.name == "unknown-field" and _schema_knows(values["message"], values["field"]):
+    if {"message", "field"} <= values.keys() and _schema_knows(values["message"],
+                                                               values["field"]):
         rules = ["C007", "C002"]
         advice += (" The OD API that tfod-doctor knows has this field, so the installed "
                    "object_detection package is older than the config: upgrade it and "

@@ -19,7 +19,8 @@ _FRAME = re.compile(
     r"(?P<code>[^\n]{0,300}?)(?=\s{0,40}File \"|\n|$)"
     r"|(?P<jfile>[\w./\\~-]{1,400}\.py) in (?P<jfunc>[\w<>.]{1,200})\(")
 _CODE = re.compile(r"\n[ \t]+(?!File \")([^\n]{1,300})")
-_NODE = re.compile(r"\{\{node (?P<node>[^}\n]{1,300})\}\}|Detected at node '?(?P<node2>[^'\s]{1,300})")
+_NODE = re.compile(r"\{\{node (?P<node>[^}\n]{1,300})\}\}|Detected at node '?(?P<node2>[^'\s]{1,300})"
+                   r"|\[\[Node: (?P<node3>[^\s=\]]{1,300})")
 _EXCEPTION = re.compile(r"(?:\b|(?<=[a-z]))(?P<type>[A-Z]\w{0,80}(?:Error|Exception|Exit))"
                         r"(?=:| \(see above| {2,}Traceback|\s*$)", re.M)
 #: How far before a traceback a chaining sentence may stand.
@@ -110,7 +111,7 @@ class Log:
     def _where(self, start: int, end: int) -> str:
         lines = [str(_frame(self.text, match, end))
                  for match in _FRAME.finditer(self.text, start, end)]
-        lines += ["node " + (match["node"] or match["node2"])
+        lines += ["node " + (match["node"] or match["node2"] or match["node3"])
                   for match in _NODE.finditer(self.text, start, end)]
         return "\n".join(lines)
 
