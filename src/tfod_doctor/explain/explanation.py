@@ -10,18 +10,23 @@ Warnings that matter (``note`` entries) are reported too, wherever they are in t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tfod_doctor import catalogue
 from tfod_doctor.explain.log import Around, Log
 from tfod_doctor.explain.messages import CHECK, KNOWN, Known
 
-_CONFIG = re.compile(r"([^\s'\"()=]{1,400}\.config)\b")
+if TYPE_CHECKING:
+    from tfod_doctor.explain.confirm import Confirmation
+
+_CONFIG = re.compile(r"(?<![^\s'\"()=])([^\s'\"()=]{1,400}\.config)\b")
 _PIPELINE_FLAG = re.compile(r"--pipeline_config_path[= ]+['\"]?([^\s'\"]{1,400})")
 _RECORDS = re.compile(
-    r"([^\s'\"\[\](),]{1,400}\.(?:tfrecords?|records?|tfrec)(?:-\d+-of-\d+)?)\b")
-_LABEL_MAP = re.compile(r"([^\s'\"\[\](),]{1,400}\.pbtxt)\b")
+    r"(?<![^\s'\"\[\](),])([^\s'\"\[\](),]{1,400}\.(?:tfrecords?|records?|tfrec)"
+    r"(?:-\d+-of-\d+)?)\b")
+_LABEL_MAP = re.compile(r"(?<![^\s'\"\[\](),])([^\s'\"\[\](),]{1,400}\.pbtxt)\b")
 
 
 @dataclass
@@ -70,6 +75,8 @@ class Explanation:
     exception: str | None = None
     raised_in: str | None = None
     notes: list[Note] = field(default_factory=list)
+    #: What the user's files show, when they were checked (``explain --config``).
+    confirmation: Confirmation | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of ``explain --format json``."""
@@ -86,6 +93,7 @@ class Explanation:
             "next": self.next_command,
             "values": self.values,
             "notes": [note.to_dict() for note in self.notes],
+            "confirmation": self.confirmation.to_dict() if self.confirmation else None,
         }
 
 
@@ -98,25 +106,31 @@ def rule_ref(rule_id: str) -> RuleRef:
     return RuleRef(rule.id, rule.name, rule.severity.label, rule.summary)
 
 
+#: How many matches of one pattern, from the last one back, are tried against the selectors.
+_TRIES = 20
+
+
 @dataclass(frozen=True)
 class _Candidate:
     known: Known
     match: re.Match[str]
-    around: Around
 
     @property
     def key(self) -> tuple[int, int]:
         return self.known.priority, self.match.start()
 
 
-def explain(text: str) -> Explanation | None:
-    """The explanation of the error that stopped the run in ``text``, or ``None``."""
+def explain(text: str, *, config: str | None = None) -> Explanation | None:
+    """The explanation of the error that stopped the run in ``text``, or ``None``.
+
+    ``config``: the user's pipeline.config, for the next command (else the one the log names).
+    """
     log = Log.parse(text)
     candidates = list(_candidates(text, log))
     best = _best(candidates, log)
     if best is None:
         return None
-    found = _explanation(text, best)
+    found = _explanation(text, best, log.around(best.match.start()), config)
     seen = {best.known.name}
     for candidate in sorted(candidates, key=lambda c: c.match.start()):
         if candidate.known.note and candidate.known.name not in seen:
@@ -127,18 +141,33 @@ def explain(text: str) -> Explanation | None:
     return found
 
 
-def _candidates(text: str, log: Log):
+def _candidates(text: str, log: Log) -> Iterator[_Candidate]:
+    """Per entry, its last match in the error that stopped the run and its last match anywhere,
+    among those its selectors accept. Only the last few matches are tried: the last one wins
+    among equals, and a long log stays linear."""
+    final = log.last_error()
     for known in KNOWN:
         if known.context and not re.search(known.context, text, re.I):
             continue
-        for pattern in known.patterns:
-            for match in re.finditer(pattern, text, re.S):
-                around = log.around(match.start())
-                if _selects(known, around):
-                    yield _Candidate(known, match, around)
+        matches = [m for pattern in known.patterns for m in re.finditer(pattern, text, re.S)]
+        matches.sort(key=lambda m: m.start(), reverse=True)
+        wanted = {"any", "final"} if final else {"any"}
+        for match in matches[:_TRIES]:
+            if not _selects(known, log, match.start()):
+                continue
+            inside = final is not None and final[0] <= match.start() < final[1]
+            kinds = {"any", "final"} if inside else {"any"}
+            if kinds & wanted:
+                yield _Candidate(known, match)
+                wanted -= kinds
+            if not wanted:
+                break
 
 
-def _selects(known: Known, around: Around) -> bool:
+def _selects(known: Known, log: Log, position: int) -> bool:
+    if not known.selective:
+        return True
+    around = log.around(position)
     if known.frames and not re.search(known.frames, around.where):
         return False
     if known.raised_in and (around.innermost is None
@@ -158,7 +187,8 @@ def _best(candidates: list[_Candidate], log: Log) -> _Candidate | None:
     return max(pool, key=lambda c: c.key) if pool else None
 
 
-def _explanation(text: str, best: _Candidate) -> Explanation:
+def _explanation(text: str, best: _Candidate, around: Around,
+                 config: str | None) -> Explanation:
     known, match = best.known, best.match
     values = {k: v for k, v in match.groupdict().items() if v is not None}
     rules = list(known.rules)
@@ -173,6 +203,8 @@ def _explanation(text: str, best: _Candidate) -> Explanation:
     if "offset" in values:
         filled["offset_12"] = str(max(0, int(values["offset"]) - 12))
     filled.update(places(text))
+    if config is not None:
+        filled["config"] = config
     return Explanation(
         name=known.name,
         matched=_line_around(text, match),
@@ -182,8 +214,8 @@ def _explanation(text: str, best: _Candidate) -> Explanation:
         next_command=_fill(known.next, filled),
         values=values,
         about_files=known.about_files,
-        exception=best.around.exc_type,
-        raised_in=str(best.around.innermost) if best.around.innermost else None,
+        exception=around.exc_type,
+        raised_in=str(around.innermost) if around.innermost else None,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _START = re.compile(r"Traceback \(most recent call last\)")
 _CHAINED = re.compile(r"During handling of the above exception, another exception occurred|"
@@ -17,14 +17,17 @@ _CHAINED = re.compile(r"During handling of the above exception, another exceptio
 _FRAME = re.compile(
     r"File \"(?P<file>[^\"\n]{1,400})\", line (?P<line>\d+), in (?P<func>[\w<>.]{1,200})"
     r"(?P<code>[^\n]{0,300}?)(?=\s{0,40}File \"|\n|$)"
-    r"|(?P<jfile>[\w./\\~-]{1,400}\.py) in (?P<jfunc>[\w<>.]{1,200})\(")
+    r"|(?<![\w./\\~-])(?P<jfile>[\w./\\~-]{1,400}\.py) in (?P<jfunc>[\w<>.]{1,200})\(")
 _CODE = re.compile(r"\n[ \t]+(?!File \")([^\n]{1,300})")
-_NODE = re.compile(r"\{\{node (?P<node>[^}\n]{1,300})\}\}|Detected at node '?(?P<node2>[^'\s]{1,300})"
+_NODE = re.compile(r"\{\{node (?P<node>[^}\n]{1,300})\}\}"
+                   r"|Detected at node '?(?P<node2>[^'\s]{1,300})"
                    r"|\[\[Node: (?P<node3>[^\s=\]]{1,300})")
 _EXCEPTION = re.compile(r"(?:\b|(?<=[a-z]))(?P<type>[A-Z]\w{0,80}(?:Error|Exception|Exit))"
                         r"(?=:| \(see above| {2,}Traceback|\s*$)", re.M)
 #: How far before a traceback a chaining sentence may stand.
 _CHAIN_WINDOW = 300
+#: Outside every traceback, how far back frames are looked for (a pasted piece of one).
+_LOOK_BACK = 20_000
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,11 @@ class Log:
 
     text: str
     tracebacks: list[Traceback]
+    _starts: list[int] = field(default_factory=list, repr=False)
+    _chains: dict[int, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._starts = [tb.start for tb in self.tracebacks]
 
     @classmethod
     def parse(cls, text: str) -> Log:
@@ -80,7 +88,7 @@ class Log:
 
     def at(self, position: int) -> Traceback | None:
         """The traceback whose text holds ``position``, if any."""
-        index = bisect.bisect_right([tb.start for tb in self.tracebacks], position) - 1
+        index = bisect.bisect_right(self._starts, position) - 1
         return self.tracebacks[index] if index >= 0 else None
 
     def last_error(self) -> tuple[int, int] | None:
@@ -96,17 +104,20 @@ class Log:
         text before it and its own line show)."""
         traceback = self.at(position)
         if traceback is not None:
-            chain = [tb for tb in self.tracebacks if tb.chain == traceback.chain]
-            start, end = chain[0].start, chain[-1].end
-            return Around(self._where(start, end), traceback.innermost, traceback.exc_type)
+            if traceback.chain not in self._chains:
+                chain = [tb for tb in self.tracebacks if tb.chain == traceback.chain]
+                self._chains[traceback.chain] = self._where(chain[0].start, chain[-1].end)
+            return Around(self._chains[traceback.chain], traceback.innermost,
+                          traceback.exc_type)
         line_start = self.text.rfind("\n", 0, position) + 1
         line_end = self.text.find("\n", position)
         line_end = len(self.text) if line_end < 0 else line_end
+        window = max(0, position - _LOOK_BACK)
         before = [_frame(self.text, m, line_end)
-                  for m in _FRAME.finditer(self.text, max(0, position - 20_000), position)]
-        found = _EXCEPTION.search(self.text, line_start, line_end)
-        return Around(self._where(0, line_end), before[-1] if before else None,
-                      found["type"] if found else None)
+                  for m in _FRAME.finditer(self.text, window, position)]
+        found = _EXCEPTION.search(self.text, line_start, min(line_end, line_start + _LOOK_BACK))
+        return Around(self._where(window, min(line_end, position + _LOOK_BACK)),
+                      before[-1] if before else None, found["type"] if found else None)
 
     def _where(self, start: int, end: int) -> str:
         lines = [str(_frame(self.text, match, end))

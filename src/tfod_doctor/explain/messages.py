@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 
 CHECK = "tfod-doctor check {config}"
+#: Where a text-format parser stopped, as it says it: ``LINE:COLUMN : ['the line': ]``.
+_AT = r"(?<!\d)(?P<line>\d{1,9}):(?P<column>\d{1,9}) : (?:'[^\n]{0,200}': )?"
 
 
 @dataclass(frozen=True)
@@ -74,12 +76,14 @@ KNOWN: tuple[Known, ...] = (
            "image/height.",),
           ("F003",), "tfod-doctor check {config} --select F003",
           "The key is {key}; tfod-doctor names every record where it has the wrong kind.",
-          example="Key: image/object/class/label.  Data types don't match. Expected type: int64, Actual type: float"),
+          example="Key: image/object/class/label.  Data types don't match. Expected type: "
+                  'int64, Actual type: float'),
     Known("fixed-length", r"Key: (?P<key>[\w/]+)\.\s+Can't parse serialized Example",
           ("A key the decoder reads with a fixed length holds the wrong number of values "
            "(image/height or image/width lists, additional channels ≠ num_additional_channels).",),
           ("F004",), "tfod-doctor check {config} --select F004", "The key is {key}.",
-          example="Key: image/height.  Can't parse serialized Example: Some bytes_list slice was not parsed."),
+          example="Key: image/height.  Can't parse serialized Example: Some bytes_list slice "
+                  'was not parsed.'),
     Known("required-missing",
           r"Feature: (?P<key>[\w/]+) \(data type: (?P<dtype>\w+)\) is required but could not be "
           r"found",
@@ -87,7 +91,8 @@ KNOWN: tuple[Known, ...] = (
            "...) whose keys the records do not have.",),
           ("F005",), "tfod-doctor check {config} --select F005,F006",
           "The missing key is {key} ({dtype}).",
-          example='Feature: image/context_feature_length (data type: int64) is required but could not be found.'),
+          example='Feature: image/context_feature_length (data type: int64) is required but '
+                  'could not be found.'),
     Known("not-a-tfrecord",
           r"corrupted record at 0\b(?!\.)",
           ("The file is not a TFRecord at all (an image, CSV, JSON or label map picked up by a "
@@ -139,7 +144,8 @@ KNOWN: tuple[Known, ...] = (
           ("B001", "F002", "F008"), "tfod-doctor check {config} --select B001,F002,F008",
           "tfod-doctor names the record, the list lengths and the keys that were not "
           "renamed.",
-          example='ConcatOp : Dimensions of inputs should match: shape[0] = [1,3] vs. shape[2] = [1,2]'),
+          example='ConcatOp : Dimensions of inputs should match: shape[0] = [1,3] vs. shape[2] '
+                  '= [1,2]'),
     Known("pixel-coordinates",
           r"maximum box coordinate value is larger than (?P<limit>[\d.]+)",
           ("Box coordinates are in pixels instead of 0..1 (the most common cause).",
@@ -148,7 +154,8 @@ KNOWN: tuple[Known, ...] = (
           ("B005", "B004", "I005"), "tfod-doctor check {config} --select B005,B004,I005",
           "The limit is {limit}; it fires in Faster R-CNN training and in evaluation of every "
           "model, so the same records may seem to work with SSD.", priority=2,
-          example='assertion failed: [maximum box coordinate value is larger than 1.100000: ] [640]'),
+          example='assertion failed: [maximum box coordinate value is larger than 1.100000: ] '
+                  '[640]'),
     Known("inverted-box", r"assertion failed: \[\[[-+0-9.e ]+\]\] \[\[",
           ("A box has xmin > xmax or ymin > ymax (dragged backwards in an annotation tool, or "
            "columns swapped in a CSV).",),
@@ -204,7 +211,9 @@ KNOWN: tuple[Known, ...] = (
            "name).",),
           ("M001",), "tfod-doctor check {config} --select M", priority=2,
           context=r"label_map|labelmap|string_int_label_map|\.pbtxt",
-          example='File "label_map_util.py", line 173, in load_labelmap\n    label_map.ParseFromString(label_map_string)\nTypeError: a bytes-like object is required, not \'str\''),
+          example='File "label_map_util.py", line 173, in load_labelmap\n    '
+                  'label_map.ParseFromString(label_map_string)\nTypeError: a bytes-like object '
+                  "is required, not 'str'"),
     Known("bytes-like-object",
           r"a bytes-like object is required, not 'str'",
           ("Most often a syntax error in label_map.pbtxt, hidden by load_labelmap's fallback "
@@ -215,19 +224,22 @@ KNOWN: tuple[Known, ...] = (
           r"Signature mismatch\. Keys must be dtype|key_dtype=DT_FLOAT|HashTableV2",
           ("The label map is empty or was not read (an unedited or wrong label map file).",),
           ("M002",), "tfod-doctor check {config} --select M", priority=2,
-          example="TypeError: Signature mismatch. Keys must be dtype <dtype: 'float32'>, got <dtype: 'string'>"),
+          example="TypeError: Signature mismatch. Keys must be dtype <dtype: 'float32'>, got "
+                  "<dtype: 'string'>"),
     Known("label-map-no-items", r"max\(\) arg is an empty sequence",
           ("Evaluation found no classes: the label map is empty, or eval_input_reader has no "
            "label_map_path.",),
           ("M002", "C017"), priority=1, context=r"label_map|category|eval",
-          example='File "label_map_util.py", in get_max_label_map_index\nValueError: max() arg is an empty sequence'),
+          example='File "label_map_util.py", in get_max_label_map_index\nValueError: max() arg '
+                  'is an empty sequence'),
     Known("no-input-files",
-          r"Did not find any input files matching the glob pattern \[(?P<pattern>[^\]]*)\]",
+          r"Did not find any input files matching the glob pattern \[(?P<pattern>[^\]]{0,2000})\]",
           ("input_path matches no file: a wrong path or pattern, or training started from "
            "another folder (relative paths are taken from the working directory).",),
           ("C018", "C019"), "tfod-doctor check {config} --select C018,C019",
           "The pattern(s): {pattern}.", priority=2,
-          example="RuntimeError: Did not find any input files matching the glob pattern ['data/train.record']"),
+          example='RuntimeError: Did not find any input files matching the glob pattern '
+                  "['data/train.record']"),
     Known("no-input-files-tf1",
           r"num_readers has been reduced to 0|Tensor conversion requested dtype string for "
           r"Tensor with dtype float32",
@@ -243,7 +255,7 @@ KNOWN: tuple[Known, ...] = (
           "train_input_reader and eval_input_reader.",
           example='Expected size[0] in [0, 100], but got 109'),
     Known("fixed-record-keys",
-          r"(?P<line>\d+):(?P<column>\d+) : (?:'[^\n]*': )?Message type \"object_detection\.protos"
+          _AT + r"Message type \"object_detection\.protos"
           r"\.(?P<message>InputReader|TFRecordInputReader)\" has no field named \"(?P<field>\w*"
           r"(?:feature|key|field|map|column|decod)\w*)\"",
           ("The config tries to map record keys onto the OD API's (input_features / feature_map, "
@@ -255,7 +267,8 @@ KNOWN: tuple[Known, ...] = (
           "the OD API's keys. tfod-doctor check reads the block as your intent (which record key "
           "holds the boxes, which the classes) and names every record key to rename or split.",
           priority=4,
-          example='ParseError: 9:3 : Message type "object_detection.protos.InputReader" has no field named "feature_map".'),
+          example='ParseError: 9:3 : Message type "object_detection.protos.InputReader" has no '
+                  'field named "feature_map".'),
     Known("learns-nothing",
           r"localization_loss['\"]?\s*[:=]\s*0\.0+\b|"
           r"\bloss (?:is|stays|was|=) (?:zero|0(?:\.0+)?\b)|"
@@ -269,23 +282,26 @@ KNOWN: tuple[Known, ...] = (
           "tfod-doctor check {config} --select F,B013,D007", priority=0,
           example='my model learns nothing, the loss is zero after 1000 steps'),
     Known("unknown-field",
-          r"(?P<line>\d+):(?P<column>\d+) : (?:'[^\n]*': )?Message type \"(?P<message>[\w.]+)\" "
+          _AT + r"Message type \"(?P<message>[\w.]+)\" "
           r"has no field named \"(?P<field>\w+)\"",
           ("A typo in a field name, a field in the wrong block, or a missing closing brace.",
            "A config newer than the installed OD API (for example fine_tune_checkpoint_version "
            "with a TF1-era install)."),
           ("C002", "C007"), "tfod-doctor check {config} --select C,M",
           "Line {line}, column {column}: {field} in {message}.", priority=3,
-          example='ParseError: 12:5 : Message type "object_detection.protos.TFRecordInputReader" has no field named "input_paths".'),
+          example='ParseError: 12:5 : Message type '
+                  '"object_detection.protos.TFRecordInputReader" has no field named '
+                  '"input_paths".'),
     Known("bad-enum",
-          r"(?P<line>\d+):(?P<column>\d+) : (?:'[^\n]*': )?Enum type \"(?P<enum>[\w.]+)\" has no "
-          r"value named (?P<value>\S+?)\.",
+          _AT + r"Enum type \"(?P<enum>[\w.]+)\" has no "
+          r"value named (?P<value>\S{1,200}?)\.",
           ("An enum field holds a value that does not exist.",), ("C003",),
           "tfod-doctor check {config} --select C", "Line {line}: {value} is not a {enum}.",
           priority=3,
-          example='ParseError: 172:33 : Enum type "object_detection.protos.CheckpointVersion" has no value named V3.'),
+          example='ParseError: 172:33 : Enum type "object_detection.protos.CheckpointVersion" '
+                  'has no value named V3.'),
     Known("wrong-value",
-          r"(?P<line>\d+):(?P<column>\d+) : (?:'[^\n]*': )?(?:Couldn't parse integer|Value out of "
+          _AT + r"(?:Couldn't parse integer|Value out of "
           r"range|Expected string but found|Couldn't parse float|Expected \"true\" or \"false\")",
           ("A value of the wrong type: a fraction in a whole-number field, a negative count, an "
            "unquoted string, typographic quotes.",),
@@ -293,7 +309,7 @@ KNOWN: tuple[Known, ...] = (
           "Line {line}, column {column}.", priority=3,
           example="ParseError: 135:15 : '  batch_size: 4.5': Couldn't parse integer: 4.5"),
     Known("syntax",
-          r"(?P<line>\d+):(?P<column>\d+) : (?:'[^\n]*': )?(?:Expected \"[}:{\]]\"|Expected "
+          _AT + r"(?:Expected \"[}:{\]]\"|Expected "
           r"identifier|String missing ending quote)",
           ("A syntax error in pipeline.config (or the label map): a missing brace, colon or "
            "quote.",),
@@ -310,15 +326,16 @@ KNOWN: tuple[Known, ...] = (
           ("C010", "C009"), "tfod-doctor check {config} --select C009,C010", priority=2,
           example='OSError: Checkpoint is expected to be an object-based checkpoint.'),
     Known("checkpoint-type",
-          r"Not supported fine_tune_checkpoint_type: (?P<kind>\S*)|Unknown fine tune checkpoint "
-          r"type (?P<kind2>\S*)|\"fine_tune\" is no longer supported",
+          r"Not supported fine_tune_checkpoint_type: (?P<kind>\S{0,100})|Unknown fine tune "
+          r"checkpoint type (?P<kind2>\S{0,100})|\"fine_tune\" is no longer supported",
           ("fine_tune_checkpoint_type is not one the model supports (classification, detection, "
            "full).",), ("C011",), "tfod-doctor check {config} --select C011", priority=2,
           example='ValueError: Not supported fine_tune_checkpoint_type: fine_tune'),
     Known("bfloat16", r"DataType bfloat16 not in list of allowed values|has DataType bfloat16",
           ("use_bfloat16: true in train_config on a GPU or CPU (it works on TPUs only).",),
           ("C012",), "tfod-doctor check {config} --select C012", priority=2,
-          example="TypeError: Value passed to parameter 'image' has DataType bfloat16 not in list of allowed values"),
+          example="TypeError: Value passed to parameter 'image' has DataType bfloat16 not in "
+                  'list of allowed values'),
     Known("tf2-unsupported",
           r"load_all_detection_checkpoint_vars unsupported in TF2|Unsupported input_reader_config|"
           r"At least one input path must be specified|In order to expand labels|"
@@ -327,7 +344,7 @@ KNOWN: tuple[Known, ...] = (
           ("A config setting TF2 training refuses.",), ("C025",),
           "tfod-doctor check {config} --select C", priority=2,
           example='ValueError: load_all_detection_checkpoint_vars unsupported in TF2'),
-    Known("metric-not-found", r"Metric not found: (?P<metric>\S+)",
+    Known("metric-not-found", r"Metric not found: (?P<metric>\S{1,200})",
           ("eval_config.metrics_set names a metric the OD API does not have.",), ("C021",),
           "tfod-doctor check {config} --select C021", "The unknown metric: {metric}.",
           priority=2,
@@ -337,12 +354,14 @@ KNOWN: tuple[Known, ...] = (
           priority=2,
           example='ValueError: experimental_model does not have num_classes.'),
     Known("duplicate-source-id",
-          r"Ignoring ground truth with image id (?P<image_id>\S+) since it was previously added|"
-          r"Image with id (?P<image_id2>\S+) already added",
+          r"Ignoring ground truth with image id (?P<image_id>\S{1,200}) since it was previously "
+          r"added|"
+          r"Image with id (?P<image_id2>\S{1,200}) already added",
           ("Two eval records share image/source_id (or both have an empty one): the later image "
            "is left out of the metrics.",),
           ("D001", "D002"), "tfod-doctor check {config} --split eval --select D001,D002",
-          example='W1103 coco_evaluation.py:87] Ignoring ground truth with image id 1234567 since it was previously added'),
+          example='W1103 coco_evaluation.py:87] Ignoring ground truth with image id 1234567 '
+                  'since it was previously added'),
     Known("duplicate-keypoint", r"Duplicate keypoint ids are not allowed|Duplicated keypoint",
           ("A label map item lists a keypoint id or label twice.",), ("M010",),
           "tfod-doctor check {config} --select M010", priority=2,
@@ -354,24 +373,27 @@ KNOWN: tuple[Known, ...] = (
            "`return 0` instead: that makes background boxes.",),
           ("L001", "L004"), "tfod-doctor convert  (writes records with ids from your label map)",
           example='TypeError: None has type NoneType, but expected one of: int, long'),
-    Known("class-missing-from-label-map", r"KeyError: '(?P<name>[^']+)'",
+    Known("class-missing-from-label-map", r"KeyError: '(?P<name>[^'\n]{1,200})'",
           ("A class name in the annotations is missing from label_map.pbtxt (a typo, a case "
            "difference, or a stale label map).",),
           ("L004",), "tfod-doctor check {config} --select L,M",
           "The missing name is {name!r}.", priority=1,
           context=r"label_map_dict|class_text_to_int|generate_tfrecord",
-          example='File "generate_tfrecord.py", line 40, in class_text_to_int\n    return label_map_dict[row_label]\nKeyError: \'Cat\''),
+          example='File "generate_tfrecord.py", line 40, in class_text_to_int\n    return '
+                  "label_map_dict[row_label]\nKeyError: 'Cat'"),
     Known("label-map-missing-file", r"(?:NotFoundError|No such file or directory).{0,200}\.pbtxt",
           ("label_map_path names a file that does not exist (relative paths are taken from the "
            "working directory).",), ("C016", "C019"),
           "tfod-doctor check {config} --select C016,C019", priority=1,
-          example='tensorflow.python.framework.errors_impl.NotFoundError: data/label_map.pbtxt; No such file or directory'),
+          example='tensorflow.python.framework.errors_impl.NotFoundError: '
+                  'data/label_map.pbtxt; No such file or directory'),
     Known("is-a-directory", r"Is a directory",
           ("An input_path names a folder; TensorFlow reads files only.",), ("C020",),
           "tfod-doctor check {config} --select C020", priority=0,
           example='FailedPreconditionError: data/train; Is a directory'),
     Known("checkpoint-dir-same",
-          r"Checkpoint dir \((?P<checkpoint_dir>[^)]*)\) and model_dir \((?P<model_dir>[^)]*)\) "
+          r"Checkpoint dir \((?P<checkpoint_dir>[^)\n]{0,500})\) and model_dir "
+          r"\((?P<model_dir>[^)\n]{0,500})\) "
           r"cannot be same",
           ("--model_dir is the folder of the fine-tune checkpoint; training would overwrite it.",),
           (), "model_main_tf2.py --model_dir NEW_FOLDER ...",
@@ -427,7 +449,7 @@ KNOWN: tuple[Known, ...] = (
                   "  File \"google/protobuf/text_format.py\", line 472, in Merge\n"
                   "    text.split('\\n'),\nTypeError: a bytes-like object is required, not 'str'"),
     Known("label-map-parse-error",
-          r"(?P<line>\d+):(?P<column>\d+) : (?:'[^\n]*': )?[^\n]{0,200}?object_detection\.protos"
+          _AT + r"[^\n]{0,200}?object_detection\.protos"
           r"\.StringIntLabelMap(?:Item)?",
           ("The label map file does not parse: the error names the label map's own message "
            "(StringIntLabelMap), so it is in label_map.pbtxt, not pipeline.config. A field it "
@@ -437,7 +459,7 @@ KNOWN: tuple[Known, ...] = (
           example="google.protobuf.text_format.ParseError: 1:1 : Message type "
                   "\"object_detection.protos.StringIntLabelMap\" has no field named \"node\"."),
     Known("label-map-parse-error-frames",
-          r"ParseError: (?P<line>\d+):(?P<column>\d+) :",
+          r"ParseError: (?<!\d)(?P<line>\d{1,9}):(?P<column>\d{1,9}) :",
           ("A syntax error in the label map: the traceback shows the label map being read "
            "(label_map_util), not pipeline.config.",),
           ("M001",), "tfod-doctor check {config} --select M",
@@ -482,8 +504,8 @@ KNOWN: tuple[Known, ...] = (
                   "directory"),
     # -- model building and restoring -----------------------------------------------------------
     Known("extractor-not-supported",
-          r"(?P<extractor>\S*) is not supported(?: for tf version (?P<tf>\d))?\. See `?model_builder"
-          r"\.py`?",
+          r"(?<!\S)(?P<extractor>\S{0,100}) is not supported(?: for tf version (?P<tf>\d))?\. See "
+          r"`?model_builder\.py`?",
           ("The feature extractor is not in this TensorFlow generation's model builder: a TF1 "
            "config (ssd_mobilenet_v2, faster_rcnn_inception_v2, ...) under TF2, whose builder has "
            "the *_keras extractors, or the reverse; an empty name means the config has no "
@@ -494,7 +516,7 @@ KNOWN: tuple[Known, ...] = (
           example="ValueError: ssd_mobilenet_v2 is not supported. See `model_builder.py` for "
                   "features extractors compatible with different versions of Tensorflow"),
     Known("unknown-feature-extractor",
-          r"Unknown (?:ssd |faster_rcnn |center_?net )?feature_extractor: (?P<extractor>\S+)",
+          r"Unknown (?:ssd |faster_rcnn |center_?net )?feature_extractor: (?P<extractor>\S{1,200})",
           ("The feature extractor is not in this TensorFlow generation's model builder: a TF2 "
            "(*_keras) config under TF1's model_main.py, or a TF1 one under TF2.",),
           ("A001",), "tfod-doctor check {config} --select A001", priority=3,
@@ -599,7 +621,8 @@ KNOWN: tuple[Known, ...] = (
           ("The CUDA libraries of TensorFlow's build are not installed (or not on the library "
            "path): TensorFlow runs on the CPU. On a machine without a GPU this warning is "
            "harmless.",),
-          (), "python -c \"import tensorflow as tf; print(tf.config.list_physical_devices('GPU'))\"",
+          (), "python -c \"import tensorflow as tf; "
+          "print(tf.config.list_physical_devices('GPU'))\"",
           priority=0, about_files=False,
           example="W dso_loader.cc:64] Could not load dynamic library 'cudart64_110.dll'; "
                   "dlerror: cudart64_110.dll not found"),
