@@ -84,11 +84,13 @@ def _confirmation_lines(found: Explanation) -> list[str]:
         lines.append(f"  FOUND {shown.rule.id} {shown.rule.name}: {shown.count} finding(s)")
         for finding in shown.findings:
             lines.append(f"    {finding.location}: {finding.message}")
-    if not confirmed.shown and found.about_files:
-        lines.append("  Your files show none of these causes: the error may come from files "
-                     "the config does not name, or from something tfod-doctor cannot check.")
     if not found.about_files:
         lines.append("  Nothing to check: this error is not about the files.")
+    elif not (confirmed.shown or confirmed.ruled_out):
+        lines.append("  No rule of this version checks these causes in the files.")
+    elif not confirmed.shown:
+        lines.append("  Your files show none of these causes: the error may come from files "
+                     "the config does not name, or from something tfod-doctor cannot check.")
     for rule in confirmed.ruled_out:
         lines.append(f"  ruled out {rule.id} {rule.name}: your files do not show it")
     for rule in confirmed.not_checked:

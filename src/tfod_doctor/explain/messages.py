@@ -502,6 +502,22 @@ KNOWN: tuple[Known, ...] = (
           "slashes, no spaces around =).", priority=2, about_files=False,
           example="NotFoundError: training/ssd_mobilenet_v1_pets.config; No such file or "
                   "directory"),
+    Known("records-not-found",
+          r"(?:NotFoundError|No such file or directory)[^\n]{0,300}?\.(?:tfrecords?|records?|tfrec)"
+          r"\b",
+          ("input_path names a record file that does not exist (relative paths are taken from "
+           "the working directory training starts in).",),
+          ("C018", "C019"), "tfod-doctor check {config} --select C018,C019", priority=1,
+          example="NotFoundError: data/train.record; No such file or directory"),
+    Known("image-not-found",
+          r"(?:NotFoundError|No such file or directory)[^\n]{0,300}?\.(?:jpe?g|png|bmp|gif)\b",
+          ("While writing records, the annotations (CSV, XML, JSON) name an image that is not in "
+           "the image folder: a wrong --image_dir, renamed or deleted images, or another "
+           "extension.",),
+          (), "tfod-doctor convert csv ANNOTATIONS.csv --out records/  (or voc, coco, yolo: "
+          "it names every image it cannot find)",
+          priority=1,
+          example="NotFoundError: images/train/IMG_0042.jpg; No such file or directory"),
     # -- model building and restoring -----------------------------------------------------------
     Known("extractor-not-supported",
           r"(?<!\S)(?P<extractor>\S{0,100}) is not supported(?: for tf version (?P<tf>\d))?\. See "
