@@ -117,3 +117,22 @@ def test_a_config_that_is_not_there_is_reported_not_a_traceback(tmp_path, capsys
                          "DataLossError: corrupted record at 123456", capsys, monkeypatch)
     assert code == 0
     assert "could not check them" in out and "nope.config" in out
+
+
+def test_tensorflows_data_loss_error_is_located_to_the_damaged_record(tmp_path, tf_oracle, capsys,
+                                                                     monkeypatch):
+    dataset = make_dataset(tmp_path / "data", ["bad_length_crc"])
+    errors = [(path, tf_oracle.tf_read_records(path)) for path in dataset.record_files]
+    path, (records, message) = next((p, r) for p, r in errors if r[1] is not None)
+    assert "corrupted record at" in message
+    log = LOG.format(message=message).replace("InvalidArgumentError", "DataLossError")
+    code, out = _explain(["--config", str(dataset.config_path), "--format", "json"], log, capsys,
+                         monkeypatch)
+    assert code == 0
+    confirmation = json.loads(out)["confirmation"]
+    (shown,) = confirmation["shown"]
+    where = shown["findings"][0]["location"]
+    assert shown["rule"] == "R003" and Path(where["file"]).name == path.name
+    assert where["record"] == len(records)  # TensorFlow stopped at the damaged record
+    assert str(where["offset"]) in message
+    assert confirmation["ruled_out"] == ["R004"]
