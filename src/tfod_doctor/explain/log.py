@@ -39,7 +39,8 @@ class Frame:
     code: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.function}: {self.code}".rstrip(": ")
+        where = f"{self.file}:{self.function}"
+        return f"{where}: {self.code}" if self.code else where
 
 
 @dataclass(frozen=True)
