@@ -30,6 +30,7 @@ from tfod_doctor.report.model import Report
 
 if TYPE_CHECKING:  # converting and fixing are imported when asked for: checks start faster
     from tfod_doctor.converters import ConversionResult, ExifMode, ExportResult, Reencode
+    from tfod_doctor.explain import Explanation
     from tfod_doctor.fixing import FixResult
 
 PathLike = str | os.PathLike
@@ -211,6 +212,39 @@ def check(
     plan, ctx = check_plan(config, split=split, select=select, ignore=ignore, deep=deep)
     return execute(plan, ctx, progress, workers=workers, runner=runner,
                    beam_options=beam_options)
+
+
+def explain(
+    text: str, *, config: str | Path | None = None, workers: int | None = None
+) -> Explanation | None:
+    """Explain a TensorFlow / OD API error, traceback or whole log; ``None`` if not recognised.
+
+    With ``config`` (a pipeline.config), the candidate causes are checked in the files it names
+    (only the rules they need): ``explanation.confirmation`` says which causes the files show,
+    where, and which they rule out.
+    """
+    from tfod_doctor.explain import explain as explain_text
+    from tfod_doctor.explain.confirm import (
+        Confirmation,
+        confirmation,
+        needs_deep,
+        rules_to_check,
+    )
+
+    found = explain_text(text, config=None if config is None else str(config))
+    if found is None or config is None:
+        return found
+    rules = rules_to_check(found)
+    if rules:
+        try:
+            report = check(config, select=rules, deep=needs_deep(found), workers=workers)
+        except UserError as exc:
+            found.confirmation = Confirmation(str(config), error=str(exc))
+            return found
+        found.confirmation = confirmation(found, str(config), report)
+    else:
+        found.confirmation = confirmation(found, str(config), Report(inputs=[str(config)]))
+    return found
 
 
 E = TypeVar("E", bound=Enum)
