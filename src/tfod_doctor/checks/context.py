@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from tfod_doctor.catalogue import RuleFilter
 from tfod_doctor.findings import Location
 from tfod_doctor.odapi.labels import LabelTable
+from tfod_doctor.policy import FindingPolicy
 
 __all__ = ["Batching", "CheckContext", "InputFlags", "LabelTable"]
 
@@ -63,6 +64,8 @@ class CheckContext:
     #: Split -> the reader settings of that split (label map, flags, max boxes), when a
     #: pipeline.config gives each split its own reader.
     by_role: dict[str, CheckContext] = field(default_factory=dict)
+    #: Severity overrides, per-file ignores and the baseline (a project file, ``--baseline``).
+    policy: FindingPolicy | None = None
 
     def for_role(self, role: str | None) -> CheckContext:
         """The context the records of one split are checked with (its own reader's settings)."""
