@@ -278,6 +278,61 @@ def check(
     return report
 
 
+#: What ``lint`` checks: the config, the label map and the model, without the records.
+LINT_RULES = ("C", "M", "A")
+#: Rules about files a config names (records, checkpoint, label map): in a repository those
+#: are usually not there (data and checkpoints live elsewhere), so ``lint`` leaves them out
+#: unless asked to look (``paths=True``).
+PATH_RULES = ("C009", "C010", "C016", "C018", "C019", "C020", "C024")
+
+
+def lint(
+    paths: PathLike | Sequence[PathLike],
+    *,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    check_paths: bool = False,
+    project: ProjectSettings | None = None,
+) -> Report:
+    """Check pipeline.config and label map files on their own, without reading any record:
+    the fast check a pre-commit hook runs on the files a commit changes.
+
+    A ``.pbtxt`` is read as a label map; anything else as a pipeline.config (with the label map
+    it names, when that is there). ``check_paths`` also reports paths in the configs that point
+    at nothing (off by default: data and checkpoints are rarely in the repository).
+    """
+    from tfod_doctor.checkup import prepare_check
+    from tfod_doctor.config import read_label_map
+
+    named = _paths(paths)
+    if not named:
+        raise UserError("no file given: name pipeline.config and label map files")
+    select = list(select) or list((project.select if project else None)
+                                  or [s for s in LINT_RULES if not unknown_selectors([s])])
+    ignore = [*ignore, *(() if check_paths else PATH_RULES)]
+    ctx = context(select=select, ignore=ignore, project=project)
+    plan = Plan(inputs=named)
+    for path in named:
+        if not os.path.isfile(path):
+            raise UserError(f"{path} does not exist or is not a file")
+        if path.endswith(".pbtxt"):
+            plan.findings.extend(read_label_map(path)[1])
+        else:
+            plan.findings.extend(prepare_check(path, base_ctx=ctx).plan.findings)
+    plan.findings = list({_same_place(f): f for f in plan.findings}.values())
+    report = execute(plan, ctx)
+    report.stats = {"linted": named}
+    return report
+
+
+def _same_place(finding: Finding) -> tuple:
+    """A finding's identity whatever the spelling of its file's path (a label map named on the
+    command line and found through a config is one file)."""
+    where = finding.location
+    real = os.path.realpath(where.file) if where.file and "://" not in where.file else where.file
+    return (finding.rule, real, where.line, where.column, where.key, finding.message)
+
+
 E = TypeVar("E", bound=Enum)
 #: Formats whose classes are names, so an existing label map can give them their ids.
 _NAMED_CLASS_FORMATS = ("voc", "csv")
