@@ -84,6 +84,8 @@ def context(
         deep=deep,
         rule_filter=rule_filter(select, ignore),
         policy=_policy(project, baseline),
+        quality=project.quality,
+        expect=project.expect,
     )
 
 

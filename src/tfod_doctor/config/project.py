@@ -16,11 +16,20 @@ by walking up from the pipeline.config's folder (as ruff finds its settings). In
 
     [tool.tfod-doctor.per-file-ignores]
     "data/legacy-*.tfrecord" = ["B001", "I004"]
+
+    [tool.tfod-doctor.thresholds]
+    min-boxes-per-class = 100
+
+    [tool.tfod-doctor.expect]
+    classes = ["helmet", "vest"]
+    min-image-size = [640, 480]
+    max-boxes-per-image = 30
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import sys
@@ -30,6 +39,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from tfod_doctor import catalogue
+from tfod_doctor.checks.context import Expectations, QualityThresholds
 from tfod_doctor.errors import UserError
 from tfod_doctor.findings import Severity
 from tfod_doctor.policy import FileIgnore, FindingPolicy
@@ -60,6 +70,8 @@ class ProjectSettings:
     fail_on: Severity | None = None
     severities: dict[str, Severity] = field(default_factory=dict)
     file_ignores: tuple[FileIgnore, ...] = ()
+    quality: QualityThresholds = field(default_factory=QualityThresholds)
+    expect: Expectations | None = None
 
     def policy(self) -> FindingPolicy:
         """The severity overrides and per-file ignores, as a policy for the findings."""
@@ -178,7 +190,15 @@ class _Reader:
         "fail-on": "_severity_value",
         "severity": "_severities",
         "per-file-ignores": "_file_ignores",
+        "thresholds": "_thresholds",
+        "expect": "_expect",
     }
+    #: ``[thresholds]`` key -> QualityThresholds field.
+    THRESHOLDS: ClassVar[dict[str, str]] = {
+        name.replace("_", "-"): name for name in QualityThresholds.__dataclass_fields__}
+    #: ``[expect]`` key -> Expectations field.
+    EXPECT: ClassVar[dict[str, str]] = {
+        name.replace("_", "-"): name for name in Expectations.__dataclass_fields__}
 
     def __init__(self, path: Path, lines: _KeyLines, prefix: tuple[str, ...]) -> None:
         self.path = path
@@ -207,7 +227,55 @@ class _Reader:
             fail_on=values.get("fail-on"),
             severities=values.get("severity", {}),
             file_ignores=values.get("per-file-ignores", ()),
+            quality=values.get("thresholds", QualityThresholds()),
+            expect=values.get("expect"),
         )
+
+    def _table(self, key: str, value: Any, known: dict[str, str]) -> dict[str, Any]:
+        """A sub-table's entries as field names, refusing unknown keys (with did-you-mean)."""
+        if not isinstance(value, dict):
+            raise self.fail((key,), f"{key} must be a table")
+        fields = {}
+        for name, item in value.items():
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise self.fail((key, name), f"unknown key {name!r} in [{key}]{hint}; the keys "
+                                             f"are: {', '.join(known)}")
+            fields[known[name]] = (name, item)
+        return fields
+
+    def _number(self, at: tuple[str, ...], value: Any, kind: type, low: float) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                kind is int and not isinstance(value, int)) or not math.isfinite(value) or (
+                value < low):
+            raise self.fail(at, f"{at[-1]} must be a {'whole ' if kind is int else ''}number "
+                                f"of at least {low:g}, not {value!r}")
+        return kind(value)
+
+    def _thresholds(self, key: str, value: Any) -> QualityThresholds:
+        defaults = QualityThresholds()
+        fields = {}
+        for field_name, (name, item) in self._table(key, value, self.THRESHOLDS).items():
+            kind = type(getattr(defaults, field_name))
+            fields[field_name] = self._number((key, name), item, kind, 0)
+        return QualityThresholds(**fields)
+
+    def _expect(self, key: str, value: Any) -> Expectations:
+        fields: dict[str, Any] = {}
+        for field_name, (name, item) in self._table(key, value, self.EXPECT).items():
+            at = (key, name)
+            if field_name == "classes":
+                if not isinstance(item, list) or not all(isinstance(c, (str, int)) for c in item):
+                    raise self.fail(at, "classes must be a list of class names (or ids)")
+                fields[field_name] = tuple(str(c) for c in item)
+            elif field_name == "max_boxes_per_image":
+                fields[field_name] = self._number(at, item, int, 1)
+            else:
+                if not (isinstance(item, list) and len(item) == 2):
+                    raise self.fail(at, f"{name} must be [width, height]")
+                fields[field_name] = tuple(self._number(at, v, int, 1) for v in item)
+        return Expectations(**fields)
 
     def _selectors(self, key: str, value: Any, at: tuple[str, ...] | None = None
                    ) -> tuple[str, ...]:
