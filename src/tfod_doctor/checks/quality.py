@@ -25,6 +25,8 @@ from tfod_doctor.findings import Finding, Location
 #: How sure a distance must be to count: beyond what two samples of one distribution show
 #: by chance once in a thousand (z of the one-sided 0.999 quantile).
 Z_999 = 3.09
+#: ``("size", "WxH")`` / ``("boxes", n)`` -> the first record with it: (file, index, offset).
+FirstPlaces = Mapping[tuple, tuple[str, int, int]]
 
 
 def quality_findings(stats: Mapping[str, Any], ctx: CheckContext,
