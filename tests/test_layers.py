@@ -23,7 +23,7 @@ LAYERS = [
     {"repair", "converters"},
     {"report"},
     {"odapi"},
-    {"catalogue", "findings", "errors", "guard"},
+    {"catalogue", "findings", "errors", "guard", "policy"},
     {"records", "_version"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

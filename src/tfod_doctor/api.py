@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tfod_doctor.catalogue import RuleFilter, unknown_selectors
 from tfod_doctor.checks.context import CheckContext, InputFlags, LabelTable
+from tfod_doctor.config.project import ProjectSettings, load_project
 from tfod_doctor.engine import Plan, execute, scan_plan
 from tfod_doctor.engine.process import Progress
 from tfod_doctor.errors import UserError
 from tfod_doctor.findings import Finding
+from tfod_doctor.policy import FindingPolicy
 from tfod_doctor.report.model import Report
 
 if TYPE_CHECKING:  # converting and fixing are imported when asked for: checks start faster
@@ -57,13 +59,20 @@ def context(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     deep: bool = False,
+    project: ProjectSettings | None = None,
+    baseline: PathLike | None = None,
 ) -> CheckContext:
     """The context of a scan without a pipeline.config: what the rules may assume.
 
     A label map given here stands for an input reader with ``label_map_path`` set, unless
     ``label_map_in_reader`` says otherwise. ``flags`` are the InputReader switches (masks,
-    keypoints...) the records are meant for.
+    keypoints...) the records are meant for. ``project`` (a project file's settings) gives the
+    rules selected when ``select`` is empty, adds its ignores to ``ignore``, and overrides
+    severities; ``baseline`` is a baseline file to read (if it exists) or to write.
     """
+    project = project or ProjectSettings()
+    select = list(select) or list(project.select or ())
+    ignore = [*(project.ignore or ()), *ignore]
     for name, value in (("num_classes", num_classes), ("max_boxes", max_boxes)):
         if value is not None and value < 1:
             raise UserError(f"{name} must be 1 or more, not {value}")
@@ -75,7 +84,32 @@ def context(
         flags=flags or InputFlags(),
         deep=deep,
         rule_filter=rule_filter(select, ignore),
+        policy=_policy(project, baseline),
+        quality=project.quality,
+        expect=project.expect,
     )
+
+
+def project_settings(start: PathLike | None, config_file: PathLike | None = None,
+                     isolated: bool = False) -> ProjectSettings:
+    """The project file's settings for inputs in the folder ``start`` (found by walking up;
+    ``config_file`` names one; ``isolated`` ignores any)."""
+    return load_project(None if start is None else Path(start),
+                        None if config_file is None else Path(config_file), isolated)
+
+
+def _policy(project: ProjectSettings, baseline: PathLike | None) -> FindingPolicy | None:
+    """The finding policy of a project file and a baseline file (``None``: neither)."""
+    from tfod_doctor.report.baseline import read_baseline
+
+    policy = project.policy()
+    if baseline is not None:
+        path = Path(baseline)
+        fingerprints = read_baseline(path) if path.exists() else None
+        policy = policy.with_baseline(fingerprints, collect=fingerprints is None)
+    elif not policy.severities and not policy.file_ignores:
+        return None
+    return policy
 
 
 def read_label_table(path: PathLike) -> tuple[LabelTable | None, list[Finding]]:
@@ -101,6 +135,8 @@ def scan_plan_and_context(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     deep: bool = False,
+    project: ProjectSettings | None = None,
+    baseline: PathLike | None = None,
 ) -> tuple[Plan, CheckContext]:
     """What :func:`scan` reads and assumes, before it reads (the CLI sizes its progress bar)."""
     inputs, eval_inputs = _paths(inputs), _paths(eval_inputs)
@@ -111,7 +147,7 @@ def scan_plan_and_context(
         label_map, label_findings = read_label_table(label_map)
     ctx = context(label_map=label_map, num_classes=num_classes, max_boxes=max_boxes,
                   flags=flags, label_map_in_reader=label_map_in_reader, select=select,
-                  ignore=ignore, deep=deep)
+                  ignore=ignore, deep=deep, project=project, baseline=baseline)
     plan = scan_plan(inputs, eval_inputs)
     plan.findings.extend(label_findings)
     return plan, ctx
@@ -133,6 +169,8 @@ def scan(
     workers: int | None = None,
     runner: str = "local",
     beam_options: str | Sequence[str] | None = None,
+    project: ProjectSettings | None = None,
+    baseline: PathLike | None = None,
 ) -> Report:
     """Read record files (paths, directories, globs, URLs) and run the record rules on them.
 
@@ -142,15 +180,28 @@ def scan(
     pipeline.config would say; rules that need a value that is not given stay quiet
     (``max_boxes`` defaults to the OD API's 100). ``workers``: processes on this machine
     (default: one per CPU; 1 checks in this process). ``runner="beam"`` runs the work as an
-    Apache Beam pipeline with ``beam_options`` instead.
+    Apache Beam pipeline with ``beam_options`` instead. ``project`` and ``baseline``: as for
+    :func:`check` (no project file is looked for unless given).
     """
     plan, ctx = scan_plan_and_context(
         inputs, eval_inputs=eval_inputs, label_map=label_map, num_classes=num_classes,
         max_boxes=max_boxes, flags=flags, label_map_in_reader=label_map_in_reader,
-        select=select, ignore=ignore, deep=deep,
+        select=select, ignore=ignore, deep=deep, project=project, baseline=baseline,
     )
-    return execute(plan, ctx, progress, workers=workers, runner=runner,
-                   beam_options=beam_options)
+    report = execute(plan, ctx, progress, workers=workers, runner=runner,
+                     beam_options=beam_options)
+    save_baseline(report, ctx, baseline)
+    return report
+
+
+def save_baseline(report: Report, ctx: CheckContext, baseline: PathLike | None) -> int | None:
+    """Write the baseline file of a run that was asked to make one (``--baseline`` naming a
+    file that did not exist); returns how many findings it holds, ``None`` when none was made."""
+    if baseline is None or ctx.policy is None or not ctx.policy.collect:
+        return None
+    from tfod_doctor.report.baseline import write_baseline
+
+    return write_baseline(Path(baseline), report.fingerprints)
 
 
 def _paths(inputs: PathLike | Sequence[PathLike]) -> list[str]:
@@ -170,8 +221,13 @@ def check_plan(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     deep: bool = False,
+    project: ProjectSettings | None = None,
+    baseline: PathLike | None = None,
 ) -> tuple[Plan, CheckContext]:
-    """Read a pipeline.config and what it names; the plan and context of its record scan."""
+    """Read a pipeline.config and what it names; the plan and context of its record scan.
+
+    ``project``: a project file's settings (default: the one found from the config's folder).
+    """
     from tfod_doctor.checkup import prepare_check
 
     if split is not None and split not in SPLITS:
@@ -184,7 +240,9 @@ def check_plan(
         path = candidate
     if not path.exists():
         raise UserError(f"{config} does not exist: name your pipeline.config")
-    base = context(select=select, ignore=ignore, deep=deep)
+    if project is None:
+        project = project_settings(path.parent)
+    base = context(select=select, ignore=ignore, deep=deep, project=project, baseline=baseline)
     prepared = prepare_check(str(path if path != Path(config) else config), base_ctx=base,
                              split=split)
     return prepared.plan, prepared.ctx
@@ -201,17 +259,81 @@ def check(
     workers: int | None = None,
     runner: str = "local",
     beam_options: str | Sequence[str] | None = None,
+    project: ProjectSettings | None = None,
+    baseline: PathLike | None = None,
 ) -> Report:
     """Check a pipeline.config, its label map and every record file it names, together.
 
     Relative paths in the config are resolved from the working directory, as training does.
     ``split`` limits the record scan to ``"train"`` or ``"eval"`` (the config is always checked).
     ``workers``, ``runner`` and ``beam_options`` say where the records are checked, as for
-    :func:`scan`. Returns a :class:`Report`; nothing is printed.
+    :func:`scan`. ``project``: the settings of a project file (default: the
+    ``tfod-doctor.toml`` or ``pyproject.toml`` ``[tool.tfod-doctor]`` found by walking up from
+    the config's folder). ``baseline``: a baseline file; when it exists, the findings it lists
+    are left out; when it does not, it is written with every finding of this run. Returns a
+    :class:`Report`; nothing is printed.
     """
-    plan, ctx = check_plan(config, split=split, select=select, ignore=ignore, deep=deep)
-    return execute(plan, ctx, progress, workers=workers, runner=runner,
-                   beam_options=beam_options)
+    plan, ctx = check_plan(config, split=split, select=select, ignore=ignore, deep=deep,
+                           project=project, baseline=baseline)
+    report = execute(plan, ctx, progress, workers=workers, runner=runner,
+                     beam_options=beam_options)
+    save_baseline(report, ctx, baseline)
+    return report
+
+
+#: What ``lint`` checks: the config, the label map and the model, without the records.
+LINT_RULES = ("C", "M", "A")
+#: Rules about files a config names (records, checkpoint, label map): in a repository those
+#: are usually not there (data and checkpoints live elsewhere), so ``lint`` leaves them out
+#: unless asked to look (``paths=True``).
+PATH_RULES = ("C009", "C010", "C016", "C018", "C019", "C020", "C024")
+
+
+def lint(
+    paths: PathLike | Sequence[PathLike],
+    *,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    check_paths: bool = False,
+    project: ProjectSettings | None = None,
+) -> Report:
+    """Check pipeline.config and label map files on their own, without reading any record:
+    the fast check a pre-commit hook runs on the files a commit changes.
+
+    A ``.pbtxt`` is read as a label map; anything else as a pipeline.config (with the label map
+    it names, when that is there). ``check_paths`` also reports paths in the configs that point
+    at nothing (off by default: data and checkpoints are rarely in the repository).
+    """
+    from tfod_doctor.checkup import prepare_check
+    from tfod_doctor.config import read_label_map
+
+    named = _paths(paths)
+    if not named:
+        raise UserError("no file given: name pipeline.config and label map files")
+    select = list(select) or list((project.select if project else None)
+                                  or [s for s in LINT_RULES if not unknown_selectors([s])])
+    ignore = [*ignore, *(() if check_paths else PATH_RULES)]
+    ctx = context(select=select, ignore=ignore, project=project)
+    plan = Plan(inputs=named)
+    for path in named:
+        if not os.path.isfile(path):
+            raise UserError(f"{path} does not exist or is not a file")
+        if path.endswith(".pbtxt"):
+            plan.findings.extend(read_label_map(path)[1])
+        else:
+            plan.findings.extend(prepare_check(path, base_ctx=ctx).plan.findings)
+    plan.findings = list({_same_place(f): f for f in plan.findings}.values())
+    report = execute(plan, ctx)
+    report.stats = {"linted": named}
+    return report
+
+
+def _same_place(finding: Finding) -> tuple:
+    """A finding's identity whatever the spelling of its file's path (a label map named on the
+    command line and found through a config is one file)."""
+    where = finding.location
+    real = os.path.realpath(where.file) if where.file and "://" not in where.file else where.file
+    return (finding.rule, real, where.line, where.column, where.key, finding.message)
 
 
 def explain(

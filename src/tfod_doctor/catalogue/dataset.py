@@ -100,3 +100,126 @@ NO_BOXES = define(Rule(
     example="1000 records, image/object/bbox/* empty in every one",
     defect="no_boxes",
 ))
+
+SPLIT_SKEW = define(Rule(
+    id="D008",
+    name="split-skew",
+    severity=Severity.WARNING,
+    summary="Eval is drawn from another distribution than train: class frequencies, image "
+            "sizes, boxes per image, box sizes or shapes differ beyond chance.",
+    why="Eval then measures the model on data unlike what it learned from: mAP says little "
+        "about how it will do, and a class or size band that eval over-weights dominates the "
+        "score. TFDV calls this skew; it is measured the same way (L-infinity distance for "
+        "categories, Jensen-Shannon divergence for histograms).",
+    fix="Split the data at random (or stratified by class and source), not by date, camera or "
+        "annotator; or accept it knowingly and raise the threshold in the project file "
+        "(`[thresholds] skew-linf`, `skew-js`).",
+    example="train: 70% cars, 30% people; eval: 20% cars, 80% people (L-infinity 0.5)",
+    defect="split_skew",
+))
+
+RARE_CLASS = define(Rule(
+    id="D009",
+    name="rare-class",
+    severity=Severity.WARNING,
+    summary="A class has too few train boxes to learn (under 50, and a fifth or less of the "
+            "median class, which has at least 10).",
+    why="A detector needs tens to hundreds of examples per class; a class with a handful is "
+        "barely learned, and its AP in eval is noise.",
+    fix="Label more images of the class, merge it into a related class, or drop it from the "
+        "label map; the limits are `[thresholds] min-boxes-per-class` and `rare-factor`.",
+    example="cat: 400 boxes, dog: 380 boxes, fox: 6 boxes",
+    defect="rare_class",
+))
+
+DOMINANT_CLASS = define(Rule(
+    id="D010",
+    name="dominant-class",
+    severity=Severity.INFO,
+    summary="One class holds most of the train boxes (over 80%).",
+    why="The loss is dominated by that class: the others are learned slowly and detected with "
+        "low confidence, and the mean AP hides it.",
+    fix="Balance the data (more images of the other classes, fewer of this one), or weigh the "
+        "classes; the limit is `[thresholds] dominant-share`.",
+    example="person: 9,000 boxes; bicycle: 600; dog: 400",
+    defect="dominant_class",
+))
+
+CLASS_MISSING_FROM_SPLIT = define(Rule(
+    id="D011",
+    name="class-missing-from-eval",
+    severity=Severity.WARNING,
+    summary="A class has boxes in train and none in eval.",
+    why="Eval never measures the class: its AP is missing (or counted as 0 or NaN, depending on "
+        "the metric), so nobody sees how well it is learned.",
+    fix="Move some images of the class into eval (split stratified by class).",
+    example="train: cat, dog, fox; eval: cat, dog",
+    defect="class_missing_from_eval",
+))
+
+IMAGE_SIZE_OUTLIER = define(Rule(
+    id="D012",
+    name="image-size-outlier",
+    severity=Severity.INFO,
+    summary="Some images are far larger or smaller (over 10x the area) than the dataset's "
+            "usual size.",
+    why="Every image is resized to the model's input: a huge image shrinks its objects to a few "
+        "pixels, a tiny one blows them up. It is often a thumbnail or a panorama that slipped "
+        "in, or a different camera whose images deserve their own look.",
+    fix="Look at the images of the sizes listed (`tfod-doctor show`), crop or drop the odd "
+        "ones; the limit is `[thresholds] outlier-factor`.",
+    example="2,000 images of 640x480 and 3 of 6000x4000",
+    defect="image_size_outlier",
+))
+
+CROWDED_IMAGE = define(Rule(
+    id="D013",
+    name="crowded-image",
+    severity=Severity.INFO,
+    summary="Some images have far more boxes than the rest (over 10x the median, and over 20).",
+    why="Usually a labelling accident (a box drawn many times, a grid of boxes) or a crowd "
+        "scene that deserves its own look; above `max_number_of_boxes` (100) the boxes are "
+        "dropped silently.",
+    fix="Look at those images (`tfod-doctor show`) and fix their labels; the limits are "
+        "`[thresholds] outlier-factor` and `crowded-min-boxes`.",
+    example="most images: 2-4 boxes; 5 images: 80 boxes",
+    defect="crowded_image",
+))
+
+EXPECTED_CLASS_ABSENT = define(Rule(
+    id="D014",
+    name="expected-class-absent",
+    severity=Severity.ERROR,
+    summary="A class that the project file expects (`[expect] classes`) has no box in a split.",
+    why="The team said the dataset must hold this class: without it the model never learns it "
+        "(train) or eval never measures it (eval).",
+    fix="Add the class's images to the split, or correct the expectation in the project file.",
+    example="[expect] classes = [\"helmet\"]; no helmet box in eval",
+    defect="expected_class_absent",
+))
+
+IMAGE_SIZE_UNEXPECTED = define(Rule(
+    id="D015",
+    name="image-size-unexpected",
+    severity=Severity.WARNING,
+    summary="Images outside the size range the project file expects (`[expect] min-image-size`, "
+            "`max-image-size`).",
+    why="The team said which image sizes belong in the dataset; others are usually from "
+        "another source (thumbnails, another camera, an export at another scale).",
+    fix="Look at the images of the sizes listed, or widen the range in the project file.",
+    example="[expect] min-image-size = [320, 240]; 12 images of 160x120",
+    defect="image_size_unexpected",
+))
+
+TOO_MANY_BOXES_EXPECTED = define(Rule(
+    id="D016",
+    name="boxes-above-expected",
+    severity=Severity.WARNING,
+    summary="Images with more boxes than the project file expects (`[expect] "
+            "max-boxes-per-image`).",
+    why="The team said how many objects an image holds at most; more is usually a labelling "
+        "accident, and above the reader's `max_number_of_boxes` boxes are dropped silently.",
+    fix="Look at those images and fix their labels, or raise the limit in the project file.",
+    example="[expect] max-boxes-per-image = 10; an image with 37 boxes",
+    defect="boxes_above_expected",
+))

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field, replace
 from tfod_doctor.catalogue import RuleFilter
 from tfod_doctor.findings import Location
 from tfod_doctor.odapi.labels import LabelTable
+from tfod_doctor.policy import FindingPolicy
 
-__all__ = ["Batching", "CheckContext", "InputFlags", "LabelTable"]
+__all__ = ["Batching", "CheckContext", "Expectations", "InputFlags", "LabelTable",
+           "QualityThresholds"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,54 @@ class Batching:
 
 
 @dataclass(frozen=True)
+class QualityThresholds:
+    """The limits of the quality rules (D008-D013, D017); a project file's ``[thresholds]``."""
+
+    #: D009: a class with fewer train boxes than this is rare...
+    min_boxes_per_class: int = 50
+    #: ... when the median class has this many times its boxes.
+    rare_factor: float = 5.0
+    #: D010: one class holds more than this share of the boxes.
+    dominant_share: float = 0.8
+    #: D012, D013: this many times larger (or smaller) than the usual value is an outlier.
+    outlier_factor: float = 10.0
+    #: D013: an image is crowded only above this many boxes, whatever the median.
+    crowded_min_boxes: int = 20
+    #: D008: the L-infinity distance (class frequencies, image sizes) above which splits skew.
+    skew_linf: float = 0.25
+    #: D008: the Jensen-Shannon divergence (box sizes and shapes, boxes per image) above which
+    #: splits skew.
+    skew_js: float = 0.1
+    #: D017: images whose perceptual hashes differ in at most this many of 256 bits are
+    #: near-duplicates.
+    near_duplicate_bits: int = 24
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What a team expects of its dataset: a project file's ``[expect]`` (D014-D016)."""
+
+    #: Class names (or ids) that must have boxes in every split.
+    classes: tuple[str, ...] = ()
+    #: Image sizes as ``(width, height)``: the smallest and the largest allowed.
+    min_image_size: tuple[int, int] | None = None
+    max_image_size: tuple[int, int] | None = None
+    max_boxes_per_image: int | None = None
+
+    def size_fits(self, width: int, height: int) -> bool:
+        """Whether an image of this size is in the expected range."""
+        low, high = self.min_image_size, self.max_image_size
+        return ((low is None or (width >= low[0] and height >= low[1]))
+                and (high is None or (width <= high[0] and height <= high[1])))
+
+    def describe_sizes(self) -> str:
+        """The range as a user wrote it: ``320x240 to 4096x4096``."""
+        low = "x".join(map(str, self.min_image_size)) if self.min_image_size else "any"
+        high = "x".join(map(str, self.max_image_size)) if self.max_image_size else "any"
+        return f"{low} to {high}"
+
+
+@dataclass(frozen=True)
 class CheckContext:
     """Everything the record and dataset checks read, besides the records themselves.
 
@@ -63,6 +113,13 @@ class CheckContext:
     #: Split -> the reader settings of that split (label map, flags, max boxes), when a
     #: pipeline.config gives each split its own reader.
     by_role: dict[str, CheckContext] = field(default_factory=dict)
+    #: Severity overrides, per-file ignores and the baseline (a project file, ``--baseline``).
+    policy: FindingPolicy | None = None
+    #: The limits of the quality rules, and the team's expectations (a project file).
+    quality: QualityThresholds = field(default_factory=QualityThresholds)
+    expect: Expectations | None = None
+    #: D017: compare perceptual hashes of the images across splits (``--near-duplicates``).
+    near_duplicates: bool = False
 
     def for_role(self, role: str | None) -> CheckContext:
         """The context the records of one split are checked with (its own reader's settings)."""

@@ -10,6 +10,7 @@ gathered since the last fold (the boxes binned in bulk every few thousand boxes)
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import Counter
 from typing import Any
@@ -20,6 +21,7 @@ from tfod_doctor.catalogue import dataset as D
 from tfod_doctor.checks._od import box_classes, od_record
 from tfod_doctor.checks.base import RecordPlace, aggregator
 from tfod_doctor.checks.context import CheckContext
+from tfod_doctor.checks.quality import quality_findings
 from tfod_doctor.findings import Finding, Location
 from tfod_doctor.odapi.record import ODRecord
 from tfod_doctor.records import FeatureView
@@ -63,6 +65,9 @@ def _new_state() -> dict[str, Any]:
         #: Per image size: the ``ymin, xmin, ymax, xmax`` of the boxes not binned yet.
         "pending": {},
         "queued": 0,
+        #: ``("size", "WxH")`` / ``("boxes", n)`` -> the first record (file, index, offset)
+        #: with that image size or box count, for the outlier findings to point at.
+        "first": {},
     }
 
 
@@ -235,11 +240,19 @@ class Statistics:
 
     name = "statistics"
 
-    def new(self) -> dict[str, Any]:
-        return _new_state()
+    def new(self) -> dict[str | None, dict[str, Any]]:
+        """Split (``train``, ``eval``, ``None`` when unknown) -> its statistics."""
+        return {}
 
-    def add(self, state: dict[str, Any], view: FeatureView, where: RecordPlace,
-            ctx: CheckContext) -> None:
+    def add(self, state: dict[str | None, dict[str, Any]], view: FeatureView,
+            where: RecordPlace, ctx: CheckContext) -> None:
+        split = state.get(where.role)
+        if split is None:
+            split = state[where.role] = _new_state()
+        self._add(split, view, where, ctx)
+
+    def _add(self, state: dict[str, Any], view: FeatureView, where: RecordPlace,
+             ctx: CheckContext) -> None:
         record = od_record(view)
         boxes_count = bool(record.n_boxes and record.box_kinds_ok and record.lists_agree)
         key = _record_key(record, ctx, where.role, boxes_count)
@@ -249,36 +262,70 @@ class Statistics:
             entry[0] += 1
         else:
             gathered[key] = [1, *_tally(record, ctx)] if boxes_count else [1]
+            _first_place(state["first"], key, where)
             if len(gathered) >= _QUEUED_RECORD_KEYS:
                 _fold_gathered(state)
         if boxes_count:
             _queue_boxes(state, record, key, ctx)
 
-    def merge(self, left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
-        _flush(left)
-        _flush(right)
-        left["records"] += right["records"]
-        left["boxes"] += right["boxes"]
-        for key, value in right["classes"].items():
-            _count_capped(left["classes"], key, value, MAX_CLASSES, OTHER_CLASS)
-        for role, ids in right["seen_ids"].items():
-            left["seen_ids"].setdefault(role, set()).update(ids)
-        left["per_image"].update(right["per_image"])
-        left["sizes"] = [a + b for a, b in zip(left["sizes"], right["sizes"], strict=True)]
-        left["aspects"] = [a + b for a, b in zip(left["aspects"], right["aspects"], strict=True)]
-        for key, count in right["image_sizes"].items():
-            _count_capped(left["image_sizes"], key, count, MAX_SIZES, OTHER_SIZE)
-        left["formats"].update(right["formats"])
+    def merge(self, left: dict[str | None, dict[str, Any]],
+              right: dict[str | None, dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
+        for role, split in right.items():
+            left[role] = _merge(left[role], split) if role in left else split
         return left
 
-    def finish(self, state: dict[str, Any], ctx: CheckContext) -> tuple[list[Finding], dict]:
-        _flush(state)
-        return _findings(state, ctx), _stats(state, ctx)
+    def finish(self, state: dict[str | None, dict[str, Any]], ctx: CheckContext
+               ) -> tuple[list[Finding], dict]:
+        for split in state.values():
+            _flush(split)
+        total = _new_state()
+        for split in state.values():
+            _merge(total, copy.deepcopy(split))
+        stats = _stats(total, ctx)
+        named = {role: split for role, split in state.items() if role is not None}
+        if named:
+            stats["by_split"] = {role: {"records": split["records"], "boxes": split["boxes"],
+                                        **_stats(split, ctx, with_unseen=False)}
+                                 for role, split in sorted(named.items())}
+        findings = _findings(total, ctx) + quality_findings(stats, ctx, total["first"])
+        return findings, stats
 
 
-def _stats(state: dict[str, Any], ctx: CheckContext) -> dict[str, Any]:
+def _first_place(first: dict[tuple, tuple], key: RecordKey, where: RecordPlace) -> None:
+    """Remember where the first record of a new image size and box count is (a record key
+    is new at most once per fold, so this is rare)."""
+    place = (where.file, where.index, where.offset)
+    for what in (("boxes", key[0]), ("size", f"{key[2]}x{key[3]}")):
+        if len(first) < 2 * MAX_SIZES and (what not in first or place < first[what]):
+            first[what] = place
+
+
+def _merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    """Fold the statistics of ``right`` into ``left`` (in place); returns ``left``."""
+    _flush(left)
+    _flush(right)
+    for what, place in right["first"].items():
+        if what not in left["first"] or place < left["first"][what]:
+            left["first"][what] = place
+    left["records"] += right["records"]
+    left["boxes"] += right["boxes"]
+    for key, value in right["classes"].items():
+        _count_capped(left["classes"], key, value, MAX_CLASSES, OTHER_CLASS)
+    for role, ids in right["seen_ids"].items():
+        left["seen_ids"].setdefault(role, set()).update(ids)
+    left["per_image"].update(right["per_image"])
+    left["sizes"] = [a + b for a, b in zip(left["sizes"], right["sizes"], strict=True)]
+    left["aspects"] = [a + b for a, b in zip(left["aspects"], right["aspects"], strict=True)]
+    for key, count in right["image_sizes"].items():
+        _count_capped(left["image_sizes"], key, count, MAX_SIZES, OTHER_SIZE)
+    left["formats"].update(right["formats"])
+    return left
+
+
+def _stats(state: dict[str, Any], ctx: CheckContext, with_unseen: bool = True
+           ) -> dict[str, Any]:
     classes = dict(state["classes"])
-    if ctx.label_map is not None:
+    if ctx.label_map is not None and with_unseen:
         seen_ids = {class_id for class_id, _ in classes}
         for class_id, name in ctx.label_map.ids.items():
             if class_id not in seen_ids and class_id > 0:

@@ -15,6 +15,7 @@ EPILOG = """\b
 Examples:
   tfod-doctor demo                        see what it does on a generated dataset
   tfod-doctor check pipeline.config       check config, label map and records together
+  tfod-doctor lint pipeline.config        config and label map only, fast (pre-commit)
   tfod-doctor scan 'data/*.tfrecord'      inventory and check record files
   tfod-doctor explain "corrupted record at 1234"
   tfod-doctor rules                       list every rule
@@ -28,7 +29,8 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage error or nothing 
 #: Each command, and the module of this package that defines it in its ``COMMANDS``.
 COMMAND_MODULES = {
     "check": "check", "convert": "convert", "demo": "demo", "explain": "explain",
-    "export": "convert", "fix": "fix", "rules": "rules", "scan": "scan", "show": "show",
+    "export": "convert", "fix": "fix", "lint": "lint", "rules": "rules", "scan": "scan",
+    "show": "show",
 }
 
 

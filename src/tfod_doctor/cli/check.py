@@ -8,11 +8,14 @@ import click
 
 from tfod_doctor import api
 from tfod_doctor.cli.common import (
+    baseline_note,
     check_output,
     emit_report,
     engine_options,
+    fail_level,
     plan_inputs,
     progress_bar,
+    project_options,
     report_options,
     split_selectors,
 )
@@ -28,11 +31,18 @@ Examples:
   tfod-doctor check pipeline.config --select C,M        config and label map rules only
   tfod-doctor check pipeline.config --format json -o report.json
   tfod-doctor check pipeline.config --workers 8         8 processes
+  tfod-doctor check pipeline.config --baseline tfod-baseline.json
+                                        accept today's findings; report only new ones
   tfod-doctor check pipeline.config --runner beam --beam-options \\
       "--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp"
 
 Relative paths in the config are taken from the current folder, as training
 does: run it from the folder you start training in.
+
+Settings a team shares (select, ignore, fail-on, severity overrides,
+per-file-ignores) go into [tool.tfod-doctor] of a pyproject.toml or into a
+tfod-doctor.toml, found by walking up from the config's folder; options on
+the command line win (--ignore adds to the file's ignores).
 """
 )
 @click.argument("pipeline_config", type=click.Path(path_type=Path))
@@ -41,23 +51,31 @@ does: run it from the folder you start training in.
 @click.option("--deep", is_flag=True, help="Decode every image fully (slower) instead of "
               "reading image headers only.")
 @report_options
+@project_options
 @engine_options
 def check(
     pipeline_config: Path, split: str | None, deep: bool, fmt: str, output: Path | None,
-    fail_on: Severity, select: tuple[str, ...], ignore: tuple[str, ...], verbose: bool,
+    fail_on: Severity | None, select: tuple[str, ...], ignore: tuple[str, ...], verbose: bool,
+    config_file: Path | None, isolated: bool, baseline: Path | None,
     workers: int | None, runner: str, beam_options: str | None,
 ) -> int:
     """Check PIPELINE_CONFIG before training: the config itself (line:column), its label map,
     the fine-tune checkpoint, and every train and eval record file it names, together."""
+    start = pipeline_config if pipeline_config.is_dir() else pipeline_config.parent
+    project = api.project_settings(start, config_file, isolated)
     plan, ctx = api.check_plan(pipeline_config, split=split, deep=deep,
-                               select=split_selectors(select), ignore=split_selectors(ignore))
+                               select=split_selectors(select), ignore=split_selectors(ignore),
+                               project=project, baseline=baseline)
     inputs = plan_inputs(plan, ctx, [pipeline_config])
     check_output(output, inputs)
     with progress_bar(plan.total_bytes, "checking") as progress:
         report = execute(plan, ctx, progress, workers=workers, runner=runner,
                          beam_options=beam_options)
-    return emit_report(report, fmt, output, verbose, fail_on, "check", ctx.rule_filter,
-                       inputs)
+    written = api.save_baseline(report, ctx, baseline)
+    code = emit_report(report, fmt, output, verbose, fail_level(fail_on, project.fail_on),
+                       "check", ctx.rule_filter, inputs)
+    baseline_note(report, written, baseline)
+    return code
 
 
 COMMANDS = [check]

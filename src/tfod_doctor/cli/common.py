@@ -61,9 +61,10 @@ def report_options(func: Callable) -> Callable:
                      help="How to write the report."),
         click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
                      help="Write the report to this file instead of the terminal."),
-        click.option("--fail-on", type=SeverityType(), default="data-loss", show_default=True,
+        click.option("--fail-on", type=SeverityType(),
                      help="Exit with 1 when a finding is at or above this severity "
-                          "(info, warning, data-loss, error)."),
+                          "(info, warning, data-loss, error)  [default: the project file's "
+                          "fail-on, else data-loss]"),
         click.option("--select", multiple=True, metavar="RULES",
                      help="Only these rules: ids, prefixes or families (B, L001, boxes). "
                           "Comma-separated, repeatable."),
@@ -75,6 +76,44 @@ def report_options(func: Callable) -> Callable:
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
+
+
+def project_options(func: Callable) -> Callable:
+    """The project file and the baseline: ``--config-file``, ``--isolated``, ``--baseline``."""
+    decorators = [
+        click.option("--config-file", type=click.Path(dir_okay=False, path_type=Path),
+                     metavar="TOML",
+                     help="The project file to use (a tfod-doctor.toml, or a pyproject.toml "
+                          "with [tool.tfod-doctor]) instead of the one found by walking up "
+                          "from the pipeline.config's folder."),
+        click.option("--isolated", is_flag=True,
+                     help="Ignore every project file: only the command line counts."),
+        click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+                     metavar="JSON",
+                     help="Accepted findings: when the file exists, the findings it lists are "
+                          "left out of the report and the exit code; when it does not, it is "
+                          "written with every finding of this run."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def fail_level(fail_on: Severity | None, project_fail_on: Severity | None) -> Severity:
+    """``--fail-on``, else the project file's ``fail-on``, else data loss."""
+    return fail_on or project_fail_on or Severity.DATA_LOSS
+
+
+def baseline_note(report: Report, written: int | None, baseline: Path | None) -> None:
+    """Tell on stderr what the baseline did: written, or how many findings it left out."""
+    if baseline is None:
+        return
+    if written is not None:
+        click.echo(f"baseline written to {baseline}: {written} finding(s) accepted; later runs "
+                   "with --baseline report only new ones", err=True)
+        return
+    left_out = report.stats.get("left_out", {}).get("baseline", 0)
+    click.echo(f"baseline {baseline}: {left_out} accepted finding(s) left out", err=True)
 
 
 def engine_options(func: Callable) -> Callable:

@@ -8,11 +8,14 @@ import click
 
 from tfod_doctor import api
 from tfod_doctor.cli.common import (
+    baseline_note,
     check_output,
     emit_report,
     engine_options,
+    fail_level,
     plan_inputs,
     progress_bar,
+    project_options,
     report_options,
     split_selectors,
 )
@@ -29,6 +32,7 @@ Examples:
   tfod-doctor scan data/train-* --eval data/val.tfrecord --label-map label_map.pbtxt \\
       --num-classes 3
   tfod-doctor scan data/ --ignore images,F002 --max-boxes 300
+  tfod-doctor scan data/ --baseline tfod-baseline.json   report only new findings
   tfod-doctor scan big.tfrecord --workers 8  one large file, read by 8 processes
   tfod-doctor scan 'gs://bucket/train-*' --runner beam \\
       --beam-options "--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/t"
@@ -48,20 +52,24 @@ Examples:
 @click.option("--deep", is_flag=True, help="Decode every image fully (slower) instead of "
               "reading image headers only.")
 @report_options
+@project_options
 @engine_options
 def scan(
     records: tuple[str, ...], eval_records: tuple[str, ...], label_map: Path | None,
     num_classes: int | None, max_boxes: int | None, deep: bool, fmt: str, output: Path | None,
-    fail_on: Severity, select: tuple[str, ...], ignore: tuple[str, ...], verbose: bool,
+    fail_on: Severity | None, select: tuple[str, ...], ignore: tuple[str, ...], verbose: bool,
+    config_file: Path | None, isolated: bool, baseline: Path | None,
     workers: int | None, runner: str, beam_options: str | None,
 ) -> int:
     """Read RECORDS (files, directories, globs, gs:// or s3:// URLs) and check every record as
     the OD API reads it: damage located to the byte, features, boxes, labels, images, duplicates;
     with the schema and statistics present."""
+    project = api.project_settings(Path.cwd(), config_file, isolated)
     plan, ctx = api.scan_plan_and_context(
         list(records), eval_inputs=list(eval_records), label_map=label_map,
         num_classes=num_classes, max_boxes=max_boxes, deep=deep,
         select=split_selectors(select), ignore=split_selectors(ignore),
+        project=project, baseline=baseline,
     )
     if plan.repeated:
         click.echo(f"note: named more than once, read once: {', '.join(plan.repeated)}",
@@ -71,8 +79,11 @@ def scan(
     with progress_bar(plan.total_bytes, "scanning") as progress:
         report = execute(plan, ctx, progress, workers=workers, runner=runner,
                          beam_options=beam_options)
-    return emit_report(report, fmt, output, verbose, fail_on, "scan", ctx.rule_filter,
-                       inputs)
+    written = api.save_baseline(report, ctx, baseline)
+    code = emit_report(report, fmt, output, verbose, fail_level(fail_on, project.fail_on),
+                       "scan", ctx.rule_filter, inputs)
+    baseline_note(report, written, baseline)
+    return code
 
 
 COMMANDS = [scan]

@@ -9,6 +9,7 @@ from tfod_doctor.checks.base import Aggregator
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.engine.work import WorkItem
 from tfod_doctor.findings import Finding, FindingTally
+from tfod_doctor.policy import FindingPolicy, fingerprint
 from tfod_doctor.records import Damage
 from tfod_doctor.report.model import FindingStore
 
@@ -94,6 +95,10 @@ class Partial:
     store: FindingStore
     files: dict[str, FileStats] = field(default_factory=dict)
     states: dict[str, Any] = field(default_factory=dict)
+    #: Findings left out by the policy: ``baseline`` (accepted before), ``per-file-ignores``.
+    left_out: dict[str, int] = field(default_factory=dict)
+    #: Fingerprint -> what it names, of every finding made (only when a baseline is written).
+    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, ctx: CheckContext, aggregators: list[Aggregator]) -> Partial:
@@ -102,10 +107,34 @@ class Partial:
             states={agg.name: agg.new() for agg in aggregators},
         )
 
-    def emit(self, finding: Finding | FindingTally, ctx: CheckContext) -> None:
-        """Keep a finding (count a tally) unless ``--select``/``--ignore`` rule it out."""
-        if ctx.rule_filter.allows(finding.rule):
-            self.store.add(finding)
+    def emit(self, finding: Finding | FindingTally, ctx: CheckContext,
+             record: str | None = None) -> None:
+        """Keep a finding (count a tally) unless ``--select``/``--ignore`` rule it out, or the
+        policy leaves it out. ``record`` names the finding's record for a baseline
+        (:func:`tfod_doctor.policy.record_key`)."""
+        if not ctx.rule_filter.allows(finding.rule):
+            return
+        policy = ctx.policy
+        if policy is not None:
+            finding = policy.retag(finding)
+            if isinstance(finding, Finding) and self._left_out(finding, policy, record):
+                return
+        self.store.add(finding)
+
+    def _left_out(self, finding: Finding, policy: FindingPolicy, record: str | None) -> bool:
+        """Whether the policy leaves the finding out (counted by why); collects fingerprints."""
+        if policy.ignored_for_file(finding):
+            self.left_out["per-file-ignores"] = self.left_out.get("per-file-ignores", 0) + 1
+            return True
+        if not policy.wants_record_keys:
+            return False
+        mark = fingerprint(finding, record)
+        if policy.collect:
+            self.fingerprints[mark] = _named(finding, record)
+        if policy.baseline is not None and mark in policy.baseline:
+            self.left_out["baseline"] = self.left_out.get("baseline", 0) + 1
+            return True
+        return False
 
     def file(self, name: str, role: str | None) -> FileStats:
         """The stats of one file, created on first use."""
@@ -122,6 +151,9 @@ class Partial:
     def merge(self, other: Partial, aggregators: list[Aggregator]) -> Partial:
         """Fold ``other`` into this partial (in place); returns self."""
         self.store.merge(other.store)
+        for why, count in other.left_out.items():
+            self.left_out[why] = self.left_out.get(why, 0) + count
+        self.fingerprints.update(other.fingerprints)
         for name, stats in other.files.items():
             if name in self.files:
                 self.files[name].merge(stats)
@@ -130,6 +162,13 @@ class Partial:
         for agg in aggregators:
             self.states[agg.name] = agg.merge(self.states[agg.name], other.states[agg.name])
         return self
+
+
+def _named(finding: Finding, record: str | None) -> dict[str, Any]:
+    """What a baseline entry shows a reader: the rule, where, and the message."""
+    where = finding.location
+    place = record or str(where)
+    return {"rule": finding.rule, "where": place, "message": finding.message}
 
 
 @dataclass

@@ -10,6 +10,7 @@ from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.engine.partial import Partial, Piece
 from tfod_doctor.engine.work import WorkItem
 from tfod_doctor.findings import Finding
+from tfod_doctor.policy import record_key
 from tfod_doctor.records import (
     Damage,
     DamageKind,
@@ -20,6 +21,7 @@ from tfod_doctor.records import (
     Record,
     open_records,
 )
+from tfod_doctor.records.crc import crc32c
 from tfod_doctor.records.sources import InputProblem, ProblemKind
 
 Progress = Callable[[int], None]
@@ -41,17 +43,23 @@ class _RecordRunner:
         self.partial = partial
         self.role = role
         self._emit = self.emit  # bound once: every check of every record gets it
+        #: The record being checked (a baseline names the findings on it by its key).
+        self.view: FeatureView | None = None
+        self.keyed = ctx.policy is not None and ctx.policy.wants_record_keys
 
     def emit(self, finding: Finding) -> None:
-        self.partial.emit(finding, self.ctx)
+        record = _record_key(self.view) if self.keyed and self.view is not None else None
+        self.partial.emit(finding, self.ctx, record)
 
     def run(self, record: Record) -> None:
         try:
             view = FeatureView.from_payload(record.payload)
         except ExampleDecodeError as exc:
+            self.view = None
             self.emit(framing.not_an_example_finding(record.file, record.index, record.offset,
                                                      str(exc), record.payload))
             return
+        self.view = view
         place = RecordPlace(record.file, record.index, record.offset, self.role,
                             len(record.payload))
         ctx, emit = self.ctx, self._emit
@@ -59,6 +67,13 @@ class _RecordRunner:
             check(view, place, ctx, emit)
         for add, state in self.adds:
             add(state, view, place, ctx)
+
+
+def _record_key(view: FeatureView) -> str | None:
+    """A record's name in a baseline: its source id, else its image's CRC32C."""
+    image = view.first_bytes("image/encoded")
+    return record_key(view.first_bytes("image/source_id"),
+                      crc32c(image) if image else None)
 
 
 def process(

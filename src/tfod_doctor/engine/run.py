@@ -128,7 +128,11 @@ def finish(plan: Plan, merged: Partial, ctx: CheckContext) -> Report:
             merged.emit(finding, ctx)
     if records == 0 and not nothing_read:
         merged.emit(statistics.empty_dataset_finding(), ctx)
-    return Report.from_store(plan.inputs, merged.store, stats, nothing_read)
+    if merged.left_out:
+        stats["left_out"] = dict(sorted(merged.left_out.items()))
+    report = Report.from_store(plan.inputs, merged.store, stats, nothing_read)
+    report.fingerprints = merged.fingerprints
+    return report
 
 
 def scan_plan(inputs: Sequence[str], eval_inputs: Sequence[str] = ()) -> Plan:

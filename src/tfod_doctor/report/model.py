@@ -86,6 +86,8 @@ class Report:
     version: str = __version__
     #: The worst severity each rule fired with (rules like F002 or D001 vary by context).
     rule_worst: dict[str, Severity] = field(default_factory=dict)
+    #: Fingerprint -> what it names, of every finding made, when a baseline is being written.
+    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_store(

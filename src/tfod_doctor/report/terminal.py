@@ -59,6 +59,8 @@ def _header(report: Report, options: RenderOptions) -> Text:
         )
         if report.stats.get("images"):
             text.append(f" · images: {report.stats['images']}", style="dim")
+    elif "linted" in report.stats:
+        text.append(f" · {len(report.stats['linted'])} file(s) · no records read")
     return text
 
 

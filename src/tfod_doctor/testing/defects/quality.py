@@ -1,0 +1,124 @@
+"""Defects of a dataset's quality: imbalance, outliers, split skew, a team's expectations."""
+
+from __future__ import annotations
+
+from tfod_doctor.testing.builder import Builder, Slot, Stage, defect
+from tfod_doctor.testing.images import make_image
+from tfod_doctor.testing.samples import Box
+
+PROJECT_FILE = "tfod-doctor.toml"
+
+
+def _rewrite(slot: Slot) -> None:
+    """Write a slot's features anew from its (edited) sample."""
+    slot.features.update(slot.sample.features())
+
+
+def _relabel(slot: Slot, b: Builder, label: int) -> None:
+    for box in slot.sample.boxes:
+        box.label, box.text = label, b.classes[label - 1]
+    _rewrite(slot)
+
+
+def _slots(b: Builder, role: str) -> list[Slot]:
+    return [slot for name in b.files(role) for slot in b.slots[name]]
+
+
+@defect("split_skew", Stage.FEATURES)
+def split_skew(b: Builder) -> None:
+    """Make every eval box small and square, and every train box large."""
+    for role, side in (("eval", 0.08), ("train", 0.6)):
+        for slot in _slots(b, role):
+            for box in slot.sample.boxes:
+                box.ymin, box.xmin = 0.1, 0.1
+                box.ymax, box.xmax = round(0.1 + side, 4), round(0.1 + side, 4)
+            _rewrite(slot)
+    b.plant("split_skew")
+
+
+@defect("rare_class", Stage.FEATURES)
+def rare_class(b: Builder) -> None:
+    """Leave the last class one train box; the other train boxes alternate between the
+    other classes."""
+    rare, others = len(b.classes), list(range(1, len(b.classes)))
+    boxes = [box for slot in _slots(b, "train") for box in slot.sample.boxes]
+    for i, box in enumerate(boxes):
+        box.label = rare if i == 0 else others[i % len(others)]
+        box.text = b.classes[box.label - 1]
+    for slot in _slots(b, "train"):
+        _rewrite(slot)
+    b.plant("rare_class")
+
+
+@defect("dominant_class", Stage.FEATURES)
+def dominant_class(b: Builder) -> None:
+    """Make nearly every train box class 1 (one box of every other class is left)."""
+    left = set(range(2, len(b.classes) + 1))
+    for slot in _slots(b, "train"):
+        for box in slot.sample.boxes:
+            if box.label in left:
+                left.discard(box.label)
+            else:
+                box.label, box.text = 1, b.classes[0]
+        _rewrite(slot)
+    b.plant("dominant_class")
+
+
+@defect("class_missing_from_eval", Stage.FEATURES)
+def class_missing_from_eval(b: Builder) -> None:
+    """Turn every eval box of the last class into class 1."""
+    missing = len(b.classes)
+    for slot in _slots(b, "eval"):
+        for box in slot.sample.boxes:
+            if box.label == missing:
+                box.label, box.text = 1, b.classes[0]
+        _rewrite(slot)
+    b.plant("class_missing_from_eval")
+
+
+@defect("image_size_outlier", Stage.FEATURES)
+def image_size_outlier(b: Builder) -> None:
+    """Give one train record an image of 40x the usual area."""
+    slot = b.pick("train")
+    sample = slot.sample
+    sample.width, sample.height = sample.width * 7, sample.height * 6
+    sample.image = make_image(sample.width, sample.height, "jpeg", seed=7)
+    sample.format = "jpeg"
+    _rewrite(slot)
+    b.plant_in("image_size_outlier", slot)
+
+
+@defect("crowded_image", Stage.FEATURES)
+def crowded_image(b: Builder) -> None:
+    """Give one train record 40 boxes (a labelling accident: a grid of boxes)."""
+    slot = b.pick("train")
+    slot.sample.boxes = [
+        Box(round(row / 8, 4), round(col / 5, 4), round((row + 1) / 8, 4),
+            round((col + 1) / 5, 4), 1, b.classes[0])
+        for row in range(8) for col in range(5)]
+    _rewrite(slot)
+    b.plant_in("crowded_image", slot)
+
+
+def _project_file(b: Builder, text: str, name: str) -> None:
+    b.path(PROJECT_FILE).write_text(text, encoding="utf-8")
+    b.plant(name)
+
+
+@defect("expected_class_absent", Stage.CONFIG)
+def expected_class_absent(b: Builder) -> None:
+    """A project file beside the config expecting a class the data does not have."""
+    names = ", ".join(f'"{name}"' for name in [*b.classes, "helmet"])
+    _project_file(b, f"[expect]\nclasses = [{names}]\n", "expected_class_absent")
+
+
+@defect("image_size_unexpected", Stage.CONFIG)
+def image_size_unexpected(b: Builder) -> None:
+    """A project file beside the config expecting larger images than the data has."""
+    _project_file(b, "[expect]\nmin-image-size = [320, 240]\n", "image_size_unexpected")
+
+
+@defect("boxes_above_expected", Stage.CONFIG)
+def boxes_above_expected(b: Builder) -> None:
+    """A project file beside the config expecting at most one box per image."""
+    _project_file(b, "[expect]\nmax-boxes-per-image = 1\n", "boxes_above_expected")
