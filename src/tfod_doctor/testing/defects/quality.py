@@ -27,6 +27,7 @@ def _slots(b: Builder, role: str) -> list[Slot]:
 @defect("split_skew", Stage.FEATURES)
 def split_skew(b: Builder) -> None:
     """Make every eval box small and square, and every train box large."""
+    b.scan_splits = True
     for role, side in (("eval", 0.08), ("train", 0.6)):
         for slot in _slots(b, role):
             for box in slot.sample.boxes:
@@ -40,6 +41,7 @@ def split_skew(b: Builder) -> None:
 def rare_class(b: Builder) -> None:
     """Leave the last class one train box; the other train boxes alternate between the
     other classes."""
+    b.scan_splits = True
     rare, others = len(b.classes), list(range(1, len(b.classes)))
     boxes = [box for slot in _slots(b, "train") for box in slot.sample.boxes]
     for i, box in enumerate(boxes):
@@ -53,6 +55,7 @@ def rare_class(b: Builder) -> None:
 @defect("dominant_class", Stage.FEATURES)
 def dominant_class(b: Builder) -> None:
     """Make nearly every train box class 1 (one box of every other class is left)."""
+    b.scan_splits = True
     left = set(range(2, len(b.classes) + 1))
     for slot in _slots(b, "train"):
         for box in slot.sample.boxes:
@@ -67,6 +70,7 @@ def dominant_class(b: Builder) -> None:
 @defect("class_missing_from_eval", Stage.FEATURES)
 def class_missing_from_eval(b: Builder) -> None:
     """Turn every eval box of the last class into class 1."""
+    b.scan_splits = True
     missing = len(b.classes)
     for slot in _slots(b, "eval"):
         for box in slot.sample.boxes:
@@ -101,7 +105,13 @@ def crowded_image(b: Builder) -> None:
 
 
 def _project_file(b: Builder, text: str, name: str) -> None:
-    b.path(PROJECT_FILE).write_text(text, encoding="utf-8")
+    """Write a project file beside the config (``check`` finds it; ``scan`` is given it)."""
+    from tfod_doctor.config.project import read_project_file
+
+    path = b.path(PROJECT_FILE)
+    path.write_text(text, encoding="utf-8")
+    b.scan_options["project"] = read_project_file(path)
+    b.scan_splits = True
     b.plant(name)
 
 
