@@ -18,6 +18,9 @@ from tfod_doctor.checks.base import Emit, RecordPlace, aggregator, record_check
 from tfod_doctor.checks.context import CheckContext, InputFlags
 from tfod_doctor.findings import Finding, Location, Severity
 from tfod_doctor.odapi import features as K
+from tfod_doctor.odapi import fit as fit_module
+from tfod_doctor.odapi.fit import named_fit
+from tfod_doctor.odapi.producers import producer_of
 from tfod_doctor.odapi.suggest import suggest_key
 from tfod_doctor.records import FeatureView, Kind
 
@@ -79,25 +82,68 @@ def _key_plan(view: FeatureView, flags: InputFlags
 
 def _unknown_key(view: FeatureView, key: str, kind: Kind, spec: dict[str, K.KeySpec],
                  where: RecordPlace, emit: Emit) -> None:
+    """F002: data loss only when the values say the key holds what a key the record lacks
+    should hold (``odapi.fit``); otherwise information, naming the writer of a known extra."""
     count = len(view[key])
-    suggestion = suggest_key(key)
     evidence: dict[str, Any] = {"kind": kind.value, "values": count}
+    producer = producer_of(key)
+    if producer is not None:
+        emit(F.UNKNOWN_KEY.finding(
+            f"{key} is written on purpose by {producer.writer} ({producer.holds}); the OD API "
+            f"does not read it, so its {count} value(s) are unused", where.at(key),
+            severity=Severity.INFO, producer=producer.writer, **evidence))
+        return
+    by_name = named_fit(view, key, spec)
+    if by_name is not None and by_name.fits:
+        _lost(key, by_name, count, "its name and values", where, emit, evidence)
+        return
+    by_values = _side_by_values(view, key, spec)
+    if by_values is not None:
+        fit, others = by_values
+        _lost(key, fit, count, "its values", where, emit, evidence, others)
+        return
+    suggestion = suggest_key(key)
     if suggestion is None:
         emit(F.UNKNOWN_KEY.finding(
             f"{key} is not a key the OD API reads: its {count} value(s) are ignored",
             where.at(key), severity=Severity.INFO, **evidence))
         return
-    missing = [k for k in suggestion.keys if not n_values(view, k)]
-    lost = count > 0 and bool(missing) and all(k in spec for k in missing)
     evidence.update(suggestion=suggestion.key, matched=suggestion.how)
-    message = f"{key} is not a key the OD API reads; did you mean {suggestion.key} " \
-              f"({suggestion.how})?"
-    if lost:
-        message += f" The record has no {', '.join(missing)}, so these {count} value(s) are lost"
-        emit(F.UNKNOWN_KEY.finding(message, where.at(key), **evidence))
-    else:
-        message += " Its values are ignored"
-        emit(F.UNKNOWN_KEY.finding(message, where.at(key), severity=Severity.INFO, **evidence))
+    message = f"{key} is not a key the OD API reads; its name is close to {suggestion.key} " \
+              f"({suggestion.how})"
+    if by_name is not None:
+        message += f", but its values do not fit it: {by_name.describe()}"
+        evidence["fit"] = list(by_name.evidence)
+    emit(F.UNKNOWN_KEY.finding(message + ". Its values are ignored", where.at(key),
+                               severity=Severity.INFO, **evidence))
+
+
+def _side_by_values(view: FeatureView, key: str, spec: dict[str, K.KeySpec]
+                    ) -> tuple[fit_module.Fit, list[str]] | None:
+    """When the record lacks one box side and ``key`` fits as it: the fit, and the other keys
+    that fit as well (then only the user can tell which it is)."""
+    unread = [k for k in view.kinds if k not in spec and k not in K.KNOWN_UNUSED
+              and producer_of(k) is None]
+    found = fit_module.missing_side(view, unread)
+    if found is None or key not in found[1]:
+        return None
+    side, fitting = found
+    return fit_module.fit_as(view, key, side), [k for k in fitting if k != key]
+
+
+def _lost(key: str, fit: fit_module.Fit, count: int, matched: str, where: RecordPlace,
+          emit: Emit, evidence: dict[str, Any], others: list[str] | None = None) -> None:
+    message = (f"{key} is not a key the OD API reads, and by {matched} it holds what "
+               f"{fit.target} should hold ({fit.describe()}); the record has no {fit.target}, "
+               f"so these {count} value(s) are lost")
+    hint = None
+    if others:
+        message += f". {', '.join(others)} fit{'s' if len(others) == 1 else ''} as well"
+        hint = (f"only you can tell which key holds {fit.target}: say it with `tfod-doctor fix "
+                f"--rename KEY={fit.target}`")
+    emit(F.UNKNOWN_KEY.finding(
+        message, where.at(key), hint=hint, suggestion=fit.target, matched=matched,
+        fit=list(fit.evidence), **({"also_fit": others} if others else {}), **evidence))
 
 
 def _kind_and_count(view: FeatureView, key: str, kind: Kind, spec: K.KeySpec,
