@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.convert_helpers import run_cli
 from tfod_doctor.records import Bytes, Floats, Ints, encode_example, write_records
 from tfod_doctor.repair import MANIFEST
 from tfod_doctor.testing.images import make_image
-from tests.convert_helpers import run_cli
 
 WIDTH, HEIGHT = 64, 48
 
@@ -93,7 +93,7 @@ def test_a_misspelled_key_that_holds_what_the_record_lacks_is_data_loss(tmp_path
 def test_too_few_values_for_the_boxes_is_not_called_lost(tmp_path, capsys):
     record = base_record(**{"image/object/class/label": None,
                             "image/object/class/lable": Ints([1, 2, 3])})
-    code, report = scan_json(capsys, str(write(tmp_path / "a.tfrecord", record)))
+    _code, report = scan_json(capsys, str(write(tmp_path / "a.tfrecord", record)))
     (finding,) = of_rule(report, "F002")
     assert finding["severity"] == "info"
     assert "3 values for 2 box(es)" in finding["message"]
@@ -116,7 +116,7 @@ def _changes(lines: list[dict]) -> list[dict]:
 
 def test_fix_renames_the_one_key_that_fits_a_missing_side(tmp_path, capsys):
     record = base_record(**{"image/object/bbox/xmax": None, "right_edge": Floats([0.6, 0.8])})
-    code, report = scan_json(capsys, str(write(tmp_path / "check.tfrecord", record)))
+    _code, report = scan_json(capsys, str(write(tmp_path / "check.tfrecord", record)))
     (finding,) = of_rule(report, "F002")
     assert finding["severity"] == "data-loss" and finding["evidence"]["matched"] == "its values"
     assert finding["evidence"]["suggestion"] == "image/object/bbox/xmax"
@@ -126,14 +126,14 @@ def test_fix_renames_the_one_key_that_fits_a_missing_side(tmp_path, capsys):
     assert change["detail"].startswith("right_edge -> image/object/bbox/xmax")
     assert "by its values" in change["detail"]
     (fixed,) = out.glob("*.tfrecord")
-    code, report = scan_json(capsys, str(fixed))
+    _code, report = scan_json(capsys, str(fixed))
     assert loud(report) == [] and not of_rule(report, "F002")
 
 
 def test_fix_asks_when_two_keys_fit_a_missing_side(tmp_path, capsys):
     record = base_record(**{"image/object/bbox/xmax": None, "edge_b": Floats([0.6, 0.8]),
                             "edge_c": Floats([0.7, 0.85])})
-    code, report = scan_json(capsys, str(write(tmp_path / "check.tfrecord", record)))
+    _code, report = scan_json(capsys, str(write(tmp_path / "check.tfrecord", record)))
     findings = of_rule(report, "F002")
     assert {f["location"]["key"] for f in findings} == {"edge_b", "edge_c"}
     assert all("--rename" in f["hint"] for f in findings)
