@@ -44,7 +44,8 @@ def check_features(view: FeatureView, where: RecordPlace, ctx: CheckContext, emi
     for key, kind in view.kinds.items():
         key_spec = spec.get(key)
         if key_spec is None:
-            if key not in K.KNOWN_UNUSED and key not in K.FLAG_OF_KEY:
+            if (key not in K.KNOWN_UNUSED and key not in K.FLAG_OF_KEY
+                    and producer_of(key) is None):  # known writers' extras: ProducerExtras
                 if foreign is None:  # F008/F009 report these keys (one finding per cause)
                     foreign = record_foreign_keys(view).keys()
                 if key not in foreign:
@@ -83,16 +84,9 @@ def _key_plan(view: FeatureView, flags: InputFlags
 def _unknown_key(view: FeatureView, key: str, kind: Kind, spec: dict[str, K.KeySpec],
                  where: RecordPlace, emit: Emit) -> None:
     """F002: data loss only when the values say the key holds what a key the record lacks
-    should hold (``odapi.fit``); otherwise information, naming the writer of a known extra."""
+    should hold (``odapi.fit``); otherwise information."""
     count = len(view[key])
     evidence: dict[str, Any] = {"kind": kind.value, "values": count}
-    producer = producer_of(key)
-    if producer is not None:
-        emit(F.UNKNOWN_KEY.finding(
-            f"{key} is written on purpose by {producer.writer} ({producer.holds}); the OD API "
-            f"does not read it, so its {count} value(s) are unused", where.at(key),
-            severity=Severity.INFO, producer=producer.writer, **evidence))
-        return
     by_name = named_fit(view, key, spec)
     if by_name is not None and by_name.fits:
         _lost(key, by_name, count, "its name and values", where, emit, evidence)
@@ -409,3 +403,50 @@ def _differences(usual: dict[str, str], other: dict[str, str]) -> list[str]:
 
 
 aggregator(FeatureAggregator())
+
+
+# -- keys well-known writers add on purpose -------------------------------------------------------
+
+
+def _producer_keys(view: FeatureView) -> tuple[str, ...]:
+    return tuple(key for key in view.kinds if key not in K.KINDS_OF_KEY
+                 and key not in K.KNOWN_UNUSED and producer_of(key) is not None)
+
+
+class ProducerExtras:
+    """F002 (information) once per writer for the keys it adds on purpose (KITTI's ``alpha`` and
+    3D boxes, TFDS's and the Model Garden's extras), not once per record and key."""
+
+    name = "producer-extras"
+
+    def new(self) -> dict[str, list]:
+        return {}
+
+    def add(self, state: dict[str, list], view: FeatureView, where: RecordPlace,
+            ctx: CheckContext) -> None:
+        keys = from_schema(view, "producer-keys", _producer_keys)
+        if keys:
+            _merge_table(state, {key: (1, _place(where)) for key in keys})
+
+    def merge(self, left: dict[str, list], right: dict[str, list]) -> dict[str, list]:
+        return _merge_table(left, right)
+
+    def finish(self, state: dict[str, list], ctx: CheckContext) -> tuple[list[Finding], dict]:
+        by_writer: dict[str, list[str]] = {}
+        for key in sorted(state):
+            by_writer.setdefault(producer_of(key).writer, []).append(key)  # type: ignore[union-attr]
+        findings = []
+        for writer, keys in by_writer.items():
+            records = max(state[key][0] for key in keys)
+            place = min(state[key][1] for key in keys)
+            holds = sorted({producer_of(key).holds for key in keys})  # type: ignore[union-attr]
+            findings.append(F.UNKNOWN_KEY.finding(
+                f"{records} record(s) carry {len(keys)} key(s) written on purpose by {writer} "
+                f"({'; '.join(holds)}): {', '.join(keys)}. The OD API does not read them; "
+                "nothing is lost", _at(place, keys[0]), severity=Severity.INFO,
+                hint="nothing to do: the keys are extras the OD API ignores by design",
+                producer=writer, keys=keys, records=records))
+        return findings, {}
+
+
+aggregator(ProducerExtras())
