@@ -186,3 +186,21 @@ MISSING_SHARDS = define(Rule(
     example="train-00000-of-00004.tfrecord .. train-00003-of-00004.tfrecord with 00002 missing",
     defect="missing_shard",
 ))
+
+READER_WITHOUT_RECORDS = define(Rule(
+    id="R025",
+    name="reader-without-records",
+    severity=Severity.ERROR,
+    summary="An input reader's record files exist but hold not one record (every file is empty).",
+    why="The OD API repeats the list of files forever and reads records from them: with files "
+        "that hold nothing, the train input never yields a batch and training waits on its first "
+        "step without a word; the eval input ends at once and evaluation has nothing to measure. "
+        "The OD API's KITTI tool does this to a small dataset: its default validation_set_size "
+        "of 500 puts every image into the val file and leaves the train file empty.",
+    fix="Write the records again so that this split gets some (for the KITTI tool, a "
+        "--validation_set_size below the number of images), or point input_path at the files "
+        "that hold them.",
+    example="train_input_reader { tf_record_input_reader { input_path: 'kitti_train.tfrecord' } }"
+            "   # 0 bytes",
+    defect="reader_without_records",
+))

@@ -454,6 +454,14 @@ def _unstrip(fs: Any, path: str, protocol: str) -> str:
 # -- shard sets ----------------------------------------------------------------------------------
 
 
+def shard_set(name: str) -> tuple[str, int] | None:
+    """The shard set a file belongs to (``PREFIX*-of-N SUFFIX``, and N), or ``None``."""
+    match = _SHARD.match(name)
+    if match is None or int(match["count"]) <= 0:
+        return None
+    return f"{match['prefix']}*-of-{match['count']}{match['suffix']}", int(match["count"])
+
+
 def missing_shards(sources: Sequence[Source], unreadable: Sequence[str] = ()
                    ) -> list[InputProblem]:
     """Shard sets (``NAME-0000k-of-0000N``) among ``sources`` that lack some of their shards.
