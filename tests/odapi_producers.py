@@ -105,7 +105,8 @@ _PET_XML = """<annotation><folder>OXIIIT</folder><filename>{name}</filename>
 
 def pets(out: Path, label_map: str, scale: int) -> dict:
     """create_pet_tf_record.dict_to_tf_example over 3 images with trimaps; the XML sizes are
-    ``scale`` times the JPEGs' (1: the same size)."""
+    ``scale`` times the JPEGs' (1: the same size, with masks; else boxes from the XML only, as
+    ``faces_only`` does: masks and their boxes come from the trimap's pixels)."""
     import tensorflow.compat.v1 as tf
     from object_detection.dataset_tools import create_pet_tf_record as tool
     from object_detection.utils import dataset_util, label_map_util
@@ -130,7 +131,8 @@ def pets(out: Path, label_map: str, scale: int) -> dict:
             data["object"] = [data["object"]] if isinstance(data["object"], dict) else \
                 data["object"]
             example = tool.dict_to_tf_example(data, str(trimaps / f"{name}.png"),
-                                              label_map_dict, str(images), faces_only=False)
+                                              label_map_dict, str(images),
+                                              faces_only=scale != 1)
             writer.write(example.SerializeToString())
     return {"train": str(path)}
 
