@@ -1,11 +1,12 @@
 """Run the OD API's own dataset tools on a tiny dataset (a child process of test_real_producers).
 
-    PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python python odapi_producers.py TOOL OUT LABEL_MAP [N]
+    PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python python odapi_producers.py JOBS
 
-TOOL is ``kitti``, ``coco`` or ``pets``. The images are small real JPEG/PNG files made with
+JOBS is a JSON list of ``[TOOL, OUT, LABEL_MAP, N]``, run in one process (TensorFlow is imported
+once); TOOL is ``kitti``, ``coco`` or ``pets``. The images are small real JPEG/PNG files made with
 Pillow, the annotations are written in the tool's input format (KITTI label txt, COCO json, pets
-VOC xml and trimaps), and the records are written by the tool's own functions. Prints a JSON
-object naming what was written.
+VOC xml and trimaps), and the records are written by the tool's own functions. Prints a JSON list:
+for each job what was written, or ``{"skip": why}`` when the tool cannot be imported here.
 
 Stand-ins, only for packages not installed here and only for what the tool imports them for:
 ``contextlib2`` is the backport of the standard ``contextlib`` (the tools use its ExitStack),
@@ -141,10 +142,16 @@ TOOLS = {"kitti": kitti, "coco": coco, "pets": pets}
 
 
 def main() -> None:
-    tool, out, label_map, *rest = sys.argv[1:]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    argument = int(rest[0]) if rest else {"kitti": 500, "coco": 100, "pets": 1}[tool]
-    print(json.dumps(TOOLS[tool](Path(out), label_map, argument)))
+    results = []
+    for tool, out, label_map, argument in json.loads(sys.argv[1]):
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            results.append(TOOLS[tool](folder, label_map, int(argument)))
+        except ImportError as exc:
+            results.append({"skip": f"{type(exc).__name__}: {exc}"})
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":
