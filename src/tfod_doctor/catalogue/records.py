@@ -101,9 +101,11 @@ EMPTY_FILE = define(Rule(
     id="R007",
     name="empty-file",
     severity=Severity.WARNING,
-    summary="The record file holds no records (0 bytes).",
+    summary="The record file holds no records (0 bytes); one finding per shard set.",
     why="An empty file is valid TFRecord, so TensorFlow reads nothing from it without a word. If "
-        "all files are empty, training waits forever or ends with no batches.",
+        "all files of an input reader are empty, training waits forever (R025). Empty shards of "
+        "a set whose other shards hold the records are information: a writer that deals few "
+        "records out over many shards (the OD API's COCO tool writes 100) leaves the rest empty.",
     fix="Check the script that wrote it (a writer that was never flushed or closed writes "
         "nothing).",
     example="train.tfrecord, 0 bytes.",
@@ -181,7 +183,8 @@ MISSING_SHARDS = define(Rule(
     severity=Severity.DATA_LOSS,
     summary="A sharded set (NAME-0000k-of-0000N) is missing some of its shards.",
     why="A glob over the shards silently reads only those that exist: part of the dataset is gone "
-        "and training does not notice.",
+        "and training does not notice. A shard counts as missing only when its file does not "
+        "exist: a pattern that names some shards on purpose (shard 0 for eval) is fine.",
     fix="Copy the missing shards, or re-create the set.",
     example="train-00000-of-00004.tfrecord .. train-00003-of-00004.tfrecord with 00002 missing",
     defect="missing_shard",
