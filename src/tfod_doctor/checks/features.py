@@ -71,7 +71,8 @@ def _key_plan(view: FeatureView, flags: InputFlags
     for position, (key, kind) in enumerate(view.schema):
         key_spec = spec.get(key)
         if key_spec is None:
-            closer = closer or (key not in K.KNOWN_UNUSED and key not in K.FLAG_OF_KEY)
+            closer = closer or (key not in K.KNOWN_UNUSED and key not in K.FLAG_OF_KEY
+                                and producer_of(key) is None)
         elif kind is not Kind.NONE:
             if kind is not key_spec.kind:
                 closer = True

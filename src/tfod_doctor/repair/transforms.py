@@ -187,13 +187,16 @@ def rename_keys(rec: EditableRecord, state: RepairState) -> None:
     name and values say it holds (``odapi.fit``); a box side the record lacks is also found by
     the values alone, when exactly one key fits (more than one: the user says which)."""
     spec = K.decoder_keys(state.options.flags)
+    view = None  # read once, when a key needs its values compared
     for old in list(rec.features):
         new = state.options.renames.get(old)
         rule = "F002"
         if new is None and state.options.suggested_renames and old not in K.every_od_key():
-            if producer_of(old) is not None:
+            if producer_of(old) is not None or old in K.KNOWN_UNUSED:
                 continue
-            fit = named_fit(rec.view(), old, spec)
+            if view is None:
+                view = rec.view()
+            fit = named_fit(view, old, spec)
             if fit is None or not fit.fits:
                 continue
             new = fit.target
