@@ -292,3 +292,13 @@ def test_a_stored_size_that_is_not_a_proportional_resize_says_boxes_are_off(tmp_
     (finding,) = of_rule(report, "I004")
     assert finding["severity"] == "warning" and finding["evidence"]["proportional"] is False
     assert "not a proportional resize" in finding["message"] and "are off" in finding["message"]
+
+
+def test_fix_takes_empty_shards_for_what_they_are(tmp_path, capsys):
+    _shards(tmp_path / "in", 10, {0, 1})
+    out = tmp_path / "out"
+    code, stdout, _ = run_cli(["fix", str(tmp_path / "in"), "--out", str(out), "--apply"], capsys)
+    assert code == 0, stdout
+    assert "not a TFRecord" not in stdout and "salvaged" not in stdout
+    written = [json.loads(line) for line in (out / MANIFEST).read_text().splitlines()]
+    assert len([line for line in written if "output" in line]) == 2

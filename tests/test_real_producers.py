@@ -172,6 +172,18 @@ def test_coco_tool_shards_and_official_map_check_clean(coco_records, capsys):
     assert all(f["severity"] == "info" for f in of_rule(report, "M006"))
 
 
+def test_fix_of_the_coco_tool_records_takes_empty_shards_as_empty(coco_records, tmp_path,
+                                                                  capsys):
+    prefix = coco_records / "coco_train.record"
+    config = write_config(coco_records, MAPS / "mscoco_label_map.pbtxt", 90,
+                          [f"{prefix}-000[1-9]?-of-00100", f"{prefix}-0000[1-9]-of-00100"],
+                          [f"{prefix}-00000-of-00100"],
+                          ("load_instance_masks: true", "mask_type: PNG_MASKS"))
+    code, out, _ = run_cli(["fix", str(config), "--out", str(tmp_path / "fixed")], capsys)
+    assert code == 0, out
+    assert "not a TFRecord" not in out and "Plan: 3 readable record(s)" in out
+
+
 def test_a_shard_that_is_gone_is_still_missing(coco_records, tmp_path, capsys):
     # The converse of the R024 case above: shard 50's file does not exist.
     copy = tmp_path / "coco"

@@ -187,6 +187,8 @@ def _outcomes(source: Source, state: RepairState, plan: RepairPlan,
                               "error": f"{source.name} cannot be read: {exc.strerror or exc}"})
         return
     report = found.report
+    if report.kind is FileKind.EMPTY and not report.damaged:
+        return  # a valid TFRecord file of no records (an empty shard): nothing to salvage
     if report.damaged or report.kind not in (FileKind.TFRECORD,):
         entry = report.to_dict()
         if report.kind not in _RECORD_KINDS and not report.records:
