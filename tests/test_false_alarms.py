@@ -302,3 +302,21 @@ def test_fix_takes_empty_shards_for_what_they_are(tmp_path, capsys):
     assert "not a TFRecord" not in stdout and "salvaged" not in stdout
     written = [json.loads(line) for line in (out / MANIFEST).read_text().splitlines()]
     assert len([line for line in written if "output" in line]) == 2
+
+
+def test_official_maps_are_recognised_by_their_classes_only():
+    from tfod_doctor.odapi.official_maps import (
+        COCO_CLASSES,
+        PETS_CLASSES,
+        official_map,
+    )
+
+    assert official_map(COCO_CLASSES) == "COCO"
+    assert official_map(dict(enumerate(PETS_CLASSES, start=1))) == "Oxford-IIIT Pets"
+    # Open Images maps name every class by its Freebase id, with a display_name.
+    shown = {i: f"class {i}" for i in range(1, 602)}
+    assert official_map(shown, {i: f"/m/0{i:x}k" for i in shown}) == "Open Images"
+    assert official_map(shown, {i: f"class_{i}" for i in shown}) is None
+    renamed = {**COCO_CLASSES, 18: "wolf"}  # a map of one's own, numbered like COCO
+    assert official_map(renamed) is None
+    assert official_map({1: "cat", 3: "dog"}) is None
