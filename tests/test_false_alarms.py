@@ -87,7 +87,7 @@ def test_a_misspelled_key_that_holds_what_the_record_lacks_is_data_loss(tmp_path
     (finding,) = of_rule(report, "F002")
     assert code == 1 and finding["severity"] == "data-loss"
     assert finding["evidence"]["suggestion"] == "image/object/class/label"
-    assert "2 values for 2 box(es)" in finding["evidence"]["fit"]
+    assert "one value per box" in finding["evidence"]["fit"]
 
 
 def test_too_few_values_for_the_boxes_is_not_called_lost(tmp_path, capsys):
@@ -122,9 +122,14 @@ def test_fix_renames_the_one_key_that_fits_a_missing_side(tmp_path, capsys):
     assert finding["evidence"]["suggestion"] == "image/object/bbox/xmax"
 
     _, lines, out = _fix(capsys, tmp_path, record)
-    (change,) = [c for c in _changes(lines) if c["repair"] == "rename"]
+    (change,) = [c for c in _changes(lines) if c["rule"] == "F002"]
+    assert change["repair"] == "rename-by-evidence"
     assert change["detail"].startswith("right_edge -> image/object/bbox/xmax")
-    assert "by its values" in change["detail"]
+    assert "by its values" in change["detail"] and "one value per box" in change["detail"]
+    _code, stdout, _ = run_cli(["fix", str(tmp_path / "in.tfrecord"), "--out",
+                               str(tmp_path / "plan")], capsys)
+    assert "renamed right_edge -> image/object/bbox/xmax (the record lacks it; by its values" \
+        in stdout
     (fixed,) = out.glob("*.tfrecord")
     _code, report = scan_json(capsys, str(fixed))
     assert loud(report) == [] and not of_rule(report, "F002")
@@ -147,7 +152,7 @@ def test_fix_asks_when_two_keys_fit_a_missing_side(tmp_path, capsys):
 def test_fix_does_not_rename_kitti_alpha_to_area(tmp_path, capsys):
     record = base_record(**{"image/object/alpha": Floats([1.5, 0.3])})
     _, lines, _ = _fix(capsys, tmp_path, record)
-    assert not [c for c in _changes(lines) if c["repair"] == "rename"]
+    assert not [c for c in _changes(lines) if c["rule"] == "F002"]
 
 
 # -- R024: a shard is missing only when its file does not exist ----------------------------------

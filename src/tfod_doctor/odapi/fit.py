@@ -106,7 +106,11 @@ def fit_as(view: FeatureView, key: str, target: str) -> Fit:
             return Fit(target, False, (*evidence, "the record has no boxes to count against"))
         if boxes is not None and (count % boxes if target in _STRIDED else count != boxes):
             return Fit(target, False, (*evidence, f"{count} values for {boxes} box(es)"))
-        evidence.append(f"{count} values for {boxes} box(es)" if boxes else f"{count} values")
+        if not boxes:
+            evidence.append(f"{count} values")
+        else:
+            evidence.append("one value per box" if count == boxes else
+                            f"{count // boxes} values per box")
     why_not = _values_fit(view, key, target)
     if why_not is not None:
         return Fit(target, False, (*evidence, why_not))

@@ -28,6 +28,8 @@ from tfod_doctor.odapi.suggest import same_class
 from tfod_doctor.records import Kind
 from tfod_doctor.repair.record import EditableRecord
 
+#: The repair that renames a key on the evidence of its values (the plan lists each one).
+RENAME_ON_EVIDENCE = "rename-by-evidence"
 #: What ``--exif`` may say: bake the rotation into the pixels, turn the boxes into the stored
 #: frame, or leave both alone.
 EXIF_CHOICES = ("apply", "reverse", "keep")
@@ -200,16 +202,17 @@ def rename_keys(rec: EditableRecord, state: RepairState) -> None:
             if fit is None or not fit.fits:
                 continue
             new = fit.target
-            detail = f"{old} -> {new} (by its name and values: {fit.describe()})"
+            repair, detail = RENAME_ON_EVIDENCE, f"{old} -> {new} (by its name and values: " \
+                                                 f"{fit.describe()})"
         else:
-            detail = f"{old} -> {new}"
+            repair, detail = "rename", f"{old} -> {new}"
         if new is None or new == old:
             continue
         if rec.values(new):
             rec.skip("rename", rule, f"kept {old}: {new} is already set")
             continue
         rec.rename(old, new)
-        rec.note("rename", rule, detail)
+        rec.note(repair, rule, detail)
     if state.options.suggested_renames:
         _rename_missing_side(rec, spec)
 
@@ -231,8 +234,8 @@ def _rename_missing_side(rec: EditableRecord, spec: dict[str, K.KeySpec]) -> Non
         return
     fit = fit_as(view, fitting[0], side)
     rec.rename(fitting[0], side)
-    rec.note("rename", "F002", f"{fitting[0]} -> {side} (the record lacks {side}; by its values: "
-             f"{fit.describe()})")
+    rec.note(RENAME_ON_EVIDENCE, "F002", f"{fitting[0]} -> {side} (the record lacks it; by its "
+             f"values: {fit.describe()})")
 
 
 def _cast(values: list[Any], kind: Kind, target: Kind) -> list[Any] | None:
