@@ -316,7 +316,8 @@ def _plan_inputs(check: ConfigCheck, resolver: Resolver, role: str, reader: Node
         check.plan.add_inputs(inputs, role)
         check.plan.readers[role] = (_reader_label(config, role),
                                     Location(file=config.path, line=reader.pos.line,
-                                             column=reader.pos.column))
+                                             column=reader.pos.column),
+                                    config.text.parsed.line_text(reader.pos.line))
     return files
 
 

@@ -157,16 +157,17 @@ def _empty_shards(pattern: str, names: list[str], records: dict[str, int]) -> Fi
                                 files=names, shards=count, empty=len(names))
 
 
-def reader_without_records(label: str, where: Location, files: list[str], train: bool
-                           ) -> Finding:
-    """R025: every record file of an input reader is empty."""
+def reader_without_records(label: str, where: Location, files: list[str], train: bool,
+                           source_line: str | None = None) -> Finding:
+    """R025: every record file of an input reader is empty (``source_line``: the config line
+    the reader starts at, quoted in the report)."""
     shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
     effect = ("training waits on its first step forever, without a word" if train else
               "evaluation gets no batch and has nothing to measure")
     return R.READER_WITHOUT_RECORDS.finding(
         f"{label} reads {len(files)} file(s) and not one record: {shown} "
         f"{'is' if len(files) == 1 else 'are'} empty, so {effect}", where, reader=label,
-        files=files)
+        files=files, **({"source_line": source_line} if source_line else {}))
 
 
 def empty_file_finding(name: str, kind: FileKind = FileKind.EMPTY) -> Finding:

@@ -28,8 +28,9 @@ class Plan:
     findings: list[Finding] = field(default_factory=list)
     #: Extra stats to merge into the report (for example, what the config says).
     stats: dict[str, Any] = field(default_factory=dict)
-    #: The config's input readers by split: their name (``train_input_reader``) and place.
-    readers: dict[str, tuple[str, Location]] = field(default_factory=dict)
+    #: The config's input readers by split: their name (``train_input_reader``), place, and the
+    #: config line there.
+    readers: dict[str, tuple[str, Location, str]] = field(default_factory=dict)
 
     @property
     def total_bytes(self) -> int:
@@ -126,11 +127,11 @@ def _empty_readers(plan: Plan, merged: Partial, ctx: CheckContext
                    ) -> list[tuple[str, list[str]]]:
     """R025 for each input reader whose record files are all empty; returns (role, files)."""
     found = []
-    for role, (label, where) in plan.readers.items():
+    for role, (label, where, line) in plan.readers.items():
         files = sorted(name for name, stats in merged.files.items() if stats.role == role)
         if files and all(merged.files[name].empty for name in files):
-            merged.emit(framing.reader_without_records(label, where, files, role == "train"),
-                        ctx)
+            merged.emit(framing.reader_without_records(label, where, files, role == "train",
+                                                       line), ctx)
             found.append((role, files))
     return found
 
