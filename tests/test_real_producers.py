@@ -122,6 +122,12 @@ def test_kitti_tool_records_check_clean_and_its_extras_are_named(produced, capsy
     assert {"image/object/alpha", "image/object/3d_bbox/rot_y"} <= set(extras["evidence"]["keys"])
     assert "image/object/area" not in extras["message"]
 
+    code, out, _ = run_cli(["scan", written["train"], written["val"], "--label-map",
+                            str(MAPS / "kitti_label_map.pbtxt"), "--format", "json", "-j", "1"],
+                           capsys)
+    scanned = json.loads(out)
+    assert code == 0 and loud(scanned) == [], loud(scanned)
+
 
 def test_kitti_tool_default_validation_size_leaves_train_empty(produced, capsys):
     folder, written = tool_output(produced, "kitti-default")
