@@ -35,7 +35,6 @@ _KEYS: dict[str, Producer] = {
     "objects/is_truncated": Producer(_TFDS, "VOC's truncated flags"),
     "objects/is_difficult": Producer(_TFDS, "VOC's difficult flags"),
     "objects/pose": Producer(_TFDS, "VOC's object poses"),
-    "labels": Producer(_TFDS, "the image-level classes of VOC"),
     "labels_no_difficult": Producer(_TFDS, "VOC's image-level classes without difficult ones"),
     "image/caption": Producer(_GARDEN, "COCO captions"),
     "image/segmentation/class/encoded": Producer(_GARDEN, "a semantic segmentation mask"),
