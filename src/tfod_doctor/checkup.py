@@ -299,7 +299,17 @@ def _plan_inputs(check: ConfigCheck, resolver: Resolver, role: str, reader: Node
                        "number of dataset sample weights."))
     if read:
         check.plan.add_inputs(inputs, role)
+        check.plan.readers[role] = (_reader_label(config, role),
+                                    Location(file=config.path, line=reader.pos.line,
+                                             column=reader.pos.column),
+                                    config.text.parsed.line_text(reader.pos.line))
     return files
+
+
+def _reader_label(config: PipelineConfig, role: str) -> str:
+    """``train_input_reader``, ``eval_input_reader`` (``[0]`` when there are several)."""
+    several = role == "eval" and len(config.root.all("eval_input_reader")) > 1
+    return f"{role}_input_reader" + ("[0]" if several else "")
 
 
 def _input_findings(config: PipelineConfig, role: str, entry: Value, found: Resolved,

@@ -68,7 +68,8 @@ UNUSED_CLASS = define(Rule(
     summary="A label-map class has no box anywhere in the records.",
     why="The model gets an output for a class it never sees: it never predicts it, and eval "
         "lists it with no ground truth. Usually a stale label map or a typo on one side (see "
-        "L004).",
+        "L004). A subset of an official OD API label map (COCO, pets, Open Images) is one "
+        "information finding: keep the official ids.",
     fix="Remove the class from the label map (renumbering the rest consistently), or add "
         "annotated images of it.",
     example="label map: cat, dog, bird; no record has a bird",

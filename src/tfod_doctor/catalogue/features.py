@@ -28,7 +28,11 @@ UNKNOWN_KEY = define(Rule(
     why="The decoder ignores every key it does not know, without a word. When the key was meant "
         "to be an OD API key that the record lacks (`image/object/bbox/xmins`, `labels`), the "
         "data under it is silently lost: boxes vanish and images train as negatives, or labels "
-        "go missing. Unknown keys that duplicate data already present are only unused (info).",
+        "go missing. It is data loss only on evidence: the key holds what a key the record lacks "
+        "should hold (the same kind, one value per box, values that fit); a close name whose "
+        "values do not fit, a duplicate of data already present, and the extras known writers "
+        "add on purpose (the OD API's KITTI tool: `image/object/alpha`, `3d_bbox/*`; TFDS and "
+        "Model Garden keys) are information.",
     fix="Rename the key to the one suggested (the OD API names are exact and case-sensitive), "
         "or drop it if the data is not needed.",
     example="{'image/object/bbox/xmins': [0.1, 0.5], ...}   # the OD API reads .../xmin",

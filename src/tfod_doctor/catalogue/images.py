@@ -60,7 +60,10 @@ SIZE_MISMATCH = define(Rule(
     summary="image/height or image/width differ from the size of the encoded image.",
     why="The decoder takes the real size from the pixels, so boxes are not affected; but a wrong "
         "stored size usually means the creation script normalized boxes against the wrong "
-        "size. With numerical masks it is an error: masks are reshaped with the stored size.",
+        "size. When the stored size is a proportional resize of the image (the images were "
+        "resized after annotation, as with the pets dataset's XML sizes), normalized boxes are "
+        "the same either way and it is only information; the finding says which of the two it "
+        "is. With numerical masks it is an error: masks are reshaped with the stored size.",
     fix="Write the decoded image's size (`PIL.Image.open(...).size`), and check the boxes were "
         "normalized with it.",
     example="a 640×480 JPEG with image/width=480, image/height=640",

@@ -77,7 +77,9 @@ DUPLICATE_NAME = define(Rule(
     severity=Severity.DATA_LOSS,
     summary="Two items share one name.",
     why="The decoder's name table keeps the last id, so every box with that class/text gets the "
-        "last item's id and the other id never gets data. No error.",
+        "last item's id and the other id never gets data. No error. When each item has a "
+        "display_name of its own (COCO's official map names 68 items 'NA'), records that write "
+        "the display names are read right: information.",
     fix="Keep one item per name.",
     example="item { id: 1 name: 'cat' } item { id: 2 name: 'cat' }",
     defect="label_map_duplicate_name",
@@ -103,8 +105,10 @@ ID_GAP = define(Rule(
     summary="The ids skip numbers (1, 2, 4).",
     why="Every missing id is a class with no name: num_classes must still cover the largest id, "
         "and the model has an output that never gets data. Often a sign the label map and the "
-        "records were made with different class lists.",
-    fix="Number the classes 1..N without gaps (and write the records with the same ids).",
+        "records were made with different class lists. The OD API's official maps have gaps on "
+        "purpose (COCO's 1..90 is how the COCO checkpoints were trained): information.",
+    fix="Number the classes 1..N without gaps (and write the records with the same ids); never "
+        "renumber an official map.",
     example="item { id: 1 name: 'cat' } item { id: 3 name: 'dog' }",
     defect="label_map_id_gap",
 ))

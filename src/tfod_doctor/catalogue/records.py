@@ -101,9 +101,11 @@ EMPTY_FILE = define(Rule(
     id="R007",
     name="empty-file",
     severity=Severity.WARNING,
-    summary="The record file holds no records (0 bytes).",
+    summary="The record file holds no records (0 bytes); one finding per shard set.",
     why="An empty file is valid TFRecord, so TensorFlow reads nothing from it without a word. If "
-        "all files are empty, training waits forever or ends with no batches.",
+        "all files of an input reader are empty, training waits forever (R025). Empty shards of "
+        "a set whose other shards hold the records are information: a writer that deals few "
+        "records out over many shards (the OD API's COCO tool writes 100) leaves the rest empty.",
     fix="Check the script that wrote it (a writer that was never flushed or closed writes "
         "nothing).",
     example="train.tfrecord, 0 bytes.",
@@ -181,8 +183,27 @@ MISSING_SHARDS = define(Rule(
     severity=Severity.DATA_LOSS,
     summary="A sharded set (NAME-0000k-of-0000N) is missing some of its shards.",
     why="A glob over the shards silently reads only those that exist: part of the dataset is gone "
-        "and training does not notice.",
+        "and training does not notice. A shard counts as missing only when its file does not "
+        "exist: a pattern that names some shards on purpose (shard 0 for eval) is fine.",
     fix="Copy the missing shards, or re-create the set.",
     example="train-00000-of-00004.tfrecord .. train-00003-of-00004.tfrecord with 00002 missing",
     defect="missing_shard",
+))
+
+READER_WITHOUT_RECORDS = define(Rule(
+    id="R025",
+    name="reader-without-records",
+    severity=Severity.ERROR,
+    summary="An input reader's record files exist but hold not one record (every file is empty).",
+    why="The OD API repeats the list of files forever and reads records from them: with files "
+        "that hold nothing, the train input never yields a batch and training waits on its first "
+        "step without a word; the eval input ends at once and evaluation has nothing to measure. "
+        "The OD API's KITTI tool does this to a small dataset: its default validation_set_size "
+        "of 500 puts every image into the val file and leaves the train file empty.",
+    fix="Write the records again so that this split gets some (for the KITTI tool, a "
+        "--validation_set_size below the number of images), or point input_path at the files "
+        "that hold them.",
+    example="train_input_reader { tf_record_input_reader { input_path: 'kitti_train.tfrecord' } }"
+            "   # 0 bytes",
+    defect="reader_without_records",
 ))

@@ -18,6 +18,9 @@ from tfod_doctor.checks.base import Emit, RecordPlace, aggregator, record_check
 from tfod_doctor.checks.context import CheckContext, InputFlags
 from tfod_doctor.findings import Finding, Location, Severity
 from tfod_doctor.odapi import features as K
+from tfod_doctor.odapi import fit as fit_module
+from tfod_doctor.odapi.fit import named_fit
+from tfod_doctor.odapi.producers import producer_of
 from tfod_doctor.odapi.suggest import suggest_key
 from tfod_doctor.records import FeatureView, Kind
 
@@ -41,7 +44,8 @@ def check_features(view: FeatureView, where: RecordPlace, ctx: CheckContext, emi
     for key, kind in view.kinds.items():
         key_spec = spec.get(key)
         if key_spec is None:
-            if key not in K.KNOWN_UNUSED and key not in K.FLAG_OF_KEY:
+            if (key not in K.KNOWN_UNUSED and key not in K.FLAG_OF_KEY
+                    and producer_of(key) is None):  # known writers' extras: ProducerExtras
                 if foreign is None:  # F008/F009 report these keys (one finding per cause)
                     foreign = record_foreign_keys(view).keys()
                 if key not in foreign:
@@ -67,7 +71,8 @@ def _key_plan(view: FeatureView, flags: InputFlags
     for position, (key, kind) in enumerate(view.schema):
         key_spec = spec.get(key)
         if key_spec is None:
-            closer = closer or (key not in K.KNOWN_UNUSED and key not in K.FLAG_OF_KEY)
+            closer = closer or (key not in K.KNOWN_UNUSED and key not in K.FLAG_OF_KEY
+                                and producer_of(key) is None)
         elif kind is not Kind.NONE:
             if kind is not key_spec.kind:
                 closer = True
@@ -79,25 +84,61 @@ def _key_plan(view: FeatureView, flags: InputFlags
 
 def _unknown_key(view: FeatureView, key: str, kind: Kind, spec: dict[str, K.KeySpec],
                  where: RecordPlace, emit: Emit) -> None:
+    """F002: data loss only when the values say the key holds what a key the record lacks
+    should hold (``odapi.fit``); otherwise information."""
     count = len(view[key])
-    suggestion = suggest_key(key)
     evidence: dict[str, Any] = {"kind": kind.value, "values": count}
+    by_name = named_fit(view, key, spec)
+    if by_name is not None and by_name.fits:
+        _lost(key, by_name, count, "its name and values", where, emit, evidence)
+        return
+    by_values = _side_by_values(view, key, spec)
+    if by_values is not None:
+        fit, others = by_values
+        _lost(key, fit, count, "its values", where, emit, evidence, others)
+        return
+    suggestion = suggest_key(key)
     if suggestion is None:
         emit(F.UNKNOWN_KEY.finding(
             f"{key} is not a key the OD API reads: its {count} value(s) are ignored",
             where.at(key), severity=Severity.INFO, **evidence))
         return
-    missing = [k for k in suggestion.keys if not n_values(view, k)]
-    lost = count > 0 and bool(missing) and all(k in spec for k in missing)
     evidence.update(suggestion=suggestion.key, matched=suggestion.how)
-    message = f"{key} is not a key the OD API reads; did you mean {suggestion.key} " \
-              f"({suggestion.how})?"
-    if lost:
-        message += f" The record has no {', '.join(missing)}, so these {count} value(s) are lost"
-        emit(F.UNKNOWN_KEY.finding(message, where.at(key), **evidence))
-    else:
-        message += " Its values are ignored"
-        emit(F.UNKNOWN_KEY.finding(message, where.at(key), severity=Severity.INFO, **evidence))
+    message = f"{key} is not a key the OD API reads; its name is close to {suggestion.key} " \
+              f"({suggestion.how})"
+    if by_name is not None:
+        message += f", but its values do not fit it: {by_name.describe()}"
+        evidence["fit"] = list(by_name.evidence)
+    emit(F.UNKNOWN_KEY.finding(message + ". Its values are ignored", where.at(key),
+                               severity=Severity.INFO, **evidence))
+
+
+def _side_by_values(view: FeatureView, key: str, spec: dict[str, K.KeySpec]
+                    ) -> tuple[fit_module.Fit, list[str]] | None:
+    """When the record lacks one box side and ``key`` fits as it: the fit, and the other keys
+    that fit as well (then only the user can tell which it is)."""
+    unread = [k for k in view.kinds if k not in spec and k not in K.KNOWN_UNUSED
+              and producer_of(k) is None]
+    found = fit_module.missing_side(view, unread)
+    if found is None or key not in found[1]:
+        return None
+    side, fitting = found
+    return fit_module.fit_as(view, key, side), [k for k in fitting if k != key]
+
+
+def _lost(key: str, fit: fit_module.Fit, count: int, matched: str, where: RecordPlace,
+          emit: Emit, evidence: dict[str, Any], others: list[str] | None = None) -> None:
+    message = (f"{key} is not a key the OD API reads, and by {matched} it holds what "
+               f"{fit.target} should hold ({fit.describe()}); the record has no {fit.target}, "
+               f"so these {count} value(s) are lost")
+    hint = None
+    if others:
+        message += f". {', '.join(others)} fit{'s' if len(others) == 1 else ''} as well"
+        hint = (f"only you can tell which key holds {fit.target}: say it with `tfod-doctor fix "
+                f"--rename KEY={fit.target}`")
+    emit(F.UNKNOWN_KEY.finding(
+        message, where.at(key), hint=hint, suggestion=fit.target, matched=matched,
+        fit=list(fit.evidence), **({"also_fit": others} if others else {}), **evidence))
 
 
 def _kind_and_count(view: FeatureView, key: str, kind: Kind, spec: K.KeySpec,
@@ -363,3 +404,50 @@ def _differences(usual: dict[str, str], other: dict[str, str]) -> list[str]:
 
 
 aggregator(FeatureAggregator())
+
+
+# -- keys well-known writers add on purpose -------------------------------------------------------
+
+
+def _producer_keys(view: FeatureView) -> tuple[str, ...]:
+    return tuple(key for key in view.kinds if key not in K.KINDS_OF_KEY
+                 and key not in K.KNOWN_UNUSED and producer_of(key) is not None)
+
+
+class ProducerExtras:
+    """F002 (information) once per writer for the keys it adds on purpose (KITTI's ``alpha`` and
+    3D boxes, TFDS's and the Model Garden's extras), not once per record and key."""
+
+    name = "producer-extras"
+
+    def new(self) -> dict[str, list]:
+        return {}
+
+    def add(self, state: dict[str, list], view: FeatureView, where: RecordPlace,
+            ctx: CheckContext) -> None:
+        keys = from_schema(view, "producer-keys", _producer_keys)
+        if keys:
+            _merge_table(state, {key: (1, _place(where)) for key in keys})
+
+    def merge(self, left: dict[str, list], right: dict[str, list]) -> dict[str, list]:
+        return _merge_table(left, right)
+
+    def finish(self, state: dict[str, list], ctx: CheckContext) -> tuple[list[Finding], dict]:
+        by_writer: dict[str, list[str]] = {}
+        for key in sorted(state):
+            by_writer.setdefault(producer_of(key).writer, []).append(key)  # type: ignore[union-attr]
+        findings = []
+        for writer, keys in by_writer.items():
+            records = max(state[key][0] for key in keys)
+            place = min(state[key][1] for key in keys)
+            holds = sorted({producer_of(key).holds for key in keys})  # type: ignore[union-attr]
+            findings.append(F.UNKNOWN_KEY.finding(
+                f"{records} record(s) carry {len(keys)} key(s) written on purpose by {writer} "
+                f"({'; '.join(holds)}): {', '.join(keys)}. The OD API does not read them; "
+                "nothing is lost", _at(place, keys[0]), severity=Severity.INFO,
+                hint="nothing to do: the keys are extras the OD API ignores by design",
+                producer=writer, keys=keys, records=records))
+        return findings, {}
+
+
+aggregator(ProducerExtras())

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from tfod_doctor.catalogue import records as R
-from tfod_doctor.findings import Finding, Location
+from tfod_doctor.findings import Finding, Location, Severity
 from tfod_doctor.records import Damage, DamageKind, FileKind, InputProblem, ProblemKind
 from tfod_doctor.records.sniff import SNIFF_BYTES, sniff_file
+from tfod_doctor.records.sources import shard_set
 
 _DAMAGE_RULES = {
     DamageKind.CORRUPTED_LENGTH: R.CORRUPTED_LENGTH,
@@ -113,6 +114,60 @@ def compressed_finding(name: str, kind: FileKind, records: int, error: str | Non
     if error:
         evidence["decompress_error"] = error
     return R.COMPRESSED.finding(message, Location(file=name, offset=0), **evidence)
+
+
+def empty_file_findings(empty: list[tuple[str, FileKind]], records: dict[str, int]
+                        ) -> list[Finding]:
+    """R007 for the empty files: one finding per shard set with two or more empty shards (for a
+    set whose other shards hold records, information: a writer that deals a few records out
+    round-robin over many shards leaves the rest empty), one per other file.
+
+    ``records``: how many records every file read holds, by name.
+    """
+    sets: dict[str, list[tuple[str, FileKind]]] = {}
+    for name, kind in sorted(empty):
+        found = shard_set(name)
+        sets.setdefault(found[0] if found else name, []).append((name, kind))
+    findings = []
+    for pattern, files in sets.items():
+        if len(files) == 1:
+            findings.append(empty_file_finding(*files[0]))
+            continue
+        findings.append(_empty_shards(pattern, [name for name, _ in files], records))
+    return findings
+
+
+def _empty_shards(pattern: str, names: list[str], records: dict[str, int]) -> Finding:
+    count = shard_set(names[0])[1]  # type: ignore[index]
+    held = {name: n for name, n in records.items() if n and (shard_set(name) or ("",))[0]
+            == pattern}
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    message = f"{len(names)} of the {count} shards of {pattern} are empty ({shown})"
+    severity = hint = None
+    if held:
+        hint = ("nothing to do; to have fewer files, write fewer shards (or `tfod-doctor fix "
+                "--num-shards N`)")
+        message += (f"; the other {len(held)} shard(s) hold its {sum(held.values())} records: "
+                    "a writer that deals few records out over many shards (the OD API's COCO "
+                    "tool writes 100) leaves the rest empty, and readers skip them")
+        severity = Severity.INFO
+    else:
+        message += ": they hold no records"
+    return R.EMPTY_FILE.finding(message, Location(file=names[0]), hint=hint, severity=severity,
+                                files=names, shards=count, empty=len(names))
+
+
+def reader_without_records(label: str, where: Location, files: list[str], train: bool,
+                           source_line: str | None = None) -> Finding:
+    """R025: every record file of an input reader is empty (``source_line``: the config line
+    the reader starts at, quoted in the report)."""
+    shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    effect = ("training waits on its first step forever, without a word" if train else
+              "evaluation gets no batch and has nothing to measure")
+    return R.READER_WITHOUT_RECORDS.finding(
+        f"{label} reads {len(files)} file(s) and not one record: {shown} "
+        f"{'is' if len(files) == 1 else 'are'} empty, so {effect}", where, reader=label,
+        files=files, **({"source_line": source_line} if source_line else {}))
 
 
 def empty_file_finding(name: str, kind: FileKind = FileKind.EMPTY) -> Finding:

@@ -97,15 +97,33 @@ def _size_mismatch(record: ODRecord, info: ImageInfo, ctx: CheckContext, where: 
     masks = ctx.flags.load_instance_masks and ctx.flags.mask_type.upper() != "PNG_MASKS"
     described = ", ".join(f"{key.rsplit('/', 1)[1]}={stored}" for key, stored, _ in wrong)
     message = f"the image is {width}×{height} but the record stores {described}"
+    resized = not swapped and _proportional(width, height, stored_w, stored_h)
     if swapped:
         message += ": width and height are swapped (an EXIF rotation, or a transposed size)"
+    elif resized:
+        message += (f", a proportional resize (×{stored_w / width:.3g}: the image was resized "
+                    "after annotation)")
+    else:
+        message += ": not a proportional resize of the image"
     if masks:
         message += "; numerical masks are reshaped with the stored size"
+    elif resized:
+        message += ("; boxes normalized with the stored size are the same on the resized "
+                    "image, so they are right (only the stored size is stale)")
     else:
         message += "; boxes normalized with the stored size are off"
+    severity = Severity.ERROR if masks else Severity.INFO if resized else None
     emit(I.SIZE_MISMATCH.finding(
-        message, where.at(wrong[0][0]), severity=Severity.ERROR if masks else None,
-        image_size=[width, height], stored_size=[stored_w, stored_h], swapped=swapped))
+        message, where.at(wrong[0][0]), severity=severity, image_size=[width, height],
+        stored_size=[stored_w, stored_h], swapped=swapped, proportional=resized))
+
+
+def _proportional(width: int, height: int, stored_w: int | None, stored_h: int | None) -> bool:
+    """Whether the stored size is the image's scaled by one factor (to a pixel of rounding)."""
+    if not (stored_w and stored_h and width and height):
+        return False
+    return (abs(stored_h - height * stored_w / width) <= 1
+            or abs(stored_w - width * stored_h / height) <= 1)
 
 
 def _orientation(info: ImageInfo, where: RecordPlace, emit: Emit) -> None:

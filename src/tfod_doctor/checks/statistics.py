@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 
 from tfod_doctor.catalogue import dataset as D
-from tfod_doctor.checks._od import box_classes, od_record
+from tfod_doctor.checks._od import EVIDENCE_ITEMS, box_classes, od_record
 from tfod_doctor.checks.base import RecordPlace, aggregator
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.checks.quality import quality_findings
-from tfod_doctor.findings import Finding, Location
+from tfod_doctor.findings import Finding, Location, Severity
+from tfod_doctor.odapi.official_maps import official_map
 from tfod_doctor.odapi.record import ODRecord
 from tfod_doctor.records import FeatureView
 
@@ -366,12 +367,32 @@ def _findings(state: dict[str, Any], ctx: CheckContext) -> list[Finding]:
     split = "train" if "train" in seen else None
     ids = seen.get("train") if split else set().union(*seen.values())
     where = "in the train split" if split else "in the records"
+    unused = [(class_id, name) for class_id, name in sorted(table.ids.items())
+              if class_id > 0 and class_id not in ids]
+    official = official_map(table.ids, {class_id: name for name, class_id in table.names.items()})
+    if official is not None and unused:
+        return [_subset_of_official(official, unused, len(table.ids), where, table.path)]
     return [
         D.UNUSED_CLASS.finding(
             f"label-map class {class_id} ({name!r}) has no box {where}: the model never learns "
             "it", Location(file=table.path), id=class_id, name=name)
-        for class_id, name in sorted(table.ids.items()) if class_id > 0 and class_id not in ids
+        for class_id, name in unused
     ]
+
+
+def _subset_of_official(official: str, unused: list[tuple[int, str]], classes: int, where: str,
+                        path: str | None) -> Finding:
+    """D005 once, as information, for a dataset that uses some classes of an official map."""
+    shown = ", ".join(f"{class_id} {name!r}" for class_id, name in unused[:EVIDENCE_ITEMS])
+    more = f" and {len(unused) - EVIDENCE_ITEMS} more" if len(unused) > EVIDENCE_ITEMS else ""
+    return D.UNUSED_CLASS.finding(
+        f"{len(unused)} of the {classes} classes of the OD API's official {official} label map "
+        f"have no box {where} ({shown}{more}): the dataset uses a subset of the official map, "
+        "and the model never learns the others", Location(file=path),
+        hint=f"nothing to do when that is the plan: keep the official ids (they are the ones the "
+             f"{official} checkpoints were trained with); to train only your classes, write a "
+             "label map of your own and set num_classes to match",
+        severity=Severity.INFO, official=official, unused=[i for i, _ in unused])
 
 
 aggregator(Statistics())

@@ -94,6 +94,9 @@ def show_fix(result: FixResult, verbose: bool) -> None:
         console.print(f"flat box lists read as [bold]{plan.layout}[/]")
     for entry in plan.salvaged:
         _show_salvage(console, entry)
+    for detail, count in sorted(plan.renamed_on_evidence.items()):
+        console.print(f"[green]renamed[/] {escape(detail)} ({count:,} record(s))",
+                      soft_wrap=True)
     for (repair, rule, detail), count in sorted(plan.not_done.items()):
         console.print(f"[magenta]not repaired[/] {rule} {repair}: {escape(detail)} "
                       f"({count:,} record(s))", soft_wrap=True)

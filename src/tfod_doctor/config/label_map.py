@@ -20,7 +20,8 @@ from tfod_doctor.config.schema import LABEL_MAP
 from tfod_doctor.config.textproto import Pos, parse_text
 from tfod_doctor.config.validate import Node, Problem, validate
 from tfod_doctor.errors import UserError
-from tfod_doctor.findings import Finding
+from tfod_doctor.findings import Finding, Severity
+from tfod_doctor.odapi.official_maps import official_map
 
 #: What TensorFlow shows instead of the real syntax error (``load_labelmap``'s fallback).
 HIDDEN_ERROR = "TypeError: a bytes-like object is required, not 'str'"
@@ -64,6 +65,11 @@ class LabelMap:
     #: False when TensorFlow could not load it at all (syntax error).
     loadable: bool = True
     text: TextFile | None = None
+
+    @property
+    def official(self) -> str | None:
+        """Which of the OD API's official label maps this is (COCO, pets...), or ``None``."""
+        return official_map(self.table().ids, {item.id: item.name for item in self.items})
 
     def table(self) -> LabelTable:
         """The lookup tables the OD API decoder builds: the last id wins for a repeated name."""
@@ -222,6 +228,9 @@ def _duplicates(label_map: LabelMap, source: TextFile) -> list[Finding]:
             if key(item) is not None:
                 groups[key(item)].append(item)
         for value, items in groups.items():
+            if label == "name" and len(items) > 1 and _told_apart(items):
+                findings.append(_shared_placeholder(source, value, items, place(items[1])))
+                continue
             for later in items[1:]:
                 first = items[0]
                 findings.append(source.finding(
@@ -229,6 +238,26 @@ def _duplicates(label_map: LabelMap, source: TextFile) -> list[Finding]:
                     first_line=first.pos.line,
                 ))
     return findings
+
+
+def _told_apart(items: list[LabelItem]) -> bool:
+    """Whether items that share a ``name`` each have a display_name of their own (the decoder
+    matches class/text against display names too, so records that write those are read right)."""
+    shown = [item.display_name for item in items]
+    return None not in shown and len(set(shown)) == len(shown)
+
+
+def _shared_placeholder(source: TextFile, value: object, items: list[LabelItem],
+                        pos: Pos) -> Finding:
+    ids = [item.id for item in items]
+    listed = ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
+    return source.finding(
+        M.DUPLICATE_NAME,
+        f"name {value!r} is shared by {len(items)} items (ids {listed}), each with a "
+        f"display_name of its own: the decoder also matches class/text against display names, "
+        f"so records that write those are read right; only a class/text of {value!r} itself "
+        f"would get id {items[-1].id}", pos, f"nothing to do unless records write {value!r} as "
+        "class/text (then give those items names of their own)", severity=Severity.INFO, ids=ids)
 
 
 def _duplicate_message(label: str, value: object, first: LabelItem, later: LabelItem) -> str:
@@ -252,8 +281,13 @@ def _gaps(label_map: LabelMap, source: TextFile) -> list[Finding]:
     after = min((item for item in label_map.items if item.id > missing[0]),
                 key=lambda item: item.id)
     shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+    message = f"ids {ids[0]}..{ids[-1]} skip {shown}: {len(missing)} class id(s) without a name"
+    official = label_map.official
+    if official is None:
+        return [source.finding(M.ID_GAP, message, label_map.place_of(after), missing=missing)]
     return [source.finding(
-        M.ID_GAP,
-        f"ids {ids[0]}..{ids[-1]} skip {shown}: {len(missing)} class id(s) without a name",
-        label_map.place_of(after), missing=missing,
-    )]
+        M.ID_GAP, f"{message}. This is the OD API's official {official} label map: its ids are "
+        f"the ones the {official} checkpoints were trained with", label_map.place_of(after),
+        "nothing to do: keep the official ids as they are (renumbering them breaks fine-tuning "
+        "from the official checkpoints)", severity=Severity.INFO, missing=missing,
+        official=official)]

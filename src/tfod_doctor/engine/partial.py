@@ -35,6 +35,8 @@ class FileStats:
     opened: bool = False
     #: Whether the file is GZIP/ZLIB-compressed (offsets count in the decompressed bytes).
     compressed: bool = False
+    #: Whether the file holds no bytes (or a compressed file of no bytes): R007, R025.
+    empty: bool = False
 
     def merge(self, other: FileStats) -> FileStats:
         self.kind = self.kind or other.kind
@@ -42,6 +44,7 @@ class FileStats:
         self.records += other.records
         self.opened = self.opened or other.opened
         self.compressed = self.compressed or other.compressed
+        self.empty = self.empty or other.empty
         self.damaged.extend(other.damaged)
         self.damaged.sort(key=lambda d: d["offset"])
         self.damages.extend(other.damages)

@@ -121,7 +121,7 @@ def _read(
     name = item.source.name
     stats = partial.files[name]
     if opened.size == 0 and item.start == 0:
-        partial.emit(framing.empty_file_finding(name, opened.kind), ctx)
+        stats.empty = True  # R007 / R025 are found once all files are read (engine.run)
         if opened.compressed:
             partial.emit(framing.compressed_finding(name, opened.kind, 0,
                                                     opened.decompress_error), ctx)

@@ -12,8 +12,8 @@ from tfod_doctor.engine.partial import Partial
 from tfod_doctor.engine.process import Progress
 from tfod_doctor.engine.work import WorkItem
 from tfod_doctor.errors import UserError
-from tfod_doctor.findings import Finding
-from tfod_doctor.records import InputProblem, Inputs
+from tfod_doctor.findings import Finding, Location
+from tfod_doctor.records import FileKind, InputProblem, Inputs
 from tfod_doctor.report.model import Report
 
 
@@ -33,6 +33,9 @@ class Plan:
     #: Steps that judge the config against the scanned records: each gets the report's stats
     #: (and may add to them) and returns findings (the model layer's, for example).
     after_scan: list[Callable[[dict[str, Any]], list[Finding]]] = field(default_factory=list)
+    #: The config's input readers by split: their name (``train_input_reader``), place, and the
+    #: config line there.
+    readers: dict[str, tuple[str, Location, str]] = field(default_factory=dict)
 
     @property
     def total_bytes(self) -> int:
@@ -94,6 +97,8 @@ def finish(plan: Plan, merged: Partial, ctx: CheckContext) -> Report:
         for damage, recovered in file_stats.damage_ranges():
             finding = framing.damage_finding(damage, recovered, file_stats.compressed)
             merged.emit(finding, ctx.for_role(file_stats.role))
+    empty_readers = _empty_readers(plan, merged, ctx)
+    _empty_files(merged, ctx, {name for _, files in empty_readers for name in files})
     for problem in plan.problems:
         merged.emit(framing.input_problem_finding(problem), ctx)
     for finding in plan.findings:
@@ -133,6 +138,28 @@ def finish(plan: Plan, merged: Partial, ctx: CheckContext) -> Report:
     report = Report.from_store(plan.inputs, merged.store, stats, nothing_read)
     report.fingerprints = merged.fingerprints
     return report
+
+
+def _empty_readers(plan: Plan, merged: Partial, ctx: CheckContext
+                   ) -> list[tuple[str, list[str]]]:
+    """R025 for each input reader whose record files are all empty; returns (role, files)."""
+    found = []
+    for role, (label, where, line) in plan.readers.items():
+        files = sorted(name for name, stats in merged.files.items() if stats.role == role)
+        if files and all(merged.files[name].empty for name in files):
+            merged.emit(framing.reader_without_records(label, where, files, role == "train",
+                                                       line), ctx)
+            found.append((role, files))
+    return found
+
+
+def _empty_files(merged: Partial, ctx: CheckContext, told: set[str]) -> None:
+    """R007 for the empty files that no R025 names already (one per shard set)."""
+    empty = [(name, FileKind(stats.kind) if stats.kind else FileKind.EMPTY)
+             for name, stats in merged.files.items() if stats.empty and name not in told]
+    records = {name: stats.records for name, stats in merged.files.items()}
+    for finding in framing.empty_file_findings(empty, records):
+        merged.emit(finding, ctx)
 
 
 def scan_plan(inputs: Sequence[str], eval_inputs: Sequence[str] = ()) -> Plan:

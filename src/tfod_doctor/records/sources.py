@@ -458,34 +458,68 @@ def _unstrip(fs: Any, path: str, protocol: str) -> str:
 # -- shard sets ----------------------------------------------------------------------------------
 
 
+def shard_set(name: str) -> tuple[str, int] | None:
+    """The shard set a file belongs to (``PREFIX*-of-N SUFFIX``, and N), or ``None``."""
+    match = _SHARD.match(name)
+    if match is None or int(match["count"]) <= 0:
+        return None
+    return f"{match['prefix']}*-of-{match['count']}{match['suffix']}", int(match["count"])
+
+
 def missing_shards(sources: Sequence[Source], unreadable: Sequence[str] = ()
                    ) -> list[InputProblem]:
     """Shard sets (``NAME-0000k-of-0000N``) among ``sources`` that lack some of their shards.
 
     A set is checked when a glob or a directory found some of it, or two or more of its shards
-    were named: one shard named on its own is taken as meant to be read alone. The files named
-    in ``unreadable`` are there (they are reported as unreadable), so they are not missing.
+    were named: one shard named on its own is taken as meant to be read alone. A shard is missing
+    only when its file does not exist: a pattern may name some shards of a set on purpose (shard
+    0 for eval, the rest for train). The files named in ``unreadable`` are there (they are
+    reported as unreadable), so they are not missing.
     """
-    found = [(source.name, source.found_by) for source in sources]
-    sets: dict[tuple[str, str, str, int], list[tuple[int, str]]] = defaultdict(list)
-    for name, found_by in [*found, *((name, "path") for name in unreadable)]:
+    found = [(source.name, source.path, source.found_by) for source in sources]
+    sets: dict[tuple[str, str, str, int], list[tuple[int, str, str]]] = defaultdict(list)
+    for name, path, found_by in [*found, *((name, name, "path") for name in unreadable)]:
         match = _SHARD.match(name)
         if match and int(match["count"]) > 0:
             key = (match["prefix"], match["suffix"], match["count"], len(match["index"]))
-            sets[key].append((int(match["index"]), found_by))
+            sets[key].append((int(match["index"]), path, found_by))
     problems = []
     for (prefix, suffix, count_text, width), members in sorted(sets.items()):
-        if len(members) < 2 and all(found_by == "path" for _, found_by in members):
+        if len(members) < 2 and all(found_by == "path" for *_, found_by in members):
             continue
-        present = {index for index, _ in members}
+        present = {index for index, *_ in members}
         count = int(count_text)
-        absent = sorted(set(range(count)) - present)
+        shard_path = _shard_path(members[0][1], width)
+        absent = [i for i in range(count) if i not in present and not _exists(shard_path(i))]
         if absent:
             names = [f"{prefix}{i:0{width}d}-of-{count_text}{suffix}" for i in absent]
             shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
             problems.append(InputProblem(
                 ProblemKind.MISSING_SHARDS, f"{prefix}*-of-{count_text}{suffix}",
                 f"{len(absent)} of {count} shards are missing: {shown}",
-                {"missing": names, "present": len(present), "expected": count},
+                {"missing": names, "present": count - len(absent), "read": len(present),
+                 "expected": count},
             ))
     return problems
+
+
+def _shard_path(member: str, width: int) -> Callable[[int], str]:
+    """Where shard ``i`` of the set of the file at ``member`` is."""
+    match = _SHARD.match(member)
+    if match is None:  # a path that names the shard differently from its name: assume there
+        return lambda index: member
+    return lambda index: (f"{match['prefix']}{index:0{width}d}-of-{match['count']}"
+                          f"{match['suffix']}")
+
+
+def _exists(path: str) -> bool:
+    """Whether a file is at ``path`` (a local path or a URL); ``False`` when that cannot be told."""
+    if not is_url(path):
+        return os.path.lexists(path)
+    try:
+        import fsspec
+
+        fs, inner = fsspec.core.url_to_fs(path)
+        return bool(fs.exists(inner))
+    except Exception:  # no file system for it, no access: count it as missing
+        return False

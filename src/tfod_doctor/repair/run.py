@@ -31,6 +31,7 @@ from tfod_doctor.records import (
 from tfod_doctor.records.sniff import FileKind
 from tfod_doctor.repair.record import Change, EditableRecord
 from tfod_doctor.repair.transforms import (
+    RENAME_ON_EVIDENCE,
     DatasetFacts,
     RepairOptions,
     RepairState,
@@ -92,6 +93,8 @@ class RepairPlan:
     boxes_by_change: Counter[tuple[str, str]] = field(default_factory=Counter)
     #: ``(repair, rule, detail)`` of changes that could not be made, with how often.
     not_done: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    #: Keys renamed on the evidence of their values: the rename and its evidence, how often.
+    renamed_on_evidence: Counter[str] = field(default_factory=Counter)
     #: Salvage reports of files that were damaged or compressed (``SalvageReport.to_dict``);
     #: a file of which nothing could be read has an ``error``, a sentence that names it.
     salvaged: list[dict[str, Any]] = field(default_factory=list)
@@ -121,6 +124,8 @@ class RepairPlan:
             if key not in seen:
                 self.records_by_change[key] += 1
                 seen.add(key)
+            if change.repair == RENAME_ON_EVIDENCE:
+                self.renamed_on_evidence[change.detail] += 1
             self.boxes_by_change[key] += change.boxes
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,6 +141,8 @@ class RepairPlan:
             "not_done": [{"repair": r, "rule": rule, "detail": d, "records": n}
                          for (r, rule, d), n in sorted(self.not_done.items())],
             "salvaged": self.salvaged,
+            "renamed_on_evidence": [{"detail": d, "records": n}
+                                    for d, n in sorted(self.renamed_on_evidence.items())],
             "box_layout": self.layout,
         }
 
@@ -187,6 +194,8 @@ def _outcomes(source: Source, state: RepairState, plan: RepairPlan,
                               "error": f"{source.name} cannot be read: {exc.strerror or exc}"})
         return
     report = found.report
+    if report.kind is FileKind.EMPTY and not report.damaged:
+        return  # a valid TFRecord file of no records (an empty shard): nothing to salvage
     if report.damaged or report.kind not in (FileKind.TFRECORD,):
         entry = report.to_dict()
         if report.kind not in _RECORD_KINDS and not report.records:

@@ -18,14 +18,18 @@ from tfod_doctor.converters.images import ExifMode, ImageError, ImageOptions, Re
 from tfod_doctor.errors import UserError
 from tfod_doctor.odapi import features as K
 from tfod_doctor.odapi.boxes import ASSERT_LIMIT, all_boxes_fine, fits_as_pixels, survey_each
+from tfod_doctor.odapi.fit import fit_as, missing_side, named_fit
 from tfod_doctor.odapi.foreign import foreign_keys
 from tfod_doctor.odapi.images import ImageInfo, read_header
 from tfod_doctor.odapi.labels import LabelTable
 from tfod_doctor.odapi.layout import BoxLayout, LayoutReport, add_to_tally, new_tally, to_od_boxes
-from tfod_doctor.odapi.suggest import same_class, suggest_key
+from tfod_doctor.odapi.producers import producer_of
+from tfod_doctor.odapi.suggest import same_class
 from tfod_doctor.records import Kind
 from tfod_doctor.repair.record import EditableRecord
 
+#: The repair that renames a key on the evidence of its values (the plan lists each one).
+RENAME_ON_EVIDENCE = "rename-by-evidence"
 #: What ``--exif`` may say: bake the rotation into the pixels, turn the boxes into the stored
 #: frame, or leave both alone.
 EXIF_CHOICES = ("apply", "reverse", "keep")
@@ -181,23 +185,57 @@ def choose_layout(facts: DatasetFacts, options: RepairOptions) -> RepairOptions:
 
 
 def rename_keys(rec: EditableRecord, state: RepairState) -> None:
-    """F002: explicit renames first, then each unknown key to the key it was meant to be."""
+    """F002: explicit renames first, then each unknown key to the key the record lacks and its
+    name and values say it holds (``odapi.fit``); a box side the record lacks is also found by
+    the values alone, when exactly one key fits (more than one: the user says which)."""
     spec = K.decoder_keys(state.options.flags)
+    view = None  # read once, when a key needs its values compared
     for old in list(rec.features):
         new = state.options.renames.get(old)
         rule = "F002"
         if new is None and state.options.suggested_renames and old not in K.every_od_key():
-            suggestion = suggest_key(old)
-            if suggestion is None or len(suggestion.keys) != 1 or suggestion.key not in spec:
+            if producer_of(old) is not None or old in K.KNOWN_UNUSED:
                 continue
-            new = suggestion.key
+            if view is None:
+                view = rec.view()
+            fit = named_fit(view, old, spec)
+            if fit is None or not fit.fits:
+                continue
+            new = fit.target
+            repair, detail = RENAME_ON_EVIDENCE, f"{old} -> {new} (by its name and values: " \
+                                                 f"{fit.describe()})"
+        else:
+            repair, detail = "rename", f"{old} -> {new}"
         if new is None or new == old:
             continue
         if rec.values(new):
             rec.skip("rename", rule, f"kept {old}: {new} is already set")
             continue
         rec.rename(old, new)
-        rec.note("rename", rule, f"{old} -> {new}")
+        rec.note(repair, rule, detail)
+    if state.options.suggested_renames:
+        _rename_missing_side(rec, spec)
+
+
+def _rename_missing_side(rec: EditableRecord, spec: dict[str, K.KeySpec]) -> None:
+    """The one box side a record lacks, from the one unknown float key whose values fit it."""
+    if sum(1 for key in K.BOX_KEYS if rec.values(key)) != 3:
+        return  # not exactly one side lacking (checked before the record is re-read)
+    view = rec.view()
+    unread = [k for k in rec.features if k not in spec and k not in K.KNOWN_UNUSED
+              and producer_of(k) is None]
+    found = missing_side(view, unread)
+    if found is None or not found[1]:
+        return
+    side, fitting = found
+    if len(fitting) > 1:
+        rec.skip("rename", "F002", f"{', '.join(fitting)} all fit as {side}, which the record "
+                 f"lacks: say which with --rename KEY={side}")
+        return
+    fit = fit_as(view, fitting[0], side)
+    rec.rename(fitting[0], side)
+    rec.note(RENAME_ON_EVIDENCE, "F002", f"{fitting[0]} -> {side} (the record lacks it; by its "
+             f"values: {fit.describe()})")
 
 
 def _cast(values: list[Any], kind: Kind, target: Kind) -> list[Any] | None:

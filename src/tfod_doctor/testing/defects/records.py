@@ -172,3 +172,14 @@ def huge_length_header() -> bytes:
     length = struct.pack("<Q", 1 << 63)
     return length + struct.pack("<I", masked_crc32c(length))
 
+
+
+@defect("reader_without_records", Stage.CONFIG)
+def reader_without_records(b: Builder) -> None:
+    """Empty every eval file (the eval reader then reads files that hold no record)."""
+    for name in b.files("eval"):
+        b.slots[name] = []
+        b.file_bytes[name] = b""
+        b.path(name).write_bytes(b"")
+    b.plant("reader_without_records", file="pipeline.config",
+            line=b.config_line("eval_input_reader {"))
