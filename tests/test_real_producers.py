@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.convert_helpers import run_cli
+from tfod_doctor.testing.checkpoints import detection_for, write_checkpoint
 from tfod_doctor.testing.configs import ConfigSpec, pipeline_config_text
 
 pytest.importorskip("object_detection", reason="the OD API package is not installed")
@@ -72,11 +73,9 @@ def tool_output(produced: dict, name: str) -> tuple[Path, dict]:
 
 def write_config(root: Path, label_map: Path, num_classes: int, train: list[str],
                  evaluate: list[str], flags: tuple[str, ...] = ()) -> Path:
-    """A pipeline.config over the records (with a stand-in checkpoint), as a user writes one."""
-    checkpoint = root / "checkpoint" / "ckpt-0"
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in (".index", ".data-00000-of-00001"):
-        checkpoint.with_name(checkpoint.name + suffix).write_bytes(b"\0" * 16)
+    """A pipeline.config over the records (with a stand-in zoo detection checkpoint that fits
+    the config's SSD), as a user writes one."""
+    checkpoint = write_checkpoint(root / "checkpoint" / "ckpt-0", detection_for("ssd", 90))
     spec = ConfigSpec(num_classes=num_classes, label_map_path=str(label_map),
                       train_input_paths=train, eval_input_paths=evaluate,
                       checkpoint=str(checkpoint), extra_train_reader=list(flags))
