@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,9 @@ from tfod_doctor.findings import Finding
 from tfod_doctor.records import InputProblem, Inputs
 from tfod_doctor.report.model import Report
 
+#: A step after the scan: merged aggregator states -> findings and stats.
+AfterScan = Callable[[dict[str, Any]], tuple[list[Finding], dict[str, Any]]]
+
 
 @dataclass
 class Plan:
@@ -28,6 +31,10 @@ class Plan:
     findings: list[Finding] = field(default_factory=list)
     #: Extra stats to merge into the report (for example, what the config says).
     stats: dict[str, Any] = field(default_factory=dict)
+    #: What to work out once every record is read: each is called with the engine's merged
+    #: aggregator states and returns findings and stats (merged one level deep into the
+    #: report's, so two of them can fill the same section).
+    after_scan: list[AfterScan] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:
@@ -109,6 +116,11 @@ def finish(plan: Plan, merged: Partial, ctx: CheckContext) -> Report:
         **stats,
         **plan.stats,
     }
+    for hook in plan.after_scan:
+        findings, extra = hook(merged.states)
+        for finding in findings:
+            merged.emit(finding, ctx)
+        _merge_stats(stats, extra)
     # Exit code 2: inputs were named, and not one file among them could be opened.
     nothing_read = bool(plan.items or plan.problems) and not any(
         stats.opened for stats in merged.files.values()
@@ -116,6 +128,14 @@ def finish(plan: Plan, merged: Partial, ctx: CheckContext) -> Report:
     if records == 0 and not nothing_read:
         merged.emit(statistics.empty_dataset_finding(), ctx)
     return Report.from_store(plan.inputs, merged.store, stats, nothing_read)
+
+
+def _merge_stats(stats: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(stats.get(key), dict):
+            stats[key] = {**stats[key], **value}
+        else:
+            stats[key] = value
 
 
 def scan_plan(inputs: Sequence[str], eval_inputs: Sequence[str] = ()) -> Plan:

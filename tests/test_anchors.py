@@ -1,0 +1,77 @@
+"""The anchor analysis: anchors and feature maps as the OD API makes them, the best IoU of a
+box with any anchor, and the A03x rules on the model zoo's configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tfod_doctor.config.pipeline import read_pipeline
+from tfod_doctor.model.anchors import model_anchors
+
+ZOO = Path(__file__).parent / "data" / "zoo_configs"
+SSD_MOBILENET = "ssd_mobilenet_v2_320x320_coco17_tpu-8.config"
+SSD_RESNET_FPN = "ssd_resnet50_v1_fpn_640x640_coco17_tpu-8.config"
+EFFICIENTDET = "ssd_efficientdet_d0_512x512_coco17_tpu-8.config"
+FASTER_RCNN = "faster_rcnn_resnet50_v1_640x640_coco17_tpu-8.config"
+CENTER_NET = "centernet_resnet101_v1_fpn_512x512_coco17_tpu-8.config"
+
+
+def zoo(name: str):
+    config, _ = read_pipeline(ZOO / name)
+    return config
+
+
+# -- the OD API's own anchors ------------------------------------------------------------------
+
+
+def _od_api_anchors(name: str, shapes: list[tuple[int, int]], canvas: tuple[int, int]):
+    """The anchors the OD API's generator, built as its builder builds it, makes (per layer)."""
+    tf = pytest.importorskip("tensorflow", reason="TensorFlow is the oracle for the anchors")
+    generators = pytest.importorskip(
+        "object_detection.anchor_generators.multiple_grid_anchor_generator",
+        reason="the OD API's package (tf-models-research-object-detection) is the oracle")
+    from object_detection.anchor_generators import grid_anchor_generator as grid
+    from object_detection.anchor_generators import multiscale_grid_anchor_generator as multi
+
+    if name == SSD_MOBILENET:
+        generator = generators.create_ssd_anchors(
+            num_layers=6, min_scale=0.2, max_scale=0.95,
+            aspect_ratios=[1.0, 2.0, 0.5, 3.0, 0.3333])
+        lists = generator.generate(shapes, im_height=canvas[0], im_width=canvas[1])
+    elif name == SSD_RESNET_FPN:
+        generator = multi.MultiscaleGridAnchorGenerator(3, 7, 4.0, [1.0, 2.0, 0.5], 2)
+        lists = generator.generate(shapes, im_height=canvas[0], im_width=canvas[1])
+    elif name == EFFICIENTDET:
+        generator = multi.MultiscaleGridAnchorGenerator(3, 7, 4.0, [1.0, 2.0, 0.5], 3)
+        lists = generator.generate(shapes, im_height=canvas[0], im_width=canvas[1])
+    else:
+        generator = grid.GridAnchorGenerator(
+            scales=[0.25, 0.5, 1.0, 2.0], aspect_ratios=[0.5, 1.0, 2.0],
+            base_anchor_size=[256, 256], anchor_stride=[16, 16], anchor_offset=[0, 0])
+        lists = generator.generate(shapes)
+    with tf.device("/cpu:0"):
+        return [np.asarray(boxes.get()) for boxes in lists]
+
+
+@pytest.mark.parametrize("name, canvas, layers", [
+    (SSD_MOBILENET, (300, 300), [(19, 19), (10, 10), (5, 5), (3, 3), (2, 2), (1, 1)]),
+    (SSD_RESNET_FPN, (640, 640), [(80, 80), (40, 40), (20, 20), (10, 10), (5, 5)]),
+    (EFFICIENTDET, (512, 512), [(64, 64), (32, 32), (16, 16), (8, 8), (4, 4)]),
+    (FASTER_RCNN, (640, 640), [(40, 40)]),
+])
+def test_anchors_are_the_od_api_anchors(name, canvas, layers):
+    config = zoo(name)
+    ours = model_anchors(config.arch, config.arch_node, canvas)
+    assert [layer.grid for layer in ours.layers] == layers
+    theirs = _od_api_anchors(name, layers, canvas)
+    assert [layer.count for layer in ours.layers] == [len(boxes) for boxes in theirs]
+    normalized = name != FASTER_RCNN
+    expected = np.concatenate(theirs)
+    got = ours.corners(normalized=normalized)
+    assert got.shape == expected.shape
+    picks = np.random.default_rng(0).choice(len(expected), size=500, replace=False)
+    scale = 1.0 if normalized else float(canvas[0])
+    np.testing.assert_allclose(got[picks] / scale, expected[picks] / scale, atol=1e-5)
