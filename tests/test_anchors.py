@@ -75,3 +75,74 @@ def test_anchors_are_the_od_api_anchors(name, canvas, layers):
     picks = np.random.default_rng(0).choice(len(expected), size=500, replace=False)
     scale = 1.0 if normalized else float(canvas[0])
     np.testing.assert_allclose(got[picks] / scale, expected[picks] / scale, atol=1e-5)
+
+
+# -- the best IoU of a box ---------------------------------------------------------------------
+
+
+def _brute_force(boxes: np.ndarray, anchors) -> np.ndarray:
+    """The best IoU of each box with every anchor, one by one (the definition)."""
+    corners = anchors.corners(normalized=False)
+    height, width = anchors.canvas
+    if anchors.window == "clip":
+        corners = np.clip(corners, 0, [height, width, height, width])
+    elif anchors.window == "prune":
+        inside = ((corners[:, 0] >= 0) & (corners[:, 1] >= 0) & (corners[:, 2] <= height)
+                  & (corners[:, 3] <= width))
+        corners = corners[inside]
+    top = np.maximum(boxes[:, None, 0], corners[None, :, 0])
+    left = np.maximum(boxes[:, None, 1], corners[None, :, 1])
+    bottom = np.minimum(boxes[:, None, 2], corners[None, :, 2])
+    right = np.minimum(boxes[:, None, 3], corners[None, :, 3])
+    inter = np.maximum(bottom - top, 0) * np.maximum(right - left, 0)
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    anchor_areas = (corners[:, 2] - corners[:, 0]) * (corners[:, 3] - corners[:, 1])
+    union = areas[:, None] + anchor_areas[None, :] - inter
+    return (inter / union).max(axis=1)
+
+
+def _random_boxes(rng, canvas: tuple[int, int], n: int) -> np.ndarray:
+    """Boxes of every size from 2 pixels to the whole input, anywhere in it."""
+    height, width = canvas
+    sizes = np.exp(rng.uniform(np.log(2), np.log(min(canvas)), size=(n, 2)))
+    sizes *= np.exp(rng.uniform(-0.7, 0.7, size=(n, 2)))
+    sizes = np.minimum(sizes, [height, width])
+    top = rng.uniform(0, 1, n) * (height - sizes[:, 0])
+    left = rng.uniform(0, 1, n) * (width - sizes[:, 1])
+    return np.stack([top, left, top + sizes[:, 0], left + sizes[:, 1]], axis=1)
+
+
+@pytest.mark.parametrize("name, canvas, window", [
+    (SSD_MOBILENET, (300, 300), None),
+    (SSD_RESNET_FPN, (320, 320), None),
+    (EFFICIENTDET, (300, 200), None),
+    (FASTER_RCNN, (320, 256), "clip"),
+    (FASTER_RCNN, (320, 256), "prune"),
+])
+def test_best_iou_is_the_best_over_every_anchor(name, canvas, window):
+    from dataclasses import replace
+
+    from tfod_doctor.model.matching import best_iou
+
+    config = zoo(name)
+    anchors = model_anchors(config.arch, config.arch_node, canvas)
+    if window is not None:
+        anchors = replace(anchors, window=window)
+    boxes = _random_boxes(np.random.default_rng(1), canvas, 400)
+    ours, index = best_iou(boxes, anchors)
+    np.testing.assert_allclose(ours, _brute_force(boxes, anchors), atol=1e-12)
+    # The anchor named is one that reaches that IoU.
+    corners = anchors.corners(normalized=False)
+    if window is None:
+        assert np.all(index >= 0)
+        np.testing.assert_allclose(_brute_force_pairs(boxes, corners[index]), ours, atol=1e-12)
+
+
+def _brute_force_pairs(boxes: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    top, left = np.maximum(boxes[:, 0], corners[:, 0]), np.maximum(boxes[:, 1], corners[:, 1])
+    bottom = np.minimum(boxes[:, 2], corners[:, 2])
+    right = np.minimum(boxes[:, 3], corners[:, 3])
+    inter = np.maximum(bottom - top, 0) * np.maximum(right - left, 0)
+    union = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+             + (corners[:, 2] - corners[:, 0]) * (corners[:, 3] - corners[:, 1]) - inter)
+    return inter / union

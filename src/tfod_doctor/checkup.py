@@ -7,6 +7,7 @@ nothing, the config's folder is tried too and the finding says which one matched
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ from tfod_doctor.config.pipeline import PLACEHOLDER, PipelineConfig, read_pipeli
 from tfod_doctor.config.validate import Node, Value
 from tfod_doctor.engine import Plan
 from tfod_doctor.findings import Finding, Location, Severity
+from tfod_doctor.model.coverage import anchor_analysis
 from tfod_doctor.records import discover
 from tfod_doctor.records.sources import has_glob, is_url, local_glob
 
@@ -108,6 +110,7 @@ def prepare_check(
     plan.findings.extend(_overlap_findings(config, files))
     check.ctx = _context(config, base_ctx, tables)
     plan.stats["config"] = _facts(check, files)
+    plan.after_scan.append(functools.partial(anchor_analysis, config))
     return check
 
 
