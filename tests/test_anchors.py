@@ -3,6 +3,8 @@ box with any anchor, and the A03x rules on the model zoo's configs."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +148,129 @@ def _brute_force_pairs(boxes: np.ndarray, corners: np.ndarray) -> np.ndarray:
     union = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
              + (corners[:, 2] - corners[:, 0]) * (corners[:, 3] - corners[:, 1]) - inter)
     return inter / union
+
+
+# -- the rules on the model zoo's configs, through check ---------------------------------------
+
+
+def _small_object_dataset(tmp_path: Path, config_name: str, *, side_px: float,
+                          image: tuple[int, int] = (1280, 720), n_records: int = 12,
+                          per_image: int = 6, edits: dict[str, str] | None = None) -> Path:
+    """Records of ``image``-sized pictures (width, height) holding ``per_image`` square-ish
+    boxes of ``side_px`` pixels each, in two classes, and the zoo config pointed at them."""
+    from tfod_doctor.records import encode_example, write_records
+    from tfod_doctor.testing.images import make_image
+    from tfod_doctor.testing.samples import Box, Sample
+
+    width, height = image
+    picture = make_image(width, height)
+    rng = np.random.default_rng(7)
+    payloads = []
+    for index in range(n_records):
+        boxes = []
+        for k in range(per_image):
+            top = rng.uniform(0, height - side_px - 1)
+            left = rng.uniform(0, width - side_px - 1)
+            label, text = (1, "bolt") if k % 2 == 0 else (2, "nut")
+            boxes.append(Box(top / height, left / width, (top + side_px) / height,
+                             (left + side_px * 1.2) / width, label, text))
+        sample = Sample(picture, width, height, "jpeg", f"{index}.jpg", str(index), boxes)
+        payloads.append(encode_example(sample.features()))
+    write_records(tmp_path / "train.tfrecord", payloads)
+    write_records(tmp_path / "eval.tfrecord", payloads[:2])
+    (tmp_path / "label_map.pbtxt").write_text(
+        "item { id: 1 name: 'bolt' }\nitem { id: 2 name: 'nut' }\n")
+    text = (ZOO / config_name).read_text()
+    text = text.replace("num_classes: 90", "num_classes: 2")
+    text = text.replace("PATH_TO_BE_CONFIGURED/label_map.txt", str(tmp_path / "label_map.pbtxt"))
+    text = re.sub(r'"PATH_TO_BE_CONFIGURED/train2017[^"]*"', f'"{tmp_path / "train.tfrecord"}"',
+                  text)
+    text = re.sub(r'"PATH_TO_BE_CONFIGURED/val2017[^"]*"', f'"{tmp_path / "eval.tfrecord"}"',
+                  text)
+    for old, new in (edits or {}).items():
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "pipeline.config"
+    path.write_text(text)
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def _cli_json(config: Path, tmp_path: Path) -> tuple[int, dict]:
+    """``tfod-doctor check CONFIG --format json -o report.json``: exit code and report."""
+    from tfod_doctor.cli import main
+
+    out = tmp_path / "report.json"
+    with pytest.raises(SystemExit) as exited:
+        main(["check", str(config), "--format", "json", "--output", str(out), "--workers", "1"])
+    return exited.value.code, json.loads(out.read_text())
+
+
+def test_small_objects_with_the_zoo_ssd_mobilenet_v2_say_how_many_are_never_matched(tmp_path):
+    """The issue's case: 8-pixel objects in 1280x720 photos, the zoo's SSD MobileNet V2
+    '320x320' config (its resizer says 300x300): 2 pixels after the resize."""
+    config = _small_object_dataset(tmp_path, SSD_MOBILENET, side_px=8)
+    code, report = _cli_json(config, tmp_path)
+    assert code == 1  # data loss
+    anchors = report["stats"]["model"]["anchors"]
+    assert anchors["resizer"] == "fixed_shape_resizer 300x300"
+    assert anchors["boxes"] == 12 * 6
+    never = [f for f in report["findings"] if f["rule"] == "A030"]
+    poor = [f for f in report["findings"] if f["rule"] == "A031"]
+    assert {f["evidence"]["class"] for f in never + poor} == {"1 'bolt'", "2 'nut'"}
+    # Every box is either never matched or force-matched with a poor IoU; no anchor of
+    # 30 px (0.1 of 300) reaches 0.5 with a 2-pixel box.
+    assert sum(f["evidence"]["count"] for f in never + poor) == 72
+    assert anchors["never"] + anchors["forced"] == 72
+    assert never, "the 2-pixel boxes of one image compete for the same few anchors"
+    first = never[0]
+    assert first["location"]["line"] == _line_of(config, "force_match_for_each_row")
+    assert "never matched" in first["message"] and "300x300" in first["message"]
+    assert "<8 px" in first["message"]
+    assert "larger" in first["hint"] and "min_scale" in first["hint"]
+
+
+def test_large_objects_with_the_zoo_ssd_mobilenet_v2_stay_quiet(tmp_path):
+    config = _small_object_dataset(tmp_path, SSD_MOBILENET, side_px=300)
+    code, report = _cli_json(config, tmp_path)
+    assert not [f for f in report["findings"] if f["rule"].startswith("A03")]
+    assert report["stats"]["model"]["anchors"]["never"] == 0
+
+
+@pytest.mark.parametrize("config_name", [SSD_RESNET_FPN, EFFICIENTDET, FASTER_RCNN])
+def test_anchor_rules_on_zoo_configs_fire_on_tiny_boxes_and_not_on_medium_ones(
+        config_name, tmp_path):
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "medium").mkdir()
+    tiny = _small_object_dataset(tmp_path / "tiny", config_name, side_px=3)
+    medium = _small_object_dataset(tmp_path / "medium", config_name, side_px=160)
+    _, report = _cli_json(tiny, tmp_path / "tiny")
+    fired = {f["rule"] for f in report["findings"]}
+    assert fired & {"A030", "A031"}
+    for finding in report["findings"]:
+        if finding["rule"] == "A031":
+            generator = ("first_stage_anchor_generator" if config_name == FASTER_RCNN
+                         else "anchor_generator {")
+            # The generator's own block, inside the line that names the field.
+            assert finding["location"]["line"] == _line_of(tiny, generator) + 1
+    _, report = _cli_json(medium, tmp_path / "medium")
+    assert not [f for f in report["findings"] if f["rule"].startswith("A03")]
+
+
+def test_center_net_zoo_config_reports_boxes_under_the_output_stride(tmp_path):
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "medium").mkdir()
+    tiny = _small_object_dataset(tmp_path / "tiny", CENTER_NET, side_px=12)
+    _, report = _cli_json(tiny, tmp_path / "tiny")
+    found = [f for f in report["findings"] if f["rule"] == "A032"]
+    assert {f["evidence"]["class"] for f in found} == {"1 'bolt'", "2 'nut'"}
+    assert {f["location"]["line"] for f in found} == {
+        _line_of(tiny, "keep_aspect_ratio_resizer")}
+    # 12 px in 1280x720, resized to 512 wide: under 5 px, under two cells of stride 4.
+    assert all(f["evidence"]["count"] == 36 for f in found)
+    medium = _small_object_dataset(tmp_path / "medium", CENTER_NET, side_px=40)
+    _, report = _cli_json(medium, tmp_path / "medium")
+    assert not [f for f in report["findings"] if f["rule"].startswith("A03")]

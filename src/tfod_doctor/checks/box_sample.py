@@ -29,7 +29,9 @@ MAX_BOXES = 200_000
 #: Boxes gathered in lists before they are turned into arrays.
 _QUEUED_BOXES = 16_384
 #: The per-box columns, in the order the arrays keep them.
-_COLUMNS = ("ymin", "xmin", "ymax", "xmax", "width", "height", "record", "priority")
+_COLUMNS = ("ymin", "xmin", "ymax", "xmax", "width", "height", "record", "priority", "train")
+#: The split a record is in, as a column: 1 for train, 0 for any other (or none).
+_ROLES = {"train": 1}
 NAME = "box_sample"
 
 
@@ -37,13 +39,14 @@ NAME = "box_sample"
 class BoxSample:
     """The gathered boxes: ``columns`` (numpy arrays, one value per box: corners normalized,
     the image's width and height in pixels, 0 when unknown, a record number unique in the
-    sample and the record's hash), ``classes`` (the class label of each box: ``id name``, the
-    name or ``?``), ``class_totals`` (every box of the dataset, per class label) and ``boxes``
-    (how many boxes the dataset has; more than the sample holds when it is sampled)."""
+    sample, the record's hash, and 1 for a box of the train split), ``classes`` (the class
+    label of each box: ``id name``, the name or ``?``), ``class_totals`` (every box of the
+    dataset, per ``(train, class label)``) and ``boxes`` (how many boxes the dataset has; more
+    than the sample holds when it is sampled)."""
 
     columns: dict[str, np.ndarray]
     classes: np.ndarray
-    class_totals: dict[str, int]
+    class_totals: dict[tuple[int, str], int]
     boxes: int
 
     @property
@@ -55,7 +58,7 @@ class BoxSample:
 def _new_state() -> dict[str, Any]:
     return {
         "ymin": [], "xmin": [], "ymax": [], "xmax": [], "keys": [],
-        #: Per record: ``(boxes, file id, record index, width, height)``.
+        #: Per record: ``(boxes, file id, record index, width, height, train)``.
         "records": [],
         "files": {},
         "queued": 0,
@@ -76,10 +79,11 @@ def _file_id(state: dict[str, Any], file: str) -> int:
 def _fold(state: dict[str, Any]) -> None:
     """Turn the queued lists into arrays, and keep the sample within :data:`MAX_BOXES`."""
     if state["queued"]:
-        records = np.array(state["records"], dtype=np.int64).reshape(-1, 5)
+        records = np.array(state["records"], dtype=np.int64).reshape(-1, 6)
         counts = records[:, 0]
         keys = state["keys"]
-        state["totals"].update(keys)
+        train = np.repeat(records[:, 5], counts)
+        state["totals"].update(zip(train.tolist(), keys, strict=True))
         state["boxes"] += len(keys)
         part = {name: np.asarray(state[name], dtype=np.float64)
                 for name in ("ymin", "xmin", "ymax", "xmax")}
@@ -88,6 +92,7 @@ def _fold(state: dict[str, Any]) -> None:
         priority = _hash(records[:, 1], records[:, 2])
         part["priority"] = np.repeat(priority, counts)
         part["record"] = part["priority"]
+        part["train"] = train
         part["keys"] = np.array(keys, dtype=object)
         state["parts"].append(part)
         for name in ("ymin", "xmin", "ymax", "xmax", "keys", "records"):
@@ -151,7 +156,8 @@ class BoxSampler:
         state["ymax"] += ymax
         state["xmax"] += xmax
         state["keys"] += keys
-        state["records"].append((n, _file_id(state, where.file), where.index, size[0], size[1]))
+        state["records"].append((n, _file_id(state, where.file), where.index, size[0], size[1],
+                                 _ROLES.get(where.role, 0)))
         state["queued"] += n
         if state["queued"] >= _QUEUED_BOXES:
             _fold(state)
@@ -188,14 +194,14 @@ def _sample(state: dict[str, Any], ctx: CheckContext) -> BoxSample:
     if part is None:
         columns = {name: np.zeros(0) for name in _COLUMNS}
         return BoxSample(columns, np.zeros(0, dtype=object), {}, 0)
-    labels = {key: _label(key, ctx) for key in state["totals"]}
+    labels = {key: _label(key, ctx) for _, key in state["totals"]}
     classes = np.array([labels[key] for key in part["keys"].tolist()], dtype=object)
     _, record = np.unique(part["record"], return_inverse=True)
     columns = {name: part[name] for name in _COLUMNS if name != "record"}
     columns["record"] = record.astype(np.int64)
-    totals: Counter[str] = Counter()
-    for key, count in state["totals"].items():
-        totals[labels[key]] += count
+    totals: Counter[tuple[int, str]] = Counter()
+    for (train, key), count in state["totals"].items():
+        totals[(train, labels[key])] += count
     return BoxSample(columns, classes, dict(totals), state["boxes"])
 
 

@@ -79,6 +79,10 @@ class Resized:
             proper = np.isfinite(c["ymin"]) & np.isfinite(c["xmin"]) & np.isfinite(
                 c["ymax"]) & np.isfinite(c["xmax"]) & (c["ymax"] > c["ymin"]) & (
                 c["xmax"] > c["xmin"])
+        # Training learns from the train split: only its boxes, when the records have one.
+        self.split = 1 if np.any(c["train"] == 1) else None
+        if self.split is not None:
+            proper &= c["train"] == 1
         keep = np.flatnonzero(proper & sized)
         self.index = keep
         self.unsized = int(np.count_nonzero(proper & ~sized)) if resizer.needs_image_size else 0
@@ -186,7 +190,7 @@ def _anchor_findings(config: PipelineConfig, sample: BoxSample, boxes: Resized,
 def _class_finding(config: PipelineConfig, rule, pos, sample: BoxSample, boxes: Resized,
                    label: str, mine: np.ndarray, chosen: np.ndarray, what: str, why: str,
                    hint: str) -> Finding:
-    scale = _scale(sample, label, int(np.count_nonzero(mine)))
+    scale = _scale(sample, boxes, label, int(np.count_nonzero(mine)))
     count = _scaled(np.count_nonzero(chosen), scale)
     total = _scaled(np.count_nonzero(mine), scale)
     bands = {name: _scaled(np.count_nonzero(chosen & in_band), scale)
@@ -291,8 +295,11 @@ def _bands(sizes: np.ndarray):
         yield name, (sizes >= low) & (sizes < high)
 
 
-def _scale(sample: BoxSample, label: str, in_sample: int) -> float:
-    total = sample.class_totals.get(label, in_sample)
+def _scale(sample: BoxSample, boxes: Resized, label: str, in_sample: int) -> float:
+    if boxes.split is None:
+        total = sum(n for (_, name), n in sample.class_totals.items() if name == label)
+    else:
+        total = sample.class_totals.get((boxes.split, label), in_sample)
     return total / in_sample if in_sample and sample.sampled else 1.0
 
 
@@ -305,7 +312,7 @@ def _stats(sample: BoxSample, boxes: Resized, status: np.ndarray, iou: np.ndarra
     classes = []
     for label in _ordered(boxes.classes):
         mine = boxes.classes == label
-        scale = _scale(sample, label, int(np.count_nonzero(mine)))
+        scale = _scale(sample, boxes, label, int(np.count_nonzero(mine)))
         bands = {}
         for name, in_band in _bands(boxes.sizes):
             sel = mine & in_band
