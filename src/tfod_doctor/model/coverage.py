@@ -271,12 +271,14 @@ def _center_net(config: PipelineConfig, sample: BoxSample, resizer: Resizer,
         mine = boxes.classes == label
         chosen = mine & under
         if chosen.any():
+            side = float(np.median(np.minimum(boxes.heights[chosen], boxes.widths[chosen])))
             findings.append(_class_finding(
                 config, A.BOXES_UNDER_STRIDE, resizer.node.pos, sample, boxes, label, mine,
                 chosen, f"are under {CENTER_NET_CELLS} output cells on a side",
                 f"after {resizer.describe()}, a side is under {limit} px (CenterNet's output "
                 f"stride is {maps.CENTER_NET_STRIDE})",
-                f"a larger input ({_larger(resizer, limit / float(np.median(np.minimum(boxes.heights[chosen], boxes.widths[chosen]))))})"))
+                f"a larger input ({_larger(resizer, limit / max(side, 1e-6))}), or images "
+                "tiled or cropped so the objects keep more pixels"))
     stats = _stats(sample, boxes, status, None, resizer)
     stats.update(output_stride=maps.CENTER_NET_STRIDE, min_side_px=limit,
                  skipped_boxes=boxes.unsized)
@@ -304,7 +306,7 @@ def _scale(sample: BoxSample, boxes: Resized, label: str, in_sample: int) -> flo
 
 
 def _scaled(count, scale: float) -> int:
-    return int(round(int(count) * scale))
+    return round(int(count) * scale)
 
 
 def _stats(sample: BoxSample, boxes: Resized, status: np.ndarray, iou: np.ndarray | None,
@@ -330,7 +332,7 @@ def _stats(sample: BoxSample, boxes: Resized, status: np.ndarray, iou: np.ndarra
     plot = {"size_px": [round(float(v), 2) for v in boxes.sizes[picks]]}
     if iou is not None:
         plot["best_iou"] = [round(float(v), 3) for v in iou[picks]]
-    return {"resizer": resizer.describe(), "boxes": int(len(boxes.sizes)),
+    return {"resizer": resizer.describe(), "boxes": len(boxes.sizes),
             "sampled": sample.sampled, "dataset_boxes": sample.boxes,
             "never": sum(c["never"] for c in classes),
             "forced": sum(c["forced"] for c in classes), "classes": classes, "plot": plot}
