@@ -38,9 +38,10 @@ BAND_NAMES = ("<8 px", "8-16 px", "16-32 px", "32-64 px", "64-128 px", ">=128 px
 CENTER_NET_CELLS = 2
 #: At most this many input sizes (canvases) are worked out; the boxes of others are skipped.
 MAX_CANVASES = 64
-#: A031 and A032 are warnings when at least this share of a class's boxes is concerned, else
-#: info (A030, boxes the model never learns from, is always data loss).
+#: A031 and A032 are warnings when at least this share of a class's boxes, and this many, are
+#: concerned, else info (A030, boxes the model never learns from, is always data loss).
 MIN_SHARE = 0.05
+MIN_BOXES = 10
 #: At most this many boxes go into the report's plot.
 PLOT_POINTS = 2000
 
@@ -204,8 +205,8 @@ def _class_finding(config: PipelineConfig, rule, pos, sample: BoxSample, boxes: 
     message = (f"class {label}: {about}{count} of {total} boxes ({share}) {what}: {why} "
                f"(by size after the resize: {by_band}; the smallest is {small[0]:g}x"
                f"{small[1]:g} px)")
-    severity = None if rule is A.BOXES_NEVER_MATCHED or count >= MIN_SHARE * total else (
-        Severity.INFO)
+    loud = count >= MIN_SHARE * total and count >= MIN_BOXES
+    severity = None if rule is A.BOXES_NEVER_MATCHED or loud else Severity.INFO
     return config.finding(rule, message, pos, hint, severity, **{
         "class": label, "boxes": total, "count": count, "bands": bands,
         "smallest_px": list(small), "sampled": scale != 1.0})
