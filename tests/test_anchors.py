@@ -274,3 +274,25 @@ def test_center_net_zoo_config_reports_boxes_under_the_output_stride(tmp_path):
     medium = _small_object_dataset(tmp_path / "medium", CENTER_NET, side_px=40)
     _, report = _cli_json(medium, tmp_path / "medium")
     assert not [f for f in report["findings"] if f["rule"].startswith("A03")]
+
+
+def test_html_report_plots_box_sizes_against_the_anchors(tmp_path):
+    """The HTML report draws the boxes after the resize against the anchor shapes, coloured by
+    their best IoU."""
+    import base64
+
+    from tfod_doctor.cli import main
+
+    config = _small_object_dataset(tmp_path, SSD_MOBILENET, side_px=8)
+    page_path = tmp_path / "report.html"
+    with pytest.raises(SystemExit):
+        main(["check", str(config), "--format", "html", "--output", str(page_path),
+              "--workers", "1"])
+    page = page_path.read_text()
+    title = "Box sizes after the resize, against the anchors"
+    found = re.search(r'<h3>' + re.escape(title) + r'</h3><img src="data:image/svg\+xml;base64,'
+                      r'([^"]+)"', page)
+    assert found, "no anchor plot in the HTML report"
+    svg = base64.b64decode(found.group(1)).decode()
+    for text in ("best IoU with an anchor", "anchor shapes", "box width after the resize"):
+        assert text in svg

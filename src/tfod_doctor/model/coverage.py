@@ -130,7 +130,8 @@ def _anchor_based(config: PipelineConfig, sample: BoxSample, resizer: Resizer,
     findings = _anchor_findings(config, sample, boxes, matcher, worked[0], status, iou,
                                 resizer)
     stats = _stats(sample, boxes, status, iou, resizer)
-    stats.update(matcher=matcher.describe(), generator=worked[0].generator,
+    stats.update(matcher=matcher.describe(), matched_threshold=matcher.matched,
+                 generator=worked[0].generator,
                  anchors=_anchor_stats(worked[0]), skipped_boxes=int(np.count_nonzero(
                      ~analysed)) + boxes.unsized)
     return findings, _section(stats)
@@ -255,7 +256,8 @@ def _smaller_anchors(anchors: Anchors, factor: float) -> str:
 
 def _anchor_stats(anchors: Anchors) -> list[dict[str, Any]]:
     return [{"grid": list(layer.grid), "stride": [round(s, 3) for s in layer.stride],
-             "sizes_px": [round(float(v), 1) for v in np.sqrt(layer.heights * layer.widths)],
+             "shapes_px": [[round(float(h), 1), round(float(w), 1)]
+                           for h, w in zip(layer.heights, layer.widths, strict=True)],
              "count": layer.count} for layer in anchors.layers]
 
 
@@ -330,7 +332,8 @@ def _stats(sample: BoxSample, boxes: Resized, status: np.ndarray, iou: np.ndarra
                         "smallest_px": round(float(boxes.sizes[mine].min()), 1),
                         "bands": bands})
     picks = np.random.default_rng(0).permutation(len(boxes.sizes))[:PLOT_POINTS]
-    plot = {"size_px": [round(float(v), 2) for v in boxes.sizes[picks]]}
+    plot = {"height_px": [round(float(v), 2) for v in boxes.heights[picks]],
+            "width_px": [round(float(v), 2) for v in boxes.widths[picks]]}
     if iou is not None:
         plot["best_iou"] = [round(float(v), 3) for v in iou[picks]]
     return {"resizer": resizer.describe(), "boxes": len(boxes.sizes),
