@@ -79,6 +79,56 @@ def test_anchors_are_the_od_api_anchors(name, canvas, layers):
     np.testing.assert_allclose(got[picks] / scale, expected[picks] / scale, atol=1e-5)
 
 
+FLEXIBLE = """
+model { ssd { anchor_generator { flexible_grid_anchor_generator {
+  anchor_grid { base_sizes: [16, 24, 32] aspect_ratios: [1.0, 2.0, 0.5]
+                height_stride: 8 width_stride: 8 height_offset: 4 width_offset: 4 }
+  anchor_grid { base_sizes: [64, 96] aspect_ratios: [1.0, 3.0]
+                height_stride: 32 width_stride: 32 }
+} } } }
+"""
+
+SSD_NON_SQUARE = """
+model { ssd { anchor_generator { ssd_anchor_generator {
+  num_layers: 6 min_scale: 0.15 max_scale: 0.9 aspect_ratios: [1.0, 2.0, 0.5]
+  reduce_boxes_in_lowest_layer: false
+} } } }
+"""
+
+
+def test_flexible_grid_and_non_square_ssd_anchors_are_the_od_api_anchors():
+    pytest.importorskip("tensorflow", reason="TensorFlow is the oracle for the anchors")
+    pytest.importorskip("object_detection.anchor_generators.flexible_grid_anchor_generator",
+                        reason="the OD API's package (tf-models-research-object-detection) is "
+                               "the oracle")
+    from object_detection.anchor_generators import flexible_grid_anchor_generator as flexible
+    from object_detection.anchor_generators import multiple_grid_anchor_generator as multiple
+
+    from tfod_doctor.config.pipeline import parse_pipeline
+
+    canvas = (256, 384)
+    config, _ = parse_pipeline(FLEXIBLE, "flexible.config")
+    ours = model_anchors(config.arch, config.arch_node, canvas)
+    generator = flexible.FlexibleGridAnchorGenerator(
+        [(16, 24, 32), (64, 96)], [(1.0, 2.0, 0.5), (1.0, 3.0)], [(8, 8), (32, 32)],
+        [(4, 4), (0, 0)], normalize_coordinates=True)
+    theirs = generator.generate([layer.grid for layer in ours.layers], im_height=canvas[0],
+                                im_width=canvas[1])
+    np.testing.assert_allclose(ours.corners(), np.concatenate([b.get() for b in theirs]),
+                               atol=1e-5)
+    config, _ = parse_pipeline(SSD_NON_SQUARE, "ssd.config")
+    ours = model_anchors(config.arch, config.arch_node, canvas)
+    assert [layer.grid for layer in ours.layers] == [(16, 24), (8, 12), (4, 6), (2, 3),
+                                                     (1, 2), (1, 1)]
+    generator = multiple.create_ssd_anchors(num_layers=6, min_scale=0.15, max_scale=0.9,
+                                            aspect_ratios=[1.0, 2.0, 0.5],
+                                            reduce_boxes_in_lowest_layer=False)
+    theirs = generator.generate([layer.grid for layer in ours.layers], im_height=canvas[0],
+                                im_width=canvas[1])
+    np.testing.assert_allclose(ours.corners(), np.concatenate([b.get() for b in theirs]),
+                               atol=1e-5)
+
+
 # -- the best IoU of a box ---------------------------------------------------------------------
 
 
@@ -130,7 +180,7 @@ def test_best_iou_is_the_best_over_every_anchor(name, canvas, window):
     anchors = model_anchors(config.arch, config.arch_node, canvas)
     if window is not None:
         anchors = replace(anchors, window=window)
-    boxes = _random_boxes(np.random.default_rng(1), canvas, 400)
+    boxes = _random_boxes(np.random.default_rng(1), canvas, 1500)
     ours, index = best_iou(boxes, anchors)
     np.testing.assert_allclose(ours, _brute_force(boxes, anchors), atol=1e-12)
     # The anchor named is one that reaches that IoU.
@@ -155,7 +205,8 @@ def _brute_force_pairs(boxes: np.ndarray, corners: np.ndarray) -> np.ndarray:
 
 def _small_object_dataset(tmp_path: Path, config_name: str, *, side_px: float,
                           image: tuple[int, int] = (1280, 720), n_records: int = 12,
-                          per_image: int = 6, edits: dict[str, str] | None = None) -> Path:
+                          per_image: int = 6, edits: dict[str, str] | None = None,
+                          shards: int = 1) -> Path:
     """Records of ``image``-sized pictures (width, height) holding ``per_image`` square-ish
     boxes of ``side_px`` pixels each, in two classes, and the zoo config pointed at them."""
     from tfod_doctor.records import encode_example, write_records
@@ -176,14 +227,15 @@ def _small_object_dataset(tmp_path: Path, config_name: str, *, side_px: float,
                              (left + side_px * 1.2) / width, label, text))
         sample = Sample(picture, width, height, "jpeg", f"{index}.jpg", str(index), boxes)
         payloads.append(encode_example(sample.features()))
-    write_records(tmp_path / "train.tfrecord", payloads)
+    for shard in range(shards):
+        write_records(tmp_path / f"train-{shard}.tfrecord", payloads[shard::shards])
     write_records(tmp_path / "eval.tfrecord", payloads[:2])
     (tmp_path / "label_map.pbtxt").write_text(
         "item { id: 1 name: 'bolt' }\nitem { id: 2 name: 'nut' }\n")
     text = (ZOO / config_name).read_text()
     text = text.replace("num_classes: 90", "num_classes: 2")
     text = text.replace("PATH_TO_BE_CONFIGURED/label_map.txt", str(tmp_path / "label_map.pbtxt"))
-    text = re.sub(r'"PATH_TO_BE_CONFIGURED/train2017[^"]*"', f'"{tmp_path / "train.tfrecord"}"',
+    text = re.sub(r'"PATH_TO_BE_CONFIGURED/train2017[^"]*"', f'"{tmp_path / "train-*.tfrecord"}"',
                   text)
     text = re.sub(r'"PATH_TO_BE_CONFIGURED/val2017[^"]*"', f'"{tmp_path / "eval.tfrecord"}"',
                   text)
@@ -296,3 +348,27 @@ def test_html_report_plots_box_sizes_against_the_anchors(tmp_path):
     svg = base64.b64decode(found.group(1)).decode()
     for text in ("best IoU with an anchor", "anchor shapes", "box width after the resize"):
         assert text in svg
+
+
+def test_large_datasets_are_sampled_by_whole_records_the_same_in_any_order(tmp_path,
+                                                                            monkeypatch):
+    from tfod_doctor.api import check_plan
+    from tfod_doctor.checks import box_sample
+    from tfod_doctor.engine import finish
+    from tfod_doctor.engine.local import run_sequential
+
+    config = _small_object_dataset(tmp_path, SSD_MOBILENET, side_px=8, n_records=60, shards=4)
+    monkeypatch.setattr(box_sample, "MAX_BOXES", 100)
+    sections = []
+    for order in (1, -1):
+        plan, ctx = check_plan(config)
+        merged = run_sequential(plan.items[::order], ctx)
+        sections.append(finish(plan, merged, ctx).stats["model"]["anchors"])
+    assert sections[0] == sections[1]
+    anchors = sections[0]
+    assert anchors["sampled"] and anchors["dataset_boxes"] == 62 * 6
+    # Whole records, up to 100 boxes; the two eval records (12 boxes) may be among them.
+    assert 100 - 6 - 12 <= anchors["boxes"] <= 100 and anchors["boxes"] % 6 == 0
+    # Every 2-pixel box is never matched or poorly force-matched: scaled, that is every box of
+    # the train split, up to rounding.
+    assert abs(anchors["never"] + anchors["forced"] - 60 * 6) <= 2

@@ -25,7 +25,7 @@ from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.records import FeatureView
 
 #: At most this many boxes are kept (whole records, chosen by hash).
-MAX_BOXES = 200_000
+MAX_BOXES = 50_000
 #: Boxes gathered in lists before they are turned into arrays.
 _QUEUED_BOXES = 16_384
 #: The per-box columns, in the order the arrays keep them.

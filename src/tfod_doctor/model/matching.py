@@ -3,9 +3,10 @@ matcher's thresholds (``matchers/argmax_matcher.py``, ``core/target_assigner.py`
 
 The best IoU is exact, with the box where it is: for one anchor shape, the overlap along an
 axis only shrinks as the anchor's centre moves away from the box's, so the best anchor of a
-shape is at the grid centre nearest the box's centre on each axis (both neighbours are tried).
+shape is at the grid centre nearest the box's centre on each axis.
 When anchors are clipped to the input, a clipped anchor near the border is smaller, so the
-grid points next to every place where the overlap or the clipping changes slope are tried too;
+grid points next to every place where the overlap or the clipping changes slope are tried, and
+the first and last;
 when anchors not wholly inside the input are dropped, the nearest centre among those kept.
 The OD API's IoU is ``intersection / union`` with areas ``(ymax - ymin) * (xmax - xmin)``.
 """
@@ -130,17 +131,21 @@ def _axis(low: np.ndarray, high: np.ndarray, extent: float, stride: float, offse
     points = [centre]
     first, last = 0, count - 1
     if window == "clip":
+        # The IoU is a ratio of linear functions of the centre between the places where the
+        # overlap or the clipping changes slope: its best is next to one of them or at an end.
         gap = np.abs(size - extent) / 2
-        points += [centre - gap, centre + gap, np.full_like(centre, extent / 2),
-                   np.full_like(centre, limit - extent / 2)]
+        points = [centre - gap, centre + gap, np.full_like(centre, extent / 2),
+                  np.full_like(centre, limit - extent / 2)]
     elif window == "prune":
         # Anchors not wholly inside [0, limit] are dropped (prune_outside_window).
         first = int(np.ceil((extent / 2 - offset) / stride - 1e-9))
         last = int(np.floor((limit - extent / 2 - offset) / stride + 1e-9))
     places = [(p - offset) / stride for p in points]
-    index = np.stack([f(p) for p in places for f in (np.floor, np.ceil)], axis=1)
     if window == "clip":
+        index = np.stack([f(p) for p in places for f in (np.floor, np.ceil)], axis=1)
         index = np.concatenate([index, np.full((len(centre), 2), [first, last])], axis=1)
+    else:  # the nearest centre (among those kept) is the best
+        index = np.rint(places[0])[:, None]
     if first > last:  # no anchor of this shape is kept
         empty = np.zeros((len(centre), 1))
         return np.zeros((len(centre), 1), dtype=np.int64), empty, empty
