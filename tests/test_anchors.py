@@ -372,3 +372,52 @@ def test_large_datasets_are_sampled_by_whole_records_the_same_in_any_order(tmp_p
     # Every 2-pixel box is never matched or poorly force-matched: scaled, that is every box of
     # the train split, up to rounding.
     assert abs(anchors["never"] + anchors["forced"] - 60 * 6) <= 2
+
+
+@pytest.mark.parametrize("config_name, old, new", [
+    (SSD_MOBILENET, "num_layers: 6", "num_layers: 1"),
+    (SSD_MOBILENET, "height: 300", "height: 0"),
+    (SSD_RESNET_FPN, "aspect_ratios: [1.0, 2.0, 0.5]", "anchor_scale: 4.0"),
+    (FASTER_RCNN, "height_stride: 16", "height_stride: 0"),
+])
+def test_anchors_training_cannot_make_are_skipped_with_the_reason_not_a_crash(
+        config_name, old, new, tmp_path):
+    config = _small_object_dataset(tmp_path, config_name, side_px=8, edits={old: new})
+    code, report = _cli_json(config, tmp_path)
+    assert code in (0, 1)
+    assert report["stats"]["model"]["anchors"]["skipped"]
+    assert not [f for f in report["findings"] if f["rule"].startswith("A03")]
+
+
+def test_the_anchor_analysis_is_the_same_with_worker_processes_and_pieces(tmp_path):
+    from tfod_doctor.api import check_plan
+    from tfod_doctor.engine import execute
+
+    config = _small_object_dataset(tmp_path, SSD_MOBILENET, side_px=8, n_records=30, shards=3)
+    sections = []
+    for options in ({"workers": 1}, {"workers": 2, "split_bytes": 20_000}):
+        plan, ctx = check_plan(config)
+        report = execute(plan, ctx, **options)
+        sections.append((report.stats["model"]["anchors"],
+                         sorted(json.dumps(f.to_dict(), sort_keys=True) for f in report
+                                if f.rule.startswith("A03"))))
+    assert sections[0] == sections[1]
+    assert sections[0][1], "the 2-pixel boxes are reported"
+
+
+def test_boxes_without_an_image_size_are_skipped_when_the_resize_needs_it(tmp_path):
+    """keep_aspect_ratio_resizer needs the image's size: records without image bytes or
+    image/width and image/height cannot be resized, and say so."""
+    from tfod_doctor.records import encode_example, write_records
+    from tfod_doctor.testing.samples import Box, Sample
+
+    config = _small_object_dataset(tmp_path, EFFICIENTDET, side_px=8)
+    sample = Sample(b"", 0, 0, "jpeg", "x.jpg", "x", [Box(0.1, 0.1, 0.2, 0.2, 1, "bolt")])
+    features = sample.features()
+    for key in ("image/encoded", "image/width", "image/height"):
+        del features[key]
+    for path in tmp_path.glob("*.tfrecord"):
+        write_records(path, [encode_example(features)])
+    _, report = _cli_json(config, tmp_path)
+    anchors = report["stats"]["model"]["anchors"]
+    assert anchors["skipped"] and anchors["skipped_boxes"] == 1

@@ -86,17 +86,38 @@ class Anchors:
         return boxes
 
 
+class AnchorError(ValueError):
+    """The config's anchors cannot be made (training's builder or generator fails too)."""
+
+
 def _shapes(scales, ratios, base: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     scales = np.asarray(scales, dtype=np.float64)
-    roots = np.sqrt(np.asarray(ratios, dtype=np.float64))
+    ratios = np.asarray(ratios, dtype=np.float64)
+    if not len(scales) or len(scales) != len(ratios):
+        raise AnchorError("a layer has no anchor shapes (no aspect_ratios or scales)")
+    if np.any(ratios <= 0) or np.any(scales <= 0) or min(base) <= 0:
+        raise AnchorError("anchor scales, sizes and aspect_ratios must be above 0")
+    roots = np.sqrt(ratios)
     return scales / roots * base[0], scales * roots * base[1]
 
 
-def ssd_anchors(node: Node, canvas: tuple[int, int]) -> Anchors:
-    """``ssd_anchor_generator`` on the maps of an SSD extractor without a pyramid."""
+def _positive(*values: float) -> None:
+    if any(value <= 0 for value in values):
+        raise AnchorError("anchor strides must be above 0")
+
+
+def ssd_anchors(node: Node, canvas: tuple[int, int],
+                grids: list[tuple[int, int]] | None = None) -> Anchors:
+    """``ssd_anchor_generator`` on the maps of an SSD extractor without a pyramid (or on
+    ``grids``, those of a pyramid)."""
     height, width = canvas
     count = node.get("num_layers")
     scales = [float(s) for s in node.all("scales")]
+    if count < 1 or (not scales and count < 2):
+        raise AnchorError(f"ssd_anchor_generator num_layers is {count}: the scales between "
+                          "min_scale and max_scale need 2 layers or more")
+    if scales and len(scales) < count:
+        raise AnchorError(f"ssd_anchor_generator has {len(scales)} scales for {count} layers")
     if not scales:
         low, high = node.get("min_scale"), node.get("max_scale")
         scales = [low + (high - low) * i / (count - 1) for i in range(count)]
@@ -107,8 +128,14 @@ def ssd_anchors(node: Node, canvas: tuple[int, int]) -> Anchors:
     base = (node.get("base_anchor_height") * shorter, node.get("base_anchor_width") * shorter)
     strides = list(zip(node.get("height_stride"), node.get("width_stride"), strict=False))
     offsets = list(zip(node.get("height_offset"), node.get("width_offset"), strict=False))
+    if grids is not None and len(grids) != count:
+        raise AnchorError(f"ssd_anchor_generator has {count} layers but the extractor's "
+                          f"pyramid {len(grids)} levels")
+    if (strides and len(strides) != count) or (offsets and len(offsets) != count):
+        raise AnchorError("ssd_anchor_generator needs one height_stride/width_stride (and "
+                          "offset) per layer")
     layers = []
-    for i, grid in enumerate(maps.ssd_layers(height, width, count)):
+    for i, grid in enumerate(grids or maps.ssd_layers(height, width, count)):
         if i == 0 and node.get("reduce_boxes_in_lowest_layer"):
             specs = [(0.1, 1.0), (scales[0], 2.0), (scales[0], 0.5)]
         else:
@@ -117,9 +144,10 @@ def ssd_anchors(node: Node, canvas: tuple[int, int]) -> Anchors:
                 specs.append((math.sqrt(scales[i] * scales[i + 1]), interpolated))
         stride = (tuple(map(float, strides[i])) if strides
                   else (height / grid[0], width / grid[1]))
+        _positive(*stride)
         offset = (tuple(map(float, offsets[i])) if offsets
                   else (stride[0] / 2, stride[1] / 2))
-        heights, widths = _shapes(*zip(*specs, strict=True), base)
+        heights, widths = _shapes([s for s, _ in specs], [r for _, r in specs], base)
         layers.append(AnchorLayer(grid, stride, offset, heights, widths))
     return Anchors("ssd_anchor_generator", canvas, tuple(layers))
 
@@ -131,6 +159,9 @@ def multiscale_anchors(node: Node, canvas: tuple[int, int]) -> Anchors:
     ratios = [float(r) for r in node.all("aspect_ratios")]
     scales = [2 ** (i / octave) for i in range(octave)]
     levels = range(node.get("min_level"), node.get("max_level") + 1)
+    if not levels or levels.start < 0 or octave < 1:
+        raise AnchorError("multiscale_anchor_generator needs min_level <= max_level (0 or "
+                          "more) and scales_per_octave of 1 or more")
     layers = []
     for level, grid in zip(levels, maps.pyramid(height, width, levels), strict=True):
         stride = float(2 ** level)
@@ -138,7 +169,7 @@ def multiscale_anchors(node: Node, canvas: tuple[int, int]) -> Anchors:
         base = stride * node.get("anchor_scale")
         # The OD API's meshgrid lists the scales fastest, aspect ratio by aspect ratio.
         pairs = [(scale, ratio) for ratio in ratios for scale in scales]
-        heights, widths = _shapes(*zip(*pairs, strict=True), (base, base))
+        heights, widths = _shapes([s for s, _ in pairs], [r for _, r in pairs], (base, base))
         layers.append(AnchorLayer(grid, (stride, stride), offset, heights, widths))
     return Anchors("multiscale_anchor_generator", canvas, tuple(layers))
 
@@ -146,12 +177,12 @@ def multiscale_anchors(node: Node, canvas: tuple[int, int]) -> Anchors:
 def grid_anchors(node: Node, canvas: tuple[int, int], window: str | None) -> Anchors:
     """``grid_anchor_generator`` (Faster R-CNN's first stage) on one map at its stride."""
     stride = (float(node.get("height_stride")), float(node.get("width_stride")))
-    grid = maps.single(canvas[0], canvas[1], int(stride[0]))[0]
-    grid = (grid[0], math.ceil(canvas[1] / stride[1]))
+    _positive(*stride)
+    grid = (math.ceil(canvas[0] / stride[0]), math.ceil(canvas[1] / stride[1]))
     scales = [float(s) for s in node.all("scales")]
     ratios = [float(r) for r in node.all("aspect_ratios")]
     pairs = [(scale, ratio) for ratio in ratios for scale in scales]
-    heights, widths = _shapes(*zip(*pairs, strict=True),
+    heights, widths = _shapes([s for s, _ in pairs], [r for _, r in pairs],
                               (float(node.get("height")), float(node.get("width"))))
     offset = (float(node.get("height_offset")), float(node.get("width_offset")))
     layer = AnchorLayer(grid, stride, offset, heights, widths)
@@ -163,11 +194,14 @@ def flexible_anchors(node: Node, canvas: tuple[int, int]) -> Anchors:
     layers = []
     for grid_node in node.all("anchor_grid"):
         stride = (float(grid_node.get("height_stride")), float(grid_node.get("width_stride")))
+        _positive(*stride)
         grid = (math.ceil(canvas[0] / stride[0]), math.ceil(canvas[1] / stride[1]))
         offset = (float(grid_node.get("height_offset")), float(grid_node.get("width_offset")))
         heights, widths = _shapes(grid_node.all("base_sizes"), grid_node.all("aspect_ratios"),
                                   (1.0, 1.0))
         layers.append(AnchorLayer(grid, stride, offset, heights, widths))
+    if not layers:
+        raise AnchorError("flexible_grid_anchor_generator has no anchor_grid")
     return Anchors("flexible_grid_anchor_generator", canvas, tuple(layers))
 
 
@@ -182,6 +216,17 @@ def anchor_block(arch: str | None, arch_node: Node | None) -> tuple[str, Node] |
     return (kind, block.node(kind)) if kind else None
 
 
+def _pyramid_maps(arch_node: Node, canvas: tuple[int, int]) -> list[tuple[int, int]] | None:
+    """The maps of an SSD extractor with a pyramid (``fpn`` / ``bifpn``), else ``None``."""
+    extractor = arch_node.node("feature_extractor")
+    group = extractor.which("feature_pyramid_oneof") if extractor is not None else None
+    if group is None:
+        return None
+    pyramid = extractor.node(group)
+    levels = range(pyramid.get("min_level"), pyramid.get("max_level") + 1)
+    return maps.pyramid(canvas[0], canvas[1], levels)
+
+
 def model_anchors(arch: str | None, arch_node: Node | None,
                   canvas: tuple[int, int]) -> Anchors | str:
     """The model's anchors for an input of ``canvas`` pixels, or why they are not worked out.
@@ -194,7 +239,7 @@ def model_anchors(arch: str | None, arch_node: Node | None,
         return "the model has no anchor generator"
     kind, node = found
     if kind == "ssd_anchor_generator":
-        return ssd_anchors(node, canvas)
+        return ssd_anchors(node, canvas, _pyramid_maps(arch_node, canvas))
     if kind == "multiscale_anchor_generator":
         return multiscale_anchors(node, canvas)
     if kind == "flexible_grid_anchor_generator":

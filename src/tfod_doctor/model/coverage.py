@@ -27,7 +27,7 @@ from tfod_doctor.checks.box_sample import BoxSample, sample_of
 from tfod_doctor.config.pipeline import PipelineConfig
 from tfod_doctor.findings import Finding, Severity
 from tfod_doctor.model import feature_maps as maps
-from tfod_doctor.model.anchors import Anchors, anchor_block, model_anchors
+from tfod_doctor.model.anchors import AnchorError, Anchors, anchor_block, model_anchors
 from tfod_doctor.model.matching import Matcher, best_iou, read_matcher
 from tfod_doctor.model.resizer import KNOWN, Resizer, read_resizer
 
@@ -56,14 +56,22 @@ def anchor_analysis(config: PipelineConfig, states: dict[str, Any]
     if resizer is None or resizer.kind not in KNOWN:
         what = resizer.kind if resizer else "no image_resizer"
         return [], _section({"skipped": f"{what} is not worked out"})
+    if resizer.problem:
+        return [], _section({"skipped": resizer.problem})
     boxes = _resized_boxes(sample, resizer)
+    if not len(boxes.index):
+        return [], _section({"skipped": "no box with a known image size and proper corners",
+                             "skipped_boxes": boxes.unsized})
     if config.arch == "center_net":
         return _center_net(config, sample, resizer, boxes)
     matcher = read_matcher(config.arch, config.arch_node)
     if matcher is None or matcher.kind != "argmax_matcher":
         what = matcher.kind if matcher else "no matcher for anchors"
         return [], _section({"skipped": f"{config.arch}: {what} is not worked out"})
-    return _anchor_based(config, sample, resizer, matcher, boxes)
+    try:
+        return _anchor_based(config, sample, resizer, matcher, boxes)
+    except AnchorError as exc:  # training's builder stops on it too
+        return [], _section({"skipped": f"the anchors cannot be made: {exc}"})
 
 
 def _section(values: dict[str, Any]) -> dict[str, Any]:

@@ -34,8 +34,3 @@ def pyramid(height: int, width: int, levels: range) -> list[tuple[int, int]]:
 def ssd_layers(height: int, width: int, count: int) -> list[tuple[int, int]]:
     """The maps of an SSD extractor without a pyramid: strides 16, 32, then halving."""
     return [(halve(height, 4 + i), halve(width, 4 + i)) for i in range(count)]
-
-
-def single(height: int, width: int, stride: int) -> list[tuple[int, int]]:
-    """One map at ``stride`` (Faster R-CNN's first stage, CenterNet's output)."""
-    return [(math.ceil(height / stride), math.ceil(width / stride))]

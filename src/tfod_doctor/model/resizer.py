@@ -31,6 +31,15 @@ class Resizer:
     pad: bool = False
 
     @property
+    def problem(self) -> str | None:
+        """Why training could not resize with it (a size of 0 or less), if it could not."""
+        sizes = {"fixed_shape_resizer": (self.height, self.width),
+                 "keep_aspect_ratio_resizer": (self.min_dimension,)}.get(self.kind, ())
+        if any(size <= 0 for size in sizes):
+            return f"{self.kind} has a size of 0 or less"
+        return None
+
+    @property
     def needs_image_size(self) -> bool:
         """Whether the result depends on the image's own size (not for a fixed shape)."""
         return self.kind != "fixed_shape_resizer"
