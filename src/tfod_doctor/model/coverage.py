@@ -172,22 +172,18 @@ def _anchor_findings(config: PipelineConfig, sample: BoxSample, boxes: Resized,
     found = anchor_block(config.arch, config.arch_node)
     generator_pos = found[1].pos if found else config.arch_node.pos
     poor = (status == FORCED) & (iou < matcher.unmatched)
-    if matcher.force:
-        never_why = ("no anchor overlaps them, or the one anchor force_match_for_each_row "
-                     "would give them is the best anchor of an earlier box of the same image")
-    else:
-        never_why = (f"no anchor reaches matched_threshold {matcher.matched:g} with them and "
-                     "force_match_for_each_row is off")
     findings = []
     for label in _ordered(boxes.classes):
         mine = boxes.classes == label
+        never, weak = mine & (status == NEVER), mine & poor
         for rule, chosen, pos, what, why in (
-                (A.BOXES_NEVER_MATCHED, mine & (status == NEVER), matcher.where,
-                 "are never matched to an anchor", never_why),
-                (A.BOXES_FORCE_MATCHED, mine & poor, generator_pos,
+                (A.BOXES_NEVER_MATCHED, never, matcher.where,
+                 "are never matched to an anchor", _never_why(matcher, iou, never)),
+                (A.BOXES_FORCE_MATCHED, weak, generator_pos,
                  "are matched only by force_match_for_each_row, to an anchor with a poor IoU",
                  f"their best anchor's IoU is under unmatched_threshold "
-                 f"{matcher.unmatched:g}")):
+                 f"{matcher.unmatched:g} (median "
+                 f"{float(np.median(iou[weak])) if weak.any() else 0:.2f})")):
             if not chosen.any():
                 continue
             findings.append(_class_finding(
@@ -195,6 +191,22 @@ def _anchor_findings(config: PipelineConfig, sample: BoxSample, boxes: Resized,
                 f"after {resizer.describe()}, {why} ({matcher.describe()})",
                 _advice(resizer, anchors, boxes, chosen)))
     return findings
+
+
+def _never_why(matcher: Matcher, iou: np.ndarray, never: np.ndarray) -> str:
+    """Why these boxes are never matched, with how many for each reason."""
+    if not matcher.force:
+        return (f"no anchor reaches matched_threshold {matcher.matched:g} with them and "
+                "force_match_for_each_row is off")
+    apart = int(np.count_nonzero(never & (iou <= 0)))
+    taken = int(np.count_nonzero(never)) - apart
+    reasons = []
+    if apart:
+        reasons.append(f"{apart} overlap no anchor at all")
+    if taken:
+        reasons.append(f"{taken} lose the one anchor force_match_for_each_row would give them "
+                       "to an earlier box of the same image that has the same best anchor")
+    return " and ".join(reasons)
 
 
 def _class_finding(config: PipelineConfig, rule, pos, sample: BoxSample, boxes: Resized,
@@ -222,16 +234,23 @@ def _class_finding(config: PipelineConfig, rule, pos, sample: BoxSample, boxes: 
 
 
 def _advice(resizer: Resizer, anchors: Anchors, boxes: Resized, chosen: np.ndarray) -> str:
-    """What to change, worked out from the boxes and the smallest anchors."""
+    """What to change, worked out from the boxes, the smallest anchors and their spacing (a
+    box much smaller than the finest stride falls between anchor centres, whatever their
+    size)."""
     typical = float(np.median(boxes.sizes[chosen]))
-    smallest = min(float(np.sqrt(layer.heights * layer.widths).min())
-                   for layer in anchors.layers)
-    factor = smallest / max(typical, 1e-6)
-    tips = [f"these boxes are about {typical:.0f} px after the resize and the smallest anchors "
-            f"{smallest:.0f} px"]
+    finest = min(anchors.layers, key=lambda layer: float(
+        np.sqrt(layer.heights * layer.widths).min()))
+    smallest = float(np.sqrt(finest.heights * finest.widths).min())
+    spacing = min(finest.stride)
+    factor = max(smallest, spacing) / max(typical, 1e-6)
+    tips = [f"these boxes are about {typical:.0f} px after the resize; the smallest anchors "
+            f"are {smallest:.0f} px, {spacing:.0f} px apart"]
     if factor > 1.2:
         tips.append(f"an input about {factor:.1f}x larger ({_larger(resizer, factor)})")
-        tips.append(_smaller_anchors(anchors, factor))
+        if factor > 4:
+            tips.append("or images cut into tiles, so the objects keep their pixels")
+        if smallest / max(typical, 1e-6) > 1.2:
+            tips.append(_smaller_anchors(anchors, smallest / max(typical, 1e-6)))
     ratios = boxes.widths[chosen] / boxes.heights[chosen]
     aspect = float(np.exp(np.median(np.log(ratios))))
     if aspect > 2.5 or aspect < 0.4:
@@ -248,14 +267,14 @@ def _larger(resizer: Resizer, factor: float) -> str:
     if resizer.kind == "keep_aspect_ratio_resizer":
         return (f"min_dimension {up(resizer.min_dimension)}, max_dimension "
                 f"{up(resizer.max_dimension)}")
-    return "images tiled or cropped larger"
+    return "larger images"
 
 
 def _smaller_anchors(anchors: Anchors, factor: float) -> str:
     if anchors.generator == "ssd_anchor_generator":
-        return (f"smaller anchors (min_scale about {0.2 / factor:.2g} instead of a first layer "
-                "of 0.1 and min_scale; or an FPN extractor with multiscale_anchor_generator "
-                "min_level 3, 32-pixel anchors)")
+        return (f"smaller anchors (reduce_boxes_in_lowest_layer: false and min_scale about "
+                f"{0.1 / factor:.2g}: the lowest layer otherwise keeps a scale of 0.1; or an "
+                "FPN extractor with multiscale_anchor_generator from min_level 3)")
     if anchors.generator == "multiscale_anchor_generator":
         return (f"smaller anchors (anchor_scale about {4.0 / factor:.2g}, or a lower min_level "
                 "with an extractor that has it)")
