@@ -9,7 +9,8 @@ numpy, after the scan. A box's status:
 - ``forced``: only ``force_match_for_each_row`` matches it, to its best anchor, with a lower IoU;
 - ``never``: nothing matches it: no threshold reached and no forced match, or no anchor
   overlaps it at all, or its forced anchor is also the best anchor of an earlier box of the
-  same image (the OD API gives each anchor to one box, the first).
+  same image (the OD API gives each anchor to one box, the first; counted only when both
+  boxes' best anchor is clear, not a tie that float32 rounding decides).
 
 A box is judged alone: an anchor that reaches the threshold with two boxes goes to the one it
 overlaps most, which is not modelled (it only matters for boxes that overlap each other).
@@ -116,7 +117,7 @@ def _resized_boxes(sample: BoxSample, resizer: Resizer) -> Resized:
 def _anchor_based(config: PipelineConfig, sample: BoxSample, resizer: Resizer,
                   matcher: Matcher, boxes: Resized) -> tuple[list[Finding], dict[str, Any]]:
     n = len(boxes.index)
-    iou = np.zeros(n)
+    iou, runner_up = np.zeros(n), np.zeros(n)
     anchor = np.full(n, -1, dtype=np.int64)
     group = np.full(n, -1, dtype=np.int64)
     canvases, inverse, counts = np.unique(boxes.canvas, axis=0, return_inverse=True,
@@ -129,11 +130,12 @@ def _anchor_based(config: PipelineConfig, sample: BoxSample, resizer: Resizer,
         if isinstance(anchors, str):
             return [], _section({"skipped": anchors})
         members = np.flatnonzero(inverse == g)
-        iou[members], anchor[members] = best_iou(boxes.corners[members], anchors)
+        iou[members], anchor[members], runner_up[members] = best_iou(
+            boxes.corners[members], anchors)
         group[members] = rank
         worked.append(anchors)
     analysed = group >= 0
-    status = _status(iou, anchor, group, boxes.record, matcher)
+    status = match_status(iou, anchor, group, boxes.record, matcher, runner_up)
     status[~analysed] = -1
     findings = _anchor_findings(config, sample, boxes, matcher, worked[0], status, iou,
                                 resizer)
@@ -146,22 +148,32 @@ def _anchor_based(config: PipelineConfig, sample: BoxSample, resizer: Resizer,
 
 
 MATCHED, FORCED, NEVER = 0, 1, 2
+#: Two IoUs this close (relatively) are a tie: float32 rounding decides between them.
+_TIE = 1e-4
 
 
-def _status(iou: np.ndarray, anchor: np.ndarray, group: np.ndarray, record: np.ndarray,
-            matcher: Matcher) -> np.ndarray:
-    """``MATCHED``, ``FORCED`` or ``NEVER`` per box (see the module's docstring)."""
+def match_status(iou: np.ndarray, anchor: np.ndarray, group: np.ndarray, record: np.ndarray,
+                 matcher: Matcher, runner_up: np.ndarray | None = None) -> np.ndarray:
+    """``MATCHED``, ``FORCED`` or ``NEVER`` per box (see the module's docstring).
+
+    A forced anchor is lost to an earlier box only when it is certain: both boxes' best
+    anchor is that one by more than rounding (``runner_up``, the best IoU with another anchor,
+    is clearly lower). When anchors tie, the OD API's ``argmax`` takes one by float32 rounding,
+    which is not predicted, so such boxes are counted as force-matched.
+    """
     status = np.full(len(iou), NEVER, dtype=np.int64)
     status[(iou > 0) & matcher.force] = FORCED
     status[(iou > 0) & (iou >= matcher.matched)] = MATCHED
     if matcher.force and len(iou):
+        unique = (np.flatnonzero(iou > runner_up * (1 + _TIE) + 1e-12) if runner_up is not None
+                  else np.arange(len(iou)))
         # Each anchor is forced onto one box: the first box of the image that picks it.
-        order = np.lexsort((np.arange(len(iou)), anchor, group, record))
-        same = np.r_[False, (record[order][1:] == record[order][:-1])
-                     & (group[order][1:] == group[order][:-1])
-                     & (anchor[order][1:] == anchor[order][:-1])]
+        r, g, a = record[unique], group[unique], anchor[unique]
+        order = np.lexsort((unique, a, g, r))
+        same = np.r_[False, (r[order][1:] == r[order][:-1]) & (g[order][1:] == g[order][:-1])
+                     & (a[order][1:] == a[order][:-1])]
         lost = np.zeros(len(iou), dtype=bool)
-        lost[order] = same
+        lost[unique[order]] = same
         status[lost & (status == FORCED)] = NEVER
     return status
 

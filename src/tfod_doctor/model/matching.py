@@ -72,38 +72,43 @@ def read_matcher(arch: str | None, arch_node: Node | None) -> Matcher | None:
                    node.get("force_match_for_each_row"), where)
 
 
-def best_iou(boxes: np.ndarray, anchors: Anchors) -> tuple[np.ndarray, np.ndarray]:
+def best_iou(boxes: np.ndarray, anchors: Anchors
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The best IoU of each box (``ymin, xmin, ymax, xmax`` in pixels of the canvas) with any
-    anchor, and the index of that anchor in the OD API's order (``-1`` when no anchor
-    overlaps the box)."""
+    anchor, the index of that anchor in the OD API's order (``-1`` when no anchor overlaps
+    the box), and the best IoU with any other anchor (equal to the first when two anchors tie,
+    so that which one the OD API's ``argmax`` takes is down to rounding)."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    best = np.zeros(len(boxes))
+    best, runner_up = np.zeros(len(boxes)), np.zeros(len(boxes))
     which = np.full(len(boxes), -1, dtype=np.int64)
     for start in range(0, len(boxes), _CHUNK):
-        part = boxes[start:start + _CHUNK]
-        iou, index = _best_in_chunk(part, anchors)
-        best[start:start + _CHUNK], which[start:start + _CHUNK] = iou, index
-    return best, which
+        part = slice(start, start + _CHUNK)
+        best[part], which[part], runner_up[part] = _best_in_chunk(boxes[part], anchors)
+    return best, which, runner_up
 
 
-def _best_in_chunk(boxes: np.ndarray, anchors: Anchors) -> tuple[np.ndarray, np.ndarray]:
-    best = np.zeros(len(boxes))
+def _best_in_chunk(boxes: np.ndarray, anchors: Anchors
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    best, runner_up = np.zeros(len(boxes)), np.zeros(len(boxes))
     which = np.full(len(boxes), -1, dtype=np.int64)
     first = 0
     for layer in anchors.layers:
         for k in range(len(layer.heights)):
-            iou, iy, ix = _best_of_shape(boxes, layer, k, anchors)
+            iou, iy, ix, second = _best_of_shape(boxes, layer, k, anchors)
             better = iou > best
+            runner_up = np.where(better, np.maximum(np.maximum(best, second), runner_up),
+                                 np.maximum(runner_up, iou))
             best = np.where(better, iou, best)
             index = first + (iy * layer.grid[1] + ix) * len(layer.heights) + k
             which = np.where(better, index, which)
         first += layer.count
-    return best, which
+    return best, which, runner_up
 
 
 def _best_of_shape(boxes: np.ndarray, layer: AnchorLayer, k: int, anchors: Anchors
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The best IoU of each box with the anchors of shape ``k`` of ``layer``, and where."""
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The best IoU of each box with the anchors of shape ``k`` of ``layer``, where, and the
+    best IoU with another anchor of that shape."""
     window = anchors.window
     ys, oy, ly = _axis(boxes[:, 0], boxes[:, 2], layer.heights[k], layer.stride[0],
                        layer.offset[0], layer.grid[0], anchors.canvas[0], window)
@@ -119,7 +124,10 @@ def _best_of_shape(boxes: np.ndarray, layer: AnchorLayer, k: int, anchors: Ancho
     rows = np.arange(len(boxes))
     iy = ys[rows, pick // xs.shape[1]]
     ix = xs[rows, pick % xs.shape[1]]
-    return flat[rows, pick], iy, ix
+    # The candidates at another grid position than the best one.
+    other = ((ys[:, :, None] != iy[:, None, None]) | (xs[:, None, :] != ix[:, None, None]))
+    second = np.where(other.reshape(len(boxes), -1), flat, 0.0).max(axis=1)
+    return flat[rows, pick], iy, ix, second
 
 
 def _axis(low: np.ndarray, high: np.ndarray, extent: float, stride: float, offset: float,
@@ -144,8 +152,14 @@ def _axis(low: np.ndarray, high: np.ndarray, extent: float, stride: float, offse
     if window == "clip":
         index = np.stack([f(p) for p in places for f in (np.floor, np.ceil)], axis=1)
         index = np.concatenate([index, np.full((len(centre), 2), [first, last])], axis=1)
-    else:  # the nearest centre (among those kept) is the best
-        index = np.rint(places[0])[:, None]
+    else:
+        # The nearest centre (among those kept) is the best; the next nearest, on the side of
+        # the box's centre, is the best of the others along this axis.
+        nearest = np.clip(np.rint(places[0]), first, max(first, last))
+        alternative = nearest + np.where(places[0] >= nearest, 1.0, -1.0)
+        alternative = np.where((alternative < first) | (alternative > last),
+                               2 * nearest - alternative, alternative)
+        index = np.stack([nearest, alternative], axis=1)
     if first > last:  # no anchor of this shape is kept
         empty = np.zeros((len(centre), 1))
         return np.zeros((len(centre), 1), dtype=np.int64), empty, empty
