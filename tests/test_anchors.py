@@ -188,6 +188,11 @@ def test_best_iou_is_the_best_over_every_anchor(name, canvas, window):
     if window is None:
         assert np.all(index >= 0)
         np.testing.assert_allclose(_brute_force_pairs(boxes, corners[index]), ours, atol=1e-12)
+        # The runner-up is the best IoU with every other anchor.
+        others = np.array([_brute_force_pairs(np.repeat(box[None], len(corners), 0),
+                                              corners) for box in boxes[:150]])
+        others[np.arange(150), index[:150]] = -1
+        np.testing.assert_allclose(runner_up[:150], others.max(axis=1), atol=1e-12)
 
 
 def _brute_force_pairs(boxes: np.ndarray, corners: np.ndarray) -> np.ndarray:
