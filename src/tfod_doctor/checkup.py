@@ -7,6 +7,7 @@ nothing, the config's folder is tried too and the finding says which one matched
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,7 @@ from tfod_doctor.config.validate import Node, Value
 from tfod_doctor.engine import Plan
 from tfod_doctor.findings import Finding, Location, Severity
 from tfod_doctor.model.checkpoint import checkpoint_findings
+from tfod_doctor.model.coverage import review_anchors
 from tfod_doctor.model.review import review_model
 from tfod_doctor.records import discover
 from tfod_doctor.records.sources import has_glob, is_url, local_glob
@@ -111,6 +113,7 @@ def prepare_check(
     plan.findings.extend(_overlap_findings(config, files))
     check.ctx = _context(config, base_ctx, tables)
     plan.stats["config"] = _facts(check, files)
+    plan.after_scan.append(functools.partial(review_anchors, config))
     return check
 
 

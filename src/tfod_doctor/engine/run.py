@@ -16,6 +16,10 @@ from tfod_doctor.findings import Finding, Location
 from tfod_doctor.records import FileKind, InputProblem, Inputs
 from tfod_doctor.report.model import Report
 
+#: A step after the scan: called with the report's stats (which it may add to) and the merged
+#: aggregator states; returns findings.
+AfterScan = Callable[[dict[str, Any], dict[str, Any]], list[Finding]]
+
 
 @dataclass
 class Plan:
@@ -30,9 +34,9 @@ class Plan:
     stats: dict[str, Any] = field(default_factory=dict)
     #: Files named more than once, as named again (each is read once).
     repeated: list[str] = field(default_factory=list)
-    #: Steps that judge the config against the scanned records: each gets the report's stats
-    #: (and may add to them) and returns findings (the model layer's, for example).
-    after_scan: list[Callable[[dict[str, Any]], list[Finding]]] = field(default_factory=list)
+    #: Steps that judge the config against the scanned records once every record is read
+    #: (the model layer's: the heads' ground truth, epochs, the anchors).
+    after_scan: list[AfterScan] = field(default_factory=list)
     #: The config's input readers by split: their name (``train_input_reader``), place, and the
     #: config line there.
     readers: dict[str, tuple[str, Location, str]] = field(default_factory=dict)
@@ -129,7 +133,7 @@ def finish(plan: Plan, merged: Partial, ctx: CheckContext) -> Report:
         stats.opened for stats in merged.files.values()
     )
     for step in plan.after_scan:
-        for finding in step(stats):
+        for finding in step(stats, merged.states):
             merged.emit(finding, ctx)
     if records == 0 and not nothing_read:
         merged.emit(statistics.empty_dataset_finding(), ctx)

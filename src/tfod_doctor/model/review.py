@@ -60,7 +60,7 @@ class ModelReview:
             out["training"] = self.run.to_dict()
         return out
 
-    def after_scan(self, stats: dict[str, Any]) -> list[Finding]:
+    def after_scan(self, stats: dict[str, Any], states: dict[str, Any]) -> list[Finding]:
         """What needs the records too: ground truth the heads need (A002-A004), epochs and
         batch size against the train split (A009, A010). Adds the epochs to ``stats``."""
         records = _Records(stats)

@@ -159,6 +159,42 @@ def _categories(counts: Mapping[str, int], xlabel: str) -> tuple[Any, str]:
     return figure, note
 
 
+@_with_style
+def _anchors(data: Mapping[str, Any]) -> tuple[Any, str]:
+    """Box sizes after the resize (width x height, pixels) against the anchors' shapes, the
+    boxes coloured by their best IoU with any anchor (CenterNet: the output-stride limit)."""
+    plot = data["plot"]
+    figure = _figure(3.4)
+    axes = figure.subplots()
+    widths, heights = plot["width_px"], plot["height_px"]
+    if "best_iou" in plot:
+        points = axes.scatter(widths, heights, c=plot["best_iou"], cmap="viridis", vmin=0,
+                              vmax=1, s=6, linewidths=0)
+        bar = figure.colorbar(points, ax=axes)
+        bar.set_label("best IoU with an anchor")
+        if data.get("matched_threshold"):
+            bar.ax.axhline(data["matched_threshold"], color="#dc2626", linewidth=1)
+        shapes = [shape for layer in data.get("anchors", []) for shape in layer["shapes_px"]]
+        if shapes:
+            axes.scatter([w for _, w in shapes], [h for h, _ in shapes], marker="s", s=28,
+                         facecolors="none", edgecolors="#dc2626", linewidths=0.8,
+                         label="anchor shapes")
+            axes.legend(loc="upper left", fontsize=7, frameon=False)
+    else:
+        axes.scatter(widths, heights, color=_ACCENT, s=6, linewidths=0)
+        limit = data.get("min_side_px")
+        if limit:
+            axes.axvline(limit, color="#dc2626", linewidth=0.8)
+            axes.axhline(limit, color="#dc2626", linewidth=0.8)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("box width after the resize (px)")
+    axes.set_ylabel("box height (px)")
+    shown, total = len(widths), data.get("boxes", len(widths))
+    note = f"{shown:,} of {total:,} boxes shown" if shown < total else ""
+    return figure, note
+
+
 def _valid_histogram(value: Any) -> bool:
     return (isinstance(value, Mapping) and isinstance(value.get("edges"), Sequence)
             and isinstance(value.get("counts"), Sequence)
@@ -187,6 +223,11 @@ def plots(stats: Mapping[str, Any]) -> list[Plot]:
     if _present(stats.get("image_formats")):
         wanted.append(("image_formats", "Image formats",
                        lambda: _categories(stats["image_formats"], "images")))
+    anchors = (stats.get("model") or {}).get("anchors")
+    if isinstance(anchors, Mapping) and isinstance(anchors.get("plot"), Mapping) and (
+            anchors["plot"].get("width_px")):
+        wanted.append(("anchors", "Box sizes after the resize, against the anchors",
+                       lambda: _anchors(anchors)))
     drawn = []
     for key, title, draw in wanted:
         figure, note = draw()
