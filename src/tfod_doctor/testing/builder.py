@@ -79,6 +79,9 @@ class Builder:
     scan_label_map: bool = False
     #: Whether a scan should name the eval files as the eval split.
     scan_splits: bool = False
+    #: Keyword arguments both ``check`` and ``scan`` need to see a defect whose rule is off by
+    #: default (``near_duplicates``); see :attr:`Dataset.check_options`.
+    check_options: dict[str, Any] = field(default_factory=dict)
 
     # -- reading -------------------------------------------------------------------------------
 
