@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from chromium import find_chromium, visit
 from PIL import Image
@@ -244,3 +245,12 @@ def test_html_shows_each_eval_copy_beside_its_train_photo(leaky, tmp_path):
     assert seen.console_errors == [] and seen.outside_requests == []
     pictures = [image for image in seen.images if image["complete"] and image["width"] > 0]
     assert len(pictures) == len(seen.images) and len(pictures) >= 6
+
+
+def test_same_findings_with_numpy_1_popcount(leaky, monkeypatch):
+    with_numpy_2 = api.scan([leaky[0]], eval_inputs=[leaky[1]], near_duplicates=True,
+                            workers=1)
+    monkeypatch.delattr(np, "bitwise_count", raising=False)
+    with_table = api.scan([leaky[0]], eval_inputs=[leaky[1]], near_duplicates=True, workers=1)
+    assert ([f.to_dict() for f in with_table.by_rule("D017")]
+            == [f.to_dict() for f in with_numpy_2.by_rule("D017")] != [])

@@ -54,10 +54,12 @@ KEPT = 16
 HASH_BITS = KEPT * KEPT
 #: JPEGs are decoded at the smallest DCT scale (1/2 to 1/8) that leaves both sides this long.
 DRAFT = 32
+MIDDLE = (HASH_BITS - 1) // 2
 #: 64-bit words per hash.
 WORDS = HASH_BITS // 64
-#: Pairs compared per block at the end (each pair takes WORDS * 8 bytes while compared).
-PAIRS_PER_BLOCK = 1 << 20
+#: Pairs compared per block at the end (each takes about 12 bytes while compared; all pairs
+#: take about 12 ns each: 10,000 eval images against 100,000 train images in some 12 s).
+PAIRS_PER_BLOCK = 1 << 21
 SPLITS = ("train", "eval")
 
 
@@ -86,7 +88,8 @@ def perceptual_hash(data: bytes) -> bytes | None:
         return None
     pixels = np.asarray(gray, dtype=np.float64)
     frequencies = (_DCT @ pixels @ _DCT.T).ravel()
-    return np.packbits(frequencies > np.median(frequencies[1:])).tobytes()
+    median = np.partition(frequencies[1:], MIDDLE)[MIDDLE]  # of the 255 besides the mean
+    return np.packbits(frequencies > median).tobytes()
 
 
 def _shrink(gray: Image.Image) -> Image.Image:
@@ -168,13 +171,15 @@ def nearest_twins(state: NearState, limit: int) -> list[Twin]:
         return []
     hashes = np.frombuffer(state.bits, dtype=np.uint64).reshape(entries, WORDS)
     keys = np.frombuffer(state.places.keys, dtype=np.uint64)
-    train_hashes, train_keys = hashes[train], keys[train]
+    train_words = np.ascontiguousarray(hashes[train].T)  # word by word: 10x faster than 3-D
+    train_keys = keys[train]
     block = max(1, PAIRS_PER_BLOCK // train.size)
     twins: list[Twin] = []
     for start in range(0, evals.size, block):
         chunk = evals[start:start + block]
-        distances = _popcount(hashes[chunk][:, None, :] ^ train_hashes[None, :, :]).sum(
-            axis=2, dtype=np.int32)
+        distances = np.zeros((chunk.size, train.size), dtype=np.uint16)
+        for word in range(WORDS):
+            distances += _popcount(hashes[chunk, word, None] ^ train_words[word][None, :])
         distances[keys[chunk][:, None] == train_keys[None, :]] = HASH_BITS + 1  # D004's
         within = distances <= limit
         for row in np.flatnonzero(within.any(axis=1)).tolist():
@@ -188,7 +193,7 @@ def _popcount(words: np.ndarray) -> np.ndarray:
     """The number of set bits of each 64-bit word."""
     if hasattr(np, "bitwise_count"):  # numpy 2
         return np.bitwise_count(words)
-    as_bytes = words.view(np.uint8).reshape(*words.shape, 8)
+    as_bytes = np.ascontiguousarray(words).view(np.uint8).reshape(*words.shape, 8)
     return _BYTE_POPCOUNT[as_bytes].sum(axis=-1, dtype=np.uint8)
 
 
