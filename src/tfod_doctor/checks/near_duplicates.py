@@ -211,9 +211,9 @@ def _findings(state: NearState, twins: list[Twin], cap: int
         others = (f" (and {twin.count - 1} more train image(s) within the limit)"
                   if twin.count > 1 else "")
         yield D.NEAR_DUPLICATE.finding(
-            f"this eval image is a near-copy of the train image of {train.file} record "
-            f"{train.record} ({twin.bits} of {HASH_BITS} hash bits differ){others}: "
-            "re-encoded, resized or recompressed, eval scores it as if it were new",
+            f"this eval image is a copy (re-encoded, resized or recompressed) of the train "
+            f"image of {train.file} record {train.record} ({twin.bits} of {HASH_BITS} hash bits "
+            f"differ){others}: eval scores it as if it were new",
             places.location(twin.eval_entry, K.IMAGE), train=train.to_dict(), bits=twin.bits,
             hash_bits=HASH_BITS, twins=twin.count)
     hidden = len(twins) - len(shown)
