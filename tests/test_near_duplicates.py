@@ -188,6 +188,18 @@ def test_same_findings_with_one_and_two_workers(leaky):
             == [f.to_dict() for f in alone.by_rule("D017")])
 
 
+def test_same_findings_on_beam(leaky):
+    pytest.importorskip("apache_beam", reason="Apache Beam is not installed: pip install -e "
+                        "'.[test]'")
+    plan, ctx = api.scan_plan_and_context([leaky[0]], eval_inputs=[leaky[1]],
+                                          near_duplicates=True)
+    local = execute(plan, ctx, workers=1)
+    on_beam = execute(plan, ctx, runner="beam", beam_options="--runner=FnApiRunner",
+                      split_bytes=50_000)
+    assert ([f.to_dict() for f in on_beam.by_rule("D017")]
+            == [f.to_dict() for f in local.by_rule("D017")] != [])
+
+
 def test_findings_past_the_cap_are_counted(leaky):
     plan, ctx = api.scan_plan_and_context([leaky[0]], eval_inputs=[leaky[1]],
                                           near_duplicates=True)

@@ -50,8 +50,8 @@ Examples:
 @click.option("--deep", is_flag=True, help="Decode every image fully (slower) instead of "
               "reading image headers only; also turns on --near-duplicates.")
 @click.option("--near-duplicates", is_flag=True,
-              help="Find eval images that are re-encoded, resized or recompressed copies of "
-                   "train images (D017; decodes every image small, slower).")
+              help="Find --eval images that are re-encoded, resized or recompressed copies of "
+                   "RECORDS' images (D017; decodes every image small, slower).")
 @report_options
 @project_options
 @engine_options
