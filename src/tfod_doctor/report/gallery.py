@@ -197,7 +197,7 @@ def finding_pictures(
                 data_uri(image), file, group[0].location.record, _caption(group[0]), group,
                 highlighted=bool(bad), twin=twin,
             ))
-            made += 1 + (twin is not None)
+            made += 1 if twin is None else 2
     return pictures
 
 
