@@ -50,7 +50,8 @@ def test_rule_fires_on_its_defect_and_where_it_was_planted(rule, tmp_path, monke
         monkeypatch.setattr(witness, "installed_api", lambda: api)
     dataset = make_dataset(tmp_path, [rule.defect], train_shards=3)
     # Defects of the inputs named on the command line are scan's; everything else is check's.
-    report = scan(**dataset.scan_args()) if dataset.extra_inputs else check(dataset.config_path)
+    report = (scan(**dataset.scan_args()) if dataset.extra_inputs
+              else check(dataset.config_path, **dataset.check_options))
     found = report.by_rule(rule.id)
     assert found, f"{rule.id} did not fire on defect {rule.defect}: {report.rule_counts}"
     for planted in dataset.planted_for(rule.defect):

@@ -59,6 +59,7 @@ def context(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     deep: bool = False,
+    near_duplicates: bool = False,
     project: ProjectSettings | None = None,
     baseline: PathLike | None = None,
 ) -> CheckContext:
@@ -69,6 +70,8 @@ def context(
     keypoints...) the records are meant for. ``project`` (a project file's settings) gives the
     rules selected when ``select`` is empty, adds its ignores to ``ignore``, and overrides
     severities; ``baseline`` is a baseline file to read (if it exists) or to write.
+    ``near_duplicates`` (or ``deep``) compares the images' perceptual hashes across the splits
+    (D017).
     """
     project = project or ProjectSettings()
     select = list(select) or list(project.select or ())
@@ -83,6 +86,7 @@ def context(
         max_boxes=max_boxes,
         flags=flags or InputFlags(),
         deep=deep,
+        near_duplicates=near_duplicates or deep,
         rule_filter=rule_filter(select, ignore),
         policy=_policy(project, baseline),
         quality=project.quality,
@@ -135,6 +139,7 @@ def scan_plan_and_context(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     deep: bool = False,
+    near_duplicates: bool = False,
     project: ProjectSettings | None = None,
     baseline: PathLike | None = None,
 ) -> tuple[Plan, CheckContext]:
@@ -147,7 +152,8 @@ def scan_plan_and_context(
         label_map, label_findings = read_label_table(label_map)
     ctx = context(label_map=label_map, num_classes=num_classes, max_boxes=max_boxes,
                   flags=flags, label_map_in_reader=label_map_in_reader, select=select,
-                  ignore=ignore, deep=deep, project=project, baseline=baseline)
+                  ignore=ignore, deep=deep, near_duplicates=near_duplicates, project=project,
+                  baseline=baseline)
     plan = scan_plan(inputs, eval_inputs)
     plan.findings.extend(label_findings)
     return plan, ctx
@@ -165,6 +171,7 @@ def scan(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     deep: bool = False,
+    near_duplicates: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
     runner: str = "local",
@@ -186,7 +193,8 @@ def scan(
     plan, ctx = scan_plan_and_context(
         inputs, eval_inputs=eval_inputs, label_map=label_map, num_classes=num_classes,
         max_boxes=max_boxes, flags=flags, label_map_in_reader=label_map_in_reader,
-        select=select, ignore=ignore, deep=deep, project=project, baseline=baseline,
+        select=select, ignore=ignore, deep=deep, near_duplicates=near_duplicates,
+        project=project, baseline=baseline,
     )
     report = execute(plan, ctx, progress, workers=workers, runner=runner,
                      beam_options=beam_options)
@@ -221,6 +229,7 @@ def check_plan(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     deep: bool = False,
+    near_duplicates: bool = False,
     project: ProjectSettings | None = None,
     baseline: PathLike | None = None,
 ) -> tuple[Plan, CheckContext]:
@@ -242,7 +251,8 @@ def check_plan(
         raise UserError(f"{config} does not exist: name your pipeline.config")
     if project is None:
         project = project_settings(path.parent)
-    base = context(select=select, ignore=ignore, deep=deep, project=project, baseline=baseline)
+    base = context(select=select, ignore=ignore, deep=deep, near_duplicates=near_duplicates,
+                   project=project, baseline=baseline)
     prepared = prepare_check(str(path if path != Path(config) else config), base_ctx=base,
                              split=split)
     return prepared.plan, prepared.ctx
@@ -255,6 +265,7 @@ def check(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     deep: bool = False,
+    near_duplicates: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
     runner: str = "local",
@@ -274,7 +285,7 @@ def check(
     :class:`Report`; nothing is printed.
     """
     plan, ctx = check_plan(config, split=split, select=select, ignore=ignore, deep=deep,
-                           project=project, baseline=baseline)
+                           near_duplicates=near_duplicates, project=project, baseline=baseline)
     report = execute(plan, ctx, progress, workers=workers, runner=runner,
                      beam_options=beam_options)
     save_baseline(report, ctx, baseline)

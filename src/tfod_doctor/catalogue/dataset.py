@@ -224,3 +224,21 @@ TOO_MANY_BOXES_EXPECTED = define(Rule(
     example="[expect] max-boxes-per-image = 10; an image with 37 boxes",
     defect="boxes_above_expected",
 ))
+
+NEAR_DUPLICATE = define(Rule(
+    id="D017",
+    name="near-duplicate-across-splits",
+    severity=Severity.WARNING,
+    summary="An eval image is a re-encoded, resized or recompressed copy of a train image "
+            "(with `--near-duplicates` or `--deep`).",
+    why="The model is evaluated on a photo it trained on, only saved again: eval metrics "
+        "overstate how well it does on new images. D004 sees identical bytes only, but the usual "
+        "leak is the same photo exported twice (another quality, size or format), which changes "
+        "every byte. The images' perceptual hashes (256 bits) are compared; copies differ in a "
+        "few bits, other photos of the same scene in a hundred.",
+    fix="Remove the copies from one of the splits (usually from train), and split by source "
+        "photo before resizing or exporting; the limit is `[thresholds] near-duplicate-bits`.",
+    example="eval record 7 holds train record 312's photo at half size and JPEG quality 60 "
+            "(3 of 256 bits differ)",
+    defect="near_duplicate_across_splits",
+))

@@ -62,8 +62,9 @@ class QualityThresholds:
     #: splits skew.
     skew_js: float = 0.1
     #: D017: images whose perceptual hashes differ in at most this many of 256 bits are
-    #: near-duplicates.
-    near_duplicate_bits: int = 24
+    #: near-duplicates (copies measure 0-34 bits apart, other photos of a scene 100 or more:
+    #: see ``checks.near_duplicates``).
+    near_duplicate_bits: int = 32
 
 
 @dataclass(frozen=True)

@@ -49,12 +49,16 @@ the command line win (--ignore adds to the file's ignores).
 @click.option("--split", type=click.Choice(api.SPLITS),
               help="Read only the records of this split (the config is always checked).")
 @click.option("--deep", is_flag=True, help="Decode every image fully (slower) instead of "
-              "reading image headers only.")
+              "reading image headers only; also turns on --near-duplicates.")
+@click.option("--near-duplicates", is_flag=True,
+              help="Find eval images that are re-encoded, resized or recompressed copies of "
+                   "train images (D017; decodes every image small, slower).")
 @report_options
 @project_options
 @engine_options
 def check(
-    pipeline_config: Path, split: str | None, deep: bool, fmt: str, output: Path | None,
+    pipeline_config: Path, split: str | None, deep: bool, near_duplicates: bool, fmt: str,
+    output: Path | None,
     fail_on: Severity | None, select: tuple[str, ...], ignore: tuple[str, ...], verbose: bool,
     config_file: Path | None, isolated: bool, baseline: Path | None,
     workers: int | None, runner: str, beam_options: str | None,
@@ -64,6 +68,7 @@ def check(
     start = pipeline_config if pipeline_config.is_dir() else pipeline_config.parent
     project = api.project_settings(start, config_file, isolated)
     plan, ctx = api.check_plan(pipeline_config, split=split, deep=deep,
+                               near_duplicates=near_duplicates,
                                select=split_selectors(select), ignore=split_selectors(ignore),
                                project=project, baseline=baseline)
     inputs = plan_inputs(plan, ctx, [pipeline_config])

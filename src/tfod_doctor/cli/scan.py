@@ -50,13 +50,17 @@ Examples:
 @click.option("--max-boxes", type=click.IntRange(min=1), metavar="N",
               help="The input reader's max_number_of_boxes  [default: the OD API's 100]")
 @click.option("--deep", is_flag=True, help="Decode every image fully (slower) instead of "
-              "reading image headers only.")
+              "reading image headers only; also turns on --near-duplicates.")
+@click.option("--near-duplicates", is_flag=True,
+              help="Find --eval images that are re-encoded, resized or recompressed copies of "
+                   "RECORDS' images (D017; decodes every image small, slower).")
 @report_options
 @project_options
 @engine_options
 def scan(
     records: tuple[str, ...], eval_records: tuple[str, ...], label_map: Path | None,
-    num_classes: int | None, max_boxes: int | None, deep: bool, fmt: str, output: Path | None,
+    num_classes: int | None, max_boxes: int | None, deep: bool, near_duplicates: bool,
+    fmt: str, output: Path | None,
     fail_on: Severity | None, select: tuple[str, ...], ignore: tuple[str, ...], verbose: bool,
     config_file: Path | None, isolated: bool, baseline: Path | None,
     workers: int | None, runner: str, beam_options: str | None,
@@ -68,6 +72,7 @@ def scan(
     plan, ctx = api.scan_plan_and_context(
         list(records), eval_inputs=list(eval_records), label_map=label_map,
         num_classes=num_classes, max_boxes=max_boxes, deep=deep,
+        near_duplicates=near_duplicates,
         select=split_selectors(select), ignore=split_selectors(ignore),
         project=project, baseline=baseline,
     )

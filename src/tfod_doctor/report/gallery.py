@@ -45,6 +45,9 @@ class Picture:
     findings: list[Finding] = field(default_factory=list)
     #: Whether some of its boxes are drawn as the offending ones.
     highlighted: bool = False
+    #: The train record the findings name as this eval image's copy (D004, D017), drawn to show
+    #: beside it.
+    twin: Picture | None = None
 
 
 @dataclass
@@ -189,12 +192,30 @@ def finding_pictures(
                 continue
             bad = bad_boxes(group)
             image = draw_record(view, names, bad, limits.side)
+            twin = twin_picture(group[0], fetcher, limits, names)
             pictures.setdefault(rule, []).append(Picture(
                 data_uri(image), file, group[0].location.record, _caption(group[0]), group,
-                highlighted=bool(bad),
+                highlighted=bool(bad), twin=twin,
             ))
-            made += 1
+            made += 1 if twin is None else 2
     return pictures
+
+
+def twin_picture(finding: Finding, fetcher: RecordFetcher, limits: Limits,
+                 names: Mapping[int, str] | None = None) -> Picture | None:
+    """The picture of the train record a finding's evidence names (``train``: its file, record
+    and offset), or ``None`` when it names none or it cannot be read back."""
+    train = finding.evidence.get("train")
+    if not isinstance(train, dict):
+        return None
+    file, offset, record = train.get("file"), train.get("offset"), train.get("record")
+    if not isinstance(file, str) or not isinstance(offset, int):
+        return None
+    view = fetcher.view_at(file, offset, record if isinstance(record, int) else 0)
+    if view is None:
+        return None
+    image = draw_record(view, names, (), limits.side)
+    return Picture(data_uri(image), file, record, f"train: {file} · record {record}")
 
 
 def _by_rule_and_record(report: Report) -> dict[str, dict[tuple[str, int], list[Finding]]]:

@@ -2,9 +2,9 @@
 
 The page needs no network: styles are inline, plots are SVG and thumbnails JPEG ``data:`` URIs.
 Its parts, top to bottom: the summary (counts by severity, data loss first); findings grouped by
-rule with thumbnails of the offending records, their bad boxes highlighted; the dataset's plots
-(classes, boxes per image, box sizes and shapes, image sizes); the files; the schema present; and
-a grid of sample images with their boxes.
+rule with thumbnails of the offending records, their bad boxes highlighted (an eval image leaked
+from train beside its train copy); the dataset's plots (classes, boxes per image, box sizes and
+shapes, image sizes); the files; the schema present; and a grid of sample images with their boxes.
 """
 
 from __future__ import annotations
@@ -102,6 +102,8 @@ figcaption span{display:block;color:#98a2b3;word-break:normal}
 .samples figure{max-width:none;display:flex;flex-direction:column;justify-content:space-between}
 .samples figure img{max-width:100%}
 .verdict+.verdict{margin-top:2px}
+.pair{display:flex;flex-wrap:wrap;gap:12px;align-items:center;margin:12px 0 4px}
+.pair .apart{margin:0;color:var(--mute);font-weight:600}
 footer{color:var(--mute);margin-top:40px;font-size:12px}
 """
 
@@ -232,12 +234,28 @@ def _figure(picture: Picture) -> str:
             f"<figcaption>{_e(picture.caption)}{detail}</figcaption></figure>")
 
 
+def _pair(picture: Picture, twin: Picture) -> str:
+    """An eval picture beside its train copy, and how far apart their hashes are (D017)."""
+    evidence = picture.findings[0].evidence if picture.findings else {}
+    bits, of = evidence.get("bits"), evidence.get("hash_bits")
+    apart = (f"{bits} of {of} hash bits differ" if isinstance(bits, int) else
+             "identical image bytes")
+    alt = f"{twin.file} record {twin.record}"
+    return (f"<div class=pair>{_figure(picture)}"
+            f'<figure class=twin><img src="{twin.uri}" alt="{_e(alt)}" loading="eager">'
+            f"<figcaption>{_e(twin.caption)}</figcaption></figure>"
+            f"<p class=apart>{_e(apart)}</p></div>")
+
+
 def _thumbs(pictures: list[Picture]) -> str:
     if not pictures:
         return ""
+    pairs = "".join(_pair(p, p.twin) for p in pictures if p.twin is not None)
+    single = [p for p in pictures if p.twin is None]
+    grid = f"<div class=thumbs>{''.join(_figure(p) for p in single)}</div>" if single else ""
     legend = ("<p class=note>Boxes drawn thick in red are the ones the findings name.</p>"
               if any(p.highlighted for p in pictures) else "")
-    return f"<div class=thumbs>{''.join(_figure(p) for p in pictures)}</div>{legend}"
+    return f"{pairs}{grid}{legend}"
 
 
 def _rule_article(report: Report, rule_id: str, pictures: list[Picture], verbose: bool) -> str:

@@ -84,6 +84,9 @@ class Builder:
     checkpoint_tensors: list[tuple[str, str, tuple[int, ...]]] | None = None
     #: Whether that checkpoint is a TF2 object-based one (``False``: TF1, name-based).
     checkpoint_object_based: bool = True
+    #: Keyword arguments both ``check`` and ``scan`` need to see a defect whose rule is off by
+    #: default (``near_duplicates``); see :attr:`Dataset.check_options`.
+    check_options: dict[str, Any] = field(default_factory=dict)
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -51,6 +51,9 @@ class Dataset:
     label_items: list[LabelItem] = field(default_factory=list)
     #: What ``scan`` needs besides the inputs to see the planted defects (see :meth:`scan_args`).
     scan_options: dict[str, Any] = field(default_factory=dict)
+    #: What ``check`` (and ``scan``) must be told to see the planted defects: the switches of
+    #: rules that are off by default (``{"near_duplicates": True}``).
+    check_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def record_files(self) -> list[Path]:
@@ -73,7 +76,7 @@ class Dataset:
 
     def scan_args(self) -> dict[str, Any]:
         """Keyword arguments for :func:`tfod_doctor.api.scan` that see every planted defect."""
-        options = dict(self.scan_options)
+        options = {**self.scan_options, **self.check_options}
         if options.pop("use_label_map", False):
             options["label_map"] = self.label_table()
         if options.pop("use_splits", False):
@@ -237,6 +240,7 @@ def make_dataset(
         label_items=list(builder.label_items),
         scan_options={**builder.scan_options, "use_label_map": builder.scan_label_map,
                       "use_splits": builder.scan_splits},
+        check_options=dict(builder.check_options),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tfod_doctor.testing.builder import Builder, Slot, Stage, defect
-from tfod_doctor.testing.images import make_image
+from tfod_doctor.testing.images import draw_scene, encode_image, make_image
 from tfod_doctor.testing.samples import Box
 
 PROJECT_FILE = "tfod-doctor.toml"
@@ -132,3 +132,19 @@ def image_size_unexpected(b: Builder) -> None:
 def boxes_above_expected(b: Builder) -> None:
     """A project file beside the config expecting at most one box per image."""
     _project_file(b, "[expect]\nmax-boxes-per-image = 1\n", "boxes_above_expected")
+
+
+@defect("near_duplicate_across_splits", Stage.FEATURES)
+def near_duplicate_across_splits(b: Builder) -> None:
+    """Give a train record a photo (JPEG quality 95) and an eval record the same photo at half
+    the size and quality 60 (check with ``near_duplicates=True``)."""
+    b.scan_splits = True
+    b.check_options["near_duplicates"] = True
+    photo = draw_scene(256, 192, seed=17)
+    for slot, image, quality in ((b.pick("train"), photo, 95),
+                                 (b.pick("eval"), photo.resize((128, 96)), 60)):
+        sample = slot.sample
+        sample.width, sample.height = image.size
+        sample.image, sample.format = encode_image(image, "jpeg", quality=quality), "jpeg"
+        _rewrite(slot)
+    b.plant_in("near_duplicate_across_splits", slot, key="image/encoded")
