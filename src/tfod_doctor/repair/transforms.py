@@ -200,6 +200,13 @@ def rename_keys(rec: EditableRecord, state: RepairState) -> None:
         rec.note("rename", rule, f"{old} -> {new}")
 
 
+def _int64(numbers: list[int]) -> list[int]:
+    """``numbers`` when each fits an int64; ValueError when one does not."""
+    if any(not -(2**63) <= n < 2**63 for n in numbers):
+        raise ValueError("out of the int64 range")
+    return numbers
+
+
 def _cast(values: list[Any], kind: Kind, target: Kind) -> list[Any] | None:
     """``values`` as ``target`` when that loses nothing, else ``None``."""
     try:
@@ -207,9 +214,9 @@ def _cast(values: list[Any], kind: Kind, target: Kind) -> list[Any] | None:
             return [float(v) for v in values]
         if target is Kind.INT64 and kind is Kind.FLOAT and all(
                 math.isfinite(v) and v == int(v) for v in values):
-            return [int(v) for v in values]
+            return _int64([int(v) for v in values])
         if target is Kind.INT64 and kind is Kind.BYTES:
-            return [int(v.decode("ascii").strip()) for v in values]
+            return _int64([int(v.decode("ascii").strip()) for v in values])
         if target is Kind.FLOAT and kind is Kind.BYTES:
             return [float(v.decode("ascii").strip()) for v in values]
         if target is Kind.BYTES and kind in (Kind.INT64, Kind.FLOAT):
@@ -259,7 +266,7 @@ def single_values(rec: EditableRecord, state: RepairState) -> None:
                      "be derived: left as it is")
             continue
         rec.set(key, wanted.kind, [value])
-        shown = value.decode() if isinstance(value, bytes) else value
+        shown = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
         rec.note("single-value", "F004", f"{key}: {len(values)} values -> [{shown!r}]")
 
 
