@@ -29,6 +29,12 @@ def _fresh(folder: Path) -> None:
     (folder / MARKER).write_text("made by tfod-doctor demo; safe to delete\n")
 
 
+def _cannot_write(folder: Path, exc: OSError) -> UserError:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return UserError(f"cannot write the demo datasets into {folder}: "
+                     f"{exc.strerror or exc}{where}; name a folder that can be created")
+
+
 @click.command(
     epilog="""\b
 Examples:
@@ -47,10 +53,13 @@ def demo(folder: Path, fmt: str) -> int:
     from tfod_doctor.testing import make_dataset
 
     clean_dir, broken_dir = folder / "clean", folder / "broken"
-    for sub in (clean_dir, broken_dir):
-        _fresh(sub)
-    clean = make_dataset(clean_dir, varied=True, n_train=24, n_eval=8)
-    broken = make_dataset(broken_dir, DEMO_DEFECTS, varied=True, n_train=24, n_eval=8)
+    try:
+        for sub in (clean_dir, broken_dir):
+            _fresh(sub)
+        clean = make_dataset(clean_dir, varied=True, n_train=24, n_eval=8)
+        broken = make_dataset(broken_dir, DEMO_DEFECTS, varied=True, n_train=24, n_eval=8)
+    except OSError as exc:
+        raise _cannot_write(folder, exc) from exc
     options = reports.RenderOptions(color=use_color() and fmt == "text", command="check")
 
     clean_report = api.check(clean.config_path)

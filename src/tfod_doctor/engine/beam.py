@@ -149,7 +149,11 @@ def _load(path: str) -> Merged:
 
 def pipeline_options(flags: str | Sequence[str] | None) -> PipelineOptions:
     """Beam options from a string of flags (or a list), with the default runner filled in."""
-    args = shlex.split(flags) if isinstance(flags, str) else list(flags or [])
+    try:
+        args = shlex.split(flags) if isinstance(flags, str) else list(flags or [])
+    except ValueError as exc:  # shlex: "No closing quotation", "No escaped character"
+        raise UserError(f"--beam-options {flags!r}: {str(exc).lower()} (the flags are split "
+                        "as a shell splits them)") from None
     options = PipelineOptions(args)
     if not options.view_as(StandardOptions).runner:
         options.view_as(StandardOptions).runner = DEFAULT_BEAM_RUNNER

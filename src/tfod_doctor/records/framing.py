@@ -485,6 +485,10 @@ def read_record_at(
     ``verify_payload=False`` a payload that fails its CRC is returned anyway (to show what a
     damaged record still holds); otherwise that raises too.
     """
+    size = file.seek(0, 2)
+    if offset + HEADER_SIZE > size:
+        raise NoRecordHere(f"{name}: the file ends before byte {offset + HEADER_SIZE} (it holds "
+                           f"{size:,} bytes)")
     file.seek(offset)
     header = file.read(HEADER_SIZE)
     if len(header) < HEADER_SIZE:
@@ -492,7 +496,7 @@ def read_record_at(
     length, length_crc = _HEADER.unpack(header)
     if masked_crc32c(header[:8]) != length_crc:
         raise NoRecordHere(f"{name}: no record header at byte {offset}")
-    remaining = file.seek(0, 2) - offset - HEADER_SIZE
+    remaining = size - offset - HEADER_SIZE
     if length + FOOTER_SIZE > remaining:
         raise NoRecordHere(f"{name}: the record at byte {offset} is cut short")
     file.seek(offset + HEADER_SIZE)
