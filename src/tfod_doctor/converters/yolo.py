@@ -45,6 +45,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise UserError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:
+        raise UserError(f"{path}: its lists or mappings nest too deep to read: is it a YOLO "
+                        "data.yaml?") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
