@@ -18,7 +18,7 @@ import pytest
 
 from tfod_doctor.cli import main
 from tfod_doctor.records import Bytes, Floats, Ints, encode_example, write_records
-from tfod_doctor.testing import make_dataset
+from tfod_doctor.testing import annotated_images, make_dataset, write_csv
 from tfod_doctor.testing.images import make_image
 
 _BUG_WORDS = re.compile(r"internal error|\bbug\b|Traceback", re.IGNORECASE)
@@ -292,6 +292,28 @@ def test_a_yolo_data_yaml_nested_too_deep(capsys, tmp_path):
     code, printed = run(capsys, "convert", "yolo", path, "--out", tmp_path / "out")
     assert code == 2
     assert f"{path}: its lists or mappings nest too deep to read" in one_line(printed)
+
+
+def test_a_csv_file_name_with_a_nul_character(capsys, tmp_path):
+    """Found by the property tests: opening such a name raised ValueError in the converter."""
+    images = annotated_images(2, ["cat", "dog"], sizes=[(32, 24)], negative_rate=0.0)
+    path = write_csv(tmp_path / "csv", images).source
+    lines = path.read_text().split("\n")
+    lines[1] = "\x00" + lines[1]
+    path.write_text("\n".join(lines))
+    code, printed = run(capsys, "convert", "csv", path, "--out", tmp_path / "out")
+    assert code == 1
+    assert f"{path}:2" in printed and "holds a NUL character" in printed
+
+
+def test_a_csv_header_that_names_a_column_twice(capsys, tmp_path):
+    """Found by the property tests: every row then looked one field short (IndexError)."""
+    path = tmp_path / "labels.csv"
+    path.write_text("filename,width,height,class,xmin,ymin,xmax,ymax,class\n"
+                    "a.jpg,32,24,cat,6,5,16,17,dog\n")
+    code, printed = run(capsys, "convert", "csv", path, "--out", tmp_path / "out")
+    assert code == 2
+    assert f"{path}:1: the header names the column(s) 'class' more than once" in printed
 
 
 # -- what is left for the net at the top ---------------------------------------------------------

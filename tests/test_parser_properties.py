@@ -166,14 +166,19 @@ def datasets(tmp_path_factory) -> dict[str, tuple[Path, str]]:
     }.items()}
 
 
-def _check_format(datasets, name: str, fmt: str, text: str, out: Path) -> None:
+def _check_format(datasets, name: str, fmt: str, text: str | bytes, out: Path) -> None:
     path, valid = datasets[name]
     try:
-        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
         source = datasets["yolo-yaml"][0] if name == "yolo-labels" else path
         _convert(fmt, source, out)
     finally:
         path.write_text(valid)
+
+
+def _latin1(text: str) -> bytes:
+    """Text as an editor set to Latin-1 saves it: not UTF-8 where it is not ASCII."""
+    return text.encode("latin-1", "replace")
 
 
 def _format_test(name: str, fmt: str, pieces: list[str]):
@@ -181,7 +186,8 @@ def _format_test(name: str, fmt: str, pieces: list[str]):
     @given(data=st.data())
     def test(datasets, tmp_path_factory, data):
         valid = datasets[name][1]
-        text = data.draw(_inputs(valid, pieces))
+        text = data.draw(st.one_of(_inputs(valid, pieces), st.binary(max_size=300),
+                                   _edited(valid, pieces).map(_latin1)))
         _check_format(datasets, name, fmt, text, tmp_path_factory.getbasetemp() / f"out-{name}")
 
     test.__name__ = f"test_any_text_as_{name.replace('-', '_')}_converts_or_is_refused_clearly"
