@@ -18,7 +18,13 @@ import pytest
 
 from tfod_doctor.cli import main
 from tfod_doctor.records import Bytes, Floats, Ints, encode_example, write_records
-from tfod_doctor.testing import annotated_images, make_dataset, write_csv
+from tfod_doctor.testing import (
+    annotated_images,
+    make_dataset,
+    write_coco,
+    write_csv,
+    write_yolo,
+)
 from tfod_doctor.testing.images import make_image
 
 _BUG_WORDS = re.compile(r"internal error|\bbug\b|Traceback", re.IGNORECASE)
@@ -314,6 +320,35 @@ def test_a_csv_header_that_names_a_column_twice(capsys, tmp_path):
     code, printed = run(capsys, "convert", "csv", path, "--out", tmp_path / "out")
     assert code == 2
     assert f"{path}:1: the header names the column(s) 'class' more than once" in printed
+
+
+def test_an_image_name_too_long_for_the_file_system(capsys, tmp_path):
+    """Found by the property tests: looking for the image raised "File name too long" and
+    stopped the conversion; now that image is skipped and the rest converted."""
+    images = annotated_images(2, ["cat", "dog"], sizes=[(32, 24)], negative_rate=0.0)
+    path = write_coco(tmp_path / "coco", images, {"cat": 1, "dog": 2}).source
+    doc = json.loads(path.read_text())
+    doc["images"][0]["file_name"] = "x" * 300 + ".jpg"
+    path.write_text(json.dumps(doc))
+    out = tmp_path / "out"
+    code, printed = run(capsys, "convert", "coco", path, "--out", out)
+    assert code == 1
+    assert "File name too long" in printed and "x" * 100 in printed
+    assert json.loads((out / "conversion.json").read_text())["splits"]["train"]["images"] == 1
+
+
+def test_yolo_entries_that_name_no_file(capsys, tmp_path):
+    """A data.yaml ``path`` too long for the file system, and list-file lines ``/``, ``.`` and
+    a name too long: the dataset's own folder is used, the lines name no image."""
+    images = annotated_images(1, ["cat"], sizes=[(32, 24)], negative_rate=0.0)
+    data_yaml = write_yolo(tmp_path / "yolo", {"train": images}, ["cat"]).source
+    (data_yaml.parent / "list.txt").write_text(f"/\n.\n{'y' * 300}\nimages/train/"
+                                               f"{images[0].name}\n")
+    data_yaml.write_text(f"path: /{'x' * 300}\ntrain: list.txt\nnames: [cat]\n")
+    out = tmp_path / "out"
+    code, printed = run(capsys, "convert", "yolo", data_yaml, "--out", out)
+    assert code == 1 and "y" * 100 in printed  # the long name: a missing image
+    assert json.loads((out / "conversion.json").read_text())["splits"]["train"]["images"] == 1
 
 
 # -- what is left for the net at the top ---------------------------------------------------------
