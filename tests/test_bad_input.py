@@ -64,7 +64,10 @@ def test_a_config_nested_300_deep(capsys, dataset):
     code, printed = run(capsys, "check", config)
     assert code == 1
     assert "Blocks nested more than 100 levels deep" in printed
-    assert f"{config}:4:" in printed  # the block that goes too deep, in the config
+    assert f"{config}:4:297" in printed  # the 100th "{" of line 4
+    # The line is quoted from 40 characters before that column, with the caret under it.
+    quoted, caret = printed.split(f"{config}:4:297")[1].splitlines()[2:4]
+    assert quoted.strip().startswith("4 | …") and caret.index("^") == quoted.index("…") + 41
 
 
 def test_a_label_map_nested_300_deep(capsys, dataset):
