@@ -156,9 +156,8 @@ def datasets(tmp_path_factory) -> dict[str, tuple[Path, str]]:
     coco = write_coco(root / "coco", images, {"cat": 1, "dog": 2}).source
     voc_root = write_voc(root / "voc", images).source
     voc = next(voc_root.glob("*.xml"))
-    yolo_root = write_yolo(root / "yolo", {"train": images}, ["cat", "dog"]).source
-    yolo_yaml = yolo_root if yolo_root.is_file() else next(yolo_root.glob("*.yaml"))
-    yolo_label = next(yolo_yaml.parent.rglob("labels/**/*.txt"))
+    yolo_yaml = write_yolo(root / "yolo", {"train": images}, ["cat", "dog"]).source
+    yolo_label = next(yolo_yaml.parent.glob("labels/train/*.txt"))
     csv_file = write_csv(root / "csv", images).source
     return {name: (path, path.read_text()) for name, path in {
         "coco": coco, "voc": voc, "yolo-yaml": yolo_yaml, "yolo-labels": yolo_label,
