@@ -183,7 +183,7 @@ change = sys.argv.pop(1)
 def changing(self):
     for number, item in enumerate(read(self)):
         yield item
-        if number == 0:  # another program changes the file after the first record
+        if number == 0 and self.start == 0:  # another program changes the file now
             if change == "truncate":
                 os.truncate(self.name, 100)
             else:
@@ -218,6 +218,27 @@ def test_a_record_file_that_changes_while_it_is_read(tmp_path, change):
     assert finding["location"]["file"] == str(path)
     assert "changed during the run" in finding["message"]
     assert loaded["stats"]["totals"]["records"] == (8 if change == "truncate" else 10)
+
+
+def test_a_record_file_cut_short_while_workers_read_its_pieces(tmp_path):
+    """Two workers read a 10 MB file in pieces; it is cut short after the first record: the
+    pieces no longer fit together (whichever piece is read first), the file is read again as
+    it is now, and the report says it changed. Workers are forked on Linux, hook and all."""
+    if sys.platform != "linux":
+        pytest.skip("the workers inherit the hook that changes the file only when forked")
+    path = tmp_path / "changes.tfrecord"
+    write_records(path, [_record_payload(i) for i in range(10)])
+    report = tmp_path / "report.json"
+    run_ = subprocess.run(
+        [sys.executable, "-c", _SHRINKING_SCAN, "truncate", "scan", str(path), "--workers",
+         "2", "--format", "json", "-o", str(report)],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert run_.returncode == 1, (run_.returncode, run_.stderr[-2000:])
+    loaded = json.loads(report.read_text())
+    (finding,) = [f for f in loaded["findings"] if f["rule"] == "R023"]
+    assert "changed during the run" in finding["message"] and str(path) in finding["message"]
 
 
 def _record_payload(seed: int) -> bytes:
