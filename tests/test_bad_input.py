@@ -296,6 +296,14 @@ def test_fix_name_that_is_not_a_plain_name(capsys, dataset, tmp_path, name):
     assert not out.exists()
 
 
+def test_a_shard_size_beyond_any_number(capsys, dataset, tmp_path):
+    size = "9" * 400 + "MB"
+    code, printed = run(capsys, "fix", dataset.train_files[0], "--out", tmp_path / "fixed",
+                        "--shard-size", size)
+    assert code == 2
+    assert f"the shard size {size!r} is too large" in printed
+
+
 def test_convert_name_with_a_path(capsys, tmp_path):
     csv_file = tmp_path / "labels.csv"
     csv_file.write_text("filename,width,height,class,xmin,ymin,xmax,ymax\n")

@@ -7,6 +7,7 @@ bytes. Shards are written under temporary names and renamed once the total is kn
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -29,7 +30,11 @@ def parse_size(text: str) -> int:
     unit = match[2].upper() if match else ""
     if not match or unit not in _UNITS:
         raise UserError(f"cannot read the size {text!r}: write it as 100MB, 64MiB or 5000000")
-    size = int(float(match[1]) * _UNITS[unit])
+    value = float(match[1]) * _UNITS[unit]
+    if not math.isfinite(value):
+        raise UserError(f"the shard size {text!r} is too large: write it as 100MB, 64MiB or "
+                        "5000000")
+    size = int(value)
     if size <= 0:
         raise UserError(f"the shard size must be positive, not {text!r}")
     return size
