@@ -285,7 +285,7 @@ def test_a_file_that_changes_while_it_is_read(capsys, monkeypatch, records):
     code, report = scan_json(capsys, str(records))
     assert code == 1
     (finding,) = report["findings"]
-    assert finding["rule"] == "R023" and "change while it was read" in finding["message"]
+    assert finding["rule"] == "R023" and "changed during the run" in finding["message"]
     assert report["stats"]["totals"]["records"] == 5
 
 

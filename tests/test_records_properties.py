@@ -171,5 +171,5 @@ def test_vectorised_header_search_finds_exactly_the_verified_headers(noise, head
 def test_a_file_that_shrinks_while_it_is_read():
     data = b"".join(frame(bytes([i]) * 50) for i in range(4))
     reader = RecordReader(io.BytesIO(data[:-30]), len(data), "f", chunk_size=16)
-    with pytest.raises(OSError, match="change while it was read"):
+    with pytest.raises(OSError, match="changed during the run"):
         list(reader)

@@ -29,7 +29,7 @@ from tfod_doctor.config.rewrite import (
     rewrite_label_map,
     rewrite_pipeline,
 )
-from tfod_doctor.converters.shards import Sharding, shard_pattern
+from tfod_doctor.converters.shards import Sharding, check_shard_name, shard_pattern
 from tfod_doctor.errors import UserError
 from tfod_doctor.guard import OutputFolder, Protected, check_folder
 from tfod_doctor.records import InputProblem, ProblemKind, discover
@@ -97,6 +97,10 @@ class FixRequest:
     #: ``--box-layout`` / ``--box-units`` for flat box lists the data cannot tell apart.
     box_layout: str | None = None
     box_units: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.name is not None:
+            check_shard_name(self.name)
 
 
 def is_pipeline_config(path: str) -> bool:

@@ -170,9 +170,12 @@ UNREADABLE = define(Rule(
     name="unreadable-input",
     severity=Severity.ERROR,
     summary="A file exists but cannot be read (permissions, I/O error, a directory where a file "
-            "was expected, a remote store that refused access).",
-    why="TensorFlow fails on it with PermissionDenied or an I/O error.",
-    fix="Fix the permissions or the storage; the message says what the system answered.",
+            "was expected, a remote store that refused access), or it changed while it was "
+            "read.",
+    why="TensorFlow fails on it with PermissionDenied or an I/O error; a file another program "
+        "is still writing is not what training will read.",
+    fix="Fix the permissions or the storage; the message says what the system answered. A file "
+        "that changed during the run: check again once nothing writes to it.",
     example="chmod 000 train.tfrecord",
     defect="unreadable_file",
 ))

@@ -60,6 +60,15 @@ def app() -> None:
     TFRecords, pipeline.config and label map, checked together."""
 
 
+def _system_answer(exc: OSError) -> str:
+    """``cannot use PATH: No space left on device`` from an OSError."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    other = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+    return f"cannot use {exc.filename}{other}: {reason}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console script: run a command and exit with its code, never with a traceback."""
     try:
@@ -77,6 +86,12 @@ def main(argv: list[str] | None = None) -> None:
         code = exc.exit_code
     except BrokenPipeError:
         code = 0
+    except OSError as exc:
+        # What the system answered about a file (disk full, permissions, a path that is not a
+        # folder...): a problem of the input or the machine, which the commands report where
+        # they can; this is the net for the places that cannot.
+        click.secho(f"error: {_system_answer(exc)}", fg="red", err=True)
+        code = 2
     except Exception as exc:
         if os.environ.get("TFOD_DOCTOR_DEBUG"):
             raise

@@ -9,12 +9,20 @@ import click
 from tfod_doctor import api
 from tfod_doctor import report as reports
 from tfod_doctor.cli.common import use_color
+from tfod_doctor.errors import UserError
 from tfod_doctor.guard import OutputFolder
 
 #: The problems planted in the broken dataset: one of each kind people hit most.
 DEMO_DEFECTS = ["bad_payload_crc", "cut_in_header", "pixel_boxes", "text_not_in_label_map",
                 "label_above_num_classes", "truncated_jpeg", "duplicate_source_id",
                 "checkpoint_version_missing", "input_path_matches_nothing"]
+
+
+def _cannot_write(folder: Path, exc: OSError) -> UserError:
+    """The error of a demo folder that cannot be written."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return UserError(f"cannot write the demo datasets into {folder}: "
+                     f"{exc.strerror or exc}{where}; name a folder that can be created")
 
 
 @click.command(
@@ -36,9 +44,12 @@ def demo(folder: Path, fmt: str) -> int:
 
     clean_dir, broken_dir = folder / "clean", folder / "broken"
     # An earlier demo's folders are replaced; anything else in the way is refused.
-    with OutputFolder(folder, ["clean", "broken"], overwrite=True):
-        clean = make_dataset(clean_dir, varied=True, n_train=24, n_eval=8)
-        broken = make_dataset(broken_dir, DEMO_DEFECTS, varied=True, n_train=24, n_eval=8)
+    try:
+        with OutputFolder(folder, ["clean", "broken"], overwrite=True):
+            clean = make_dataset(clean_dir, varied=True, n_train=24, n_eval=8)
+            broken = make_dataset(broken_dir, DEMO_DEFECTS, varied=True, n_train=24, n_eval=8)
+    except OSError as exc:
+        raise _cannot_write(folder, exc) from exc
     options = reports.RenderOptions(color=use_color() and fmt == "text", command="check")
 
     clean_report = api.check(clean.config_path)

@@ -21,6 +21,10 @@ _TOKEN = re.compile(
 _SPACE = re.compile(r"(\s|#.*$)+", re.MULTILINE)
 #: Quote marks that word processors and chat apps put in place of ``"`` and ``'``.
 SMART_QUOTES = "‘’‚‛“”„‟′″«»"
+#: How deep blocks may nest. No OD API config or label map nests more than about ten levels;
+#: deeper text is read as one skipped block (a syntax error), so that reading it, and every walk
+#: of the tree after, stays far from Python's recursion limit.
+MAX_DEPTH = 100
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v",
             "\\": "\\", "'": "'", '"': '"', "?": "?"}
 
@@ -216,6 +220,8 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _Tokens(text)
         self.issues: list[SyntaxIssue] = []
+        #: How many blocks are open where the parser is.
+        self.depth = 0
 
     def fail(self, message: str, token: Token | None = None, hint: str = "") -> _Stop:
         token = token or self.tokens.current
@@ -294,9 +300,15 @@ class _Parser:
         tokens = self.tokens
         token = tokens.current
         if tokens.at("{", "<"):
+            if self.depth >= MAX_DEPTH:
+                return self.too_deep(token)
             tokens.advance()
             block = Block(pos=token.pos)
-            self.entries(block, "}" if token.text == "{" else ">")
+            self.depth += 1
+            try:
+                self.entries(block, "}" if token.text == "{" else ">")
+            finally:
+                self.depth -= 1
             return block
         if token.kind in ("ident", "number"):
             tokens.advance()
@@ -313,6 +325,27 @@ class _Parser:
             raise self.fail("String missing ending quote: " + token.text + ".",
                             hint="the closing quote is missing (or a backslash escapes it)")
         raise self.fail(f"Expected a value, found {_describe(token)}.")
+
+
+    def too_deep(self, opener: Token) -> Block:
+        """Note a block nested deeper than :data:`MAX_DEPTH` and skip it whole (without
+        recursion): it is read as an empty block."""
+        self.issues.append(SyntaxIssue(
+            f"Blocks nested more than {MAX_DEPTH} levels deep.", opener.pos, opener.text,
+            f"tfod-doctor reads blocks up to {MAX_DEPTH} levels deep, and no pipeline.config or "
+            "label map nests more than about ten: the block from here on is skipped (is this "
+            "file what it should be?)",
+        ))
+        tokens, depth = self.tokens, 0
+        while tokens.current.kind != "eof":
+            token = tokens.advance()
+            if token.kind == "symbol" and token.text in "{<":
+                depth += 1
+            elif token.kind == "symbol" and token.text in "}>":
+                depth -= 1
+                if depth == 0:
+                    return Block(pos=opener.pos, end=token.pos)
+        return Block(pos=opener.pos)
 
 
 def parse_text(text: str) -> ParsedText:

@@ -326,7 +326,7 @@ def _read_integer(value: Scalar, info: FieldInfo) -> int:
         if value.kind == "number":
             try:
                 as_float = float(text)
-                if not math.isnan(as_float):
+                if math.isfinite(as_float):
                     hint = f"{info.type} holds whole numbers: write {round(as_float)}"
             except ValueError:
                 pass

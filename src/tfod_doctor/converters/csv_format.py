@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections import Counter
 from pathlib import Path
 
 from tfod_doctor.converters.model import (
@@ -62,6 +63,10 @@ def _header(path: Path, rows: list[tuple[int, list[str]]]) -> dict[str, int]:
     if missing:
         raise UserError(f"{path}:1: the header lacks {', '.join(missing)}; the CSV needs the "
                         f"columns {','.join(COLUMNS)} (in any order)")
+    twice = sorted(name for name, count in Counter(header).items() if count > 1)
+    if twice:
+        raise UserError(f"{path}:1: the header names the column(s) {', '.join(map(repr, twice))} "
+                        "more than once: which one holds the values?")
     return {name: header.index(name) for name in header}
 
 

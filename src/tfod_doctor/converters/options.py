@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tfod_doctor.converters.images import ImageOptions
 from tfod_doctor.converters.model import SourceCategory
-from tfod_doctor.converters.shards import Sharding
+from tfod_doctor.converters.shards import Sharding, check_shard_name
 
 #: A box may stick out of the image by this fraction of its size and be taken as touching the
 #: edge: float noise from tools that store x + w or centre ± half-width.
@@ -47,6 +47,9 @@ class ConvertOptions:
     overwrite: bool = False
     #: Other files the conversion reads (a label map): no output may be or hold them.
     inputs: tuple[Path, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_shard_name(self.name)
 
 
 def declared_classes(options: ConvertOptions) -> list[SourceCategory] | None:

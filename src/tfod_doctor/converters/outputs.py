@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -54,6 +55,9 @@ def load_json(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise UserError(f"{path}: its arrays or objects nest too deep to read (more than about "
+                        f"{sys.getrecursionlimit()} levels): is it a COCO file?") from None
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

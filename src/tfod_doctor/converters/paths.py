@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def choose_root(candidates: Sequence[Path], names: Sequence[str]) -> Path:
     probe = [name for name in names[:_SAMPLE] if name]
     best, best_hits = candidates[0], -1
     for folder in _unique(candidates):
-        hits = sum((folder / name).is_file() for name in probe)
+        hits = sum(os.path.isfile(folder / name) for name in probe)  # False for any error
         if hits > best_hits:
             best, best_hits = folder, hits
     return best

@@ -367,6 +367,9 @@ def load_image(item: SourceItem, options: imgs.ImageOptions) -> imgs.PreparedIma
     except OSError as exc:
         return problem(ProblemKind.UNREADABLE_IMAGE,
                        f"cannot read {item.image_path}: {exc.strerror or exc}")
+    except ValueError:  # a NUL character: no file system allows it in a name
+        return problem(ProblemKind.MISSING_IMAGE, f"the image file name {item.image_path!r} "
+                       "holds a NUL character: no such file can exist")
     try:
         return imgs.prepare(data, item.declared_size, options)
     except imgs.ImageError as exc:

@@ -7,6 +7,7 @@ bytes. Shards are written under temporary names and renamed once the total is kn
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -29,10 +30,47 @@ def parse_size(text: str) -> int:
     unit = match[2].upper() if match else ""
     if not match or unit not in _UNITS:
         raise UserError(f"cannot read the size {text!r}: write it as 100MB, 64MiB or 5000000")
-    size = int(float(match[1]) * _UNITS[unit])
+    value = float(match[1]) * _UNITS[unit]
+    if not math.isfinite(value):
+        raise UserError(f"the shard size {text!r} is too large: write it as 100MB, 64MiB or "
+                        "5000000")
+    size = int(value)
     if size <= 0:
         raise UserError(f"the shard size must be positive, not {text!r}")
     return size
+
+
+#: Longest shard-set name: with ``-00000-of-00000.tfrecord`` (and the temporary name) a shard's
+#: file name stays within the 255 bytes file systems allow.
+MAX_NAME_BYTES = 200
+
+
+def check_shard_name(name: str) -> str:
+    """``name`` when it can name shard files in the output folder (``train``, ``eval``,
+    ``coco_val2017``); a :class:`UserError` saying why not otherwise.
+
+    A name is one plain file-name part: not empty, no path separator (it would write outside
+    the output folder, or into folders that do not exist), no leading dot (``..``, hidden
+    files), no glob characters (the shards' pattern in the config would match other files), no
+    control characters.
+    """
+    why = None
+    if not name:
+        why = "it is empty"
+    elif "/" in name or "\\" in name:
+        why = "it holds a path separator; shards are always written into --out"
+    elif name.startswith("."):
+        why = "it starts with a dot (.. and hidden files are not shard names)"
+    elif any(char in "*?[]" for char in name):
+        why = "it holds a glob character (* ? [ ]), and the shards' pattern would match others"
+    elif any(ord(char) < 32 or ord(char) == 127 for char in name):
+        why = "it holds a control character"
+    elif len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        why = f"it is longer than {MAX_NAME_BYTES} bytes"
+    if why is not None:
+        raise UserError(f"--name {name!r} cannot name the shard files: {why}; use a plain "
+                        "name such as train or eval")
+    return name
 
 
 def shard_name(name: str, index: int, count: int) -> str:

@@ -11,6 +11,7 @@ and ``pose`` are kept in the OD API keys made for them. A folder, or a VOC devki
 from __future__ import annotations
 
 import math
+import os
 import xml.parsers.expat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,13 +123,13 @@ def _find_image(xml_path: Path, relative_dir: Path, filename: str, stated_path: 
         candidates.append(xml_path.parent / filename)
     if stated_path:
         candidates.append(Path(stated_path.replace("\\", "/")))
-    for candidate in candidates:
-        if candidate.is_file():
+    for candidate in candidates:  # os.path: a name too long for the system is no file either
+        if os.path.isfile(candidate):
             return candidate
     stem_folder = candidates[0].parent
     for extension in IMAGE_EXTENSIONS:
         for name in (f"{xml_path.stem}{extension}", f"{xml_path.stem}{extension.upper()}"):
-            if (stem_folder / name).is_file():
+            if os.path.isfile(stem_folder / name):
                 return stem_folder / name
     return candidates[0]
 

@@ -11,6 +11,7 @@ boxes. Segmentation lines (``class x1 y1 x2 y2 …``) become their bounding box,
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise UserError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:
+        raise UserError(f"{path}: its lists or mappings nest too deep to read: is it a YOLO "
+                        "data.yaml?") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -80,7 +84,7 @@ def label_path(image: Path) -> Path:
     if "images" in parts:
         at = len(parts) - 1 - parts[::-1].index("images")
         mirrored = Path(*parts[:at], "labels", *parts[at + 1:]).with_suffix(".txt")
-        if mirrored.exists() or not image.with_suffix(".txt").exists():
+        if os.path.exists(mirrored) or not os.path.exists(image.with_suffix(".txt")):
             return mirrored
     return image.with_suffix(".txt")
 
@@ -89,19 +93,20 @@ def _resolve(entry: str, bases: list[Path]) -> Path | None:
     tries = [base / entry for base in bases]
     if entry.startswith("../"):
         tries += [base / entry[3:] for base in bases]
-    return next((path for path in tries if path.exists()), None)
+    # os.path: False, not an OSError, for a name too long for the system
+    return next((path for path in tries if os.path.exists(path)), None)
 
 
 def _list_file(path: Path, base: Path) -> list[Path]:
     images = []
     for line in path.read_text(encoding="utf-8-sig").splitlines():
         line = line.strip()
-        if not line:
-            continue
         candidate = Path(line)
+        if not candidate.name:  # blank, "/" or ".": names no image file
+            continue
         if not candidate.is_absolute():
             local = path.parent / line
-            candidate = local if local.exists() else base / line
+            candidate = local if os.path.exists(local) else base / line
         images.append(candidate)
     return images
 
@@ -113,7 +118,7 @@ def _split_images(doc: dict[str, Any], yaml_path: Path) -> tuple[dict[str, list[
     base = here
     if isinstance(stated, str) and stated:
         candidate = Path(stated) if Path(stated).is_absolute() else here / stated
-        base = candidate if candidate.is_dir() else here
+        base = candidate if os.path.isdir(candidate) else here
     splits: dict[str, list[Path]] = {}
     notes = []
     for key, split in SPLITS.items():
@@ -244,7 +249,7 @@ def _orphans(images: list[tuple[Path, str | None]], label_dirs: set[Path]) -> li
 
 def _label_dirs(images: list[tuple[Path, str | None]]) -> set[Path]:
     return {label_path(image).parent for image, _ in images
-            if label_path(image).parent.is_dir() and "labels" in label_path(image).parts}
+            if os.path.isdir(label_path(image).parent) and "labels" in label_path(image).parts}
 
 
 def _load_yaml(path: Path, options: ConvertOptions) -> SourceData:

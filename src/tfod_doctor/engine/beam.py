@@ -27,7 +27,7 @@ from typing import Any
 from tfod_doctor.checks import base
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.engine.chain import FileChain
-from tfod_doctor.engine.local import run_sequential, run_task, worker_state
+from tfod_doctor.engine.local import read_again, run_task, worker_state
 from tfod_doctor.engine.partial import Partial, Piece
 from tfod_doctor.engine.split import MAX_SPLIT_BYTES, tasks
 from tfod_doctor.engine.work import WorkItem
@@ -149,7 +149,11 @@ def _load(path: str) -> Merged:
 
 def pipeline_options(flags: str | Sequence[str] | None) -> PipelineOptions:
     """Beam options from a string of flags (or a list), with the default runner filled in."""
-    args = shlex.split(flags) if isinstance(flags, str) else list(flags or [])
+    try:
+        args = shlex.split(flags) if isinstance(flags, str) else list(flags or [])
+    except ValueError as exc:  # shlex: "No closing quotation", "No escaped character"
+        raise UserError(f"--beam-options {flags!r}: {str(exc).lower()} (the flags are split "
+                        "as a shell splits them)") from None
     options = PipelineOptions(args)
     if not options.view_as(StandardOptions).runner:
         options.view_as(StandardOptions).runner = DEFAULT_BEAM_RUNNER
@@ -177,7 +181,7 @@ def run_beam(
             failure = f"{type(exc).__name__}: {exc}"
             raise UserError(f"the Apache Beam pipeline failed: {failure}") from None
     for item in merged.read_again:
-        merged.partial.merge(run_sequential([item], ctx), base.aggregators())
+        merged.partial.merge(read_again(item, ctx), base.aggregators())
     return merged.partial
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfod_doctor.checks import base
+from tfod_doctor.checks import base, framing
 from tfod_doctor.checks.base import Aggregator, RecordCheck
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.engine.chain import FileChain
@@ -24,6 +24,7 @@ from tfod_doctor.engine.partial import Partial, Piece
 from tfod_doctor.engine.process import Progress, process
 from tfod_doctor.engine.split import split_size, splittable, tasks
 from tfod_doctor.engine.work import WorkItem
+from tfod_doctor.records.sources import InputProblem, ProblemKind
 
 #: Below this many bytes a pool of workers costs more than it saves.
 PARALLEL_MIN_BYTES = 8 << 20
@@ -73,6 +74,29 @@ def run_sequential(
     for item in items:
         merged.merge(process(item, ctx, checks, aggregators, progress).partial, aggregators)
     return merged
+
+
+def read_again(item: WorkItem, ctx: CheckContext) -> Partial:
+    """A file whose pieces do not join up, read again whole in this process. When that is
+    because the file changed size while the pieces were read, the report says so (R023)."""
+    partial = run_sequential([item], ctx)
+    source = item.source
+    now = _local_size(source.path) if source.protocol == "file" else source.size
+    if now != source.size:
+        what = "is gone" if now is None else f"is {now:,} bytes now"
+        problem = InputProblem(ProblemKind.UNREADABLE, source.name, (
+            f"{source.name} changed during the run: it was {source.size:,} bytes when the run "
+            f"started and {what} (did another program write to it while it was read?); the "
+            "pieces read in parallel no longer fit together, and it was read again as it is"))
+        partial.emit(framing.input_problem_finding(problem), ctx.for_role(item.role))
+    return partial
+
+
+def _local_size(path: str) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
 
 
 # -- the pool ----------------------------------------------------------------------------------
@@ -158,7 +182,7 @@ def _joined(chain: FileChain, ctx: CheckContext) -> Partial:
     if chain.complete and chain.partial is not None:
         return chain.partial
     assert chain.item is not None
-    return run_sequential([chain.item], ctx)
+    return read_again(chain.item, ctx)
 
 
 def _ordered_results(

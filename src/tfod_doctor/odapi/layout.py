@@ -147,6 +147,14 @@ def from_od_boxes(ymin: Sequence[float], xmin: Sequence[float], ymax: Sequence[f
 # -- validity of a candidate -----------------------------------------------------------------
 
 
+def _known_size(size: tuple[int, int] | None) -> tuple[int, int] | None:
+    """``(width, height)`` when both are positive; ``None`` for a size that places no pixel
+    (missing, zero or negative, as a record may store it)."""
+    if size is None or size[0] <= 0 or size[1] <= 0:
+        return None
+    return size
+
+
 def invalid_reasons(values: Sequence[float] | np.ndarray, layout: BoxLayout,
                     size: tuple[int, int] | None,
                     tolerance: float = EDGE_TOLERANCE) -> dict[str, int]:
@@ -159,8 +167,9 @@ def invalid_reasons(values: Sequence[float] | np.ndarray, layout: BoxLayout,
     count = len(boxes)
     if not count:
         return {}
+    size = _known_size(size)
     width, height = size if size else (None, None)
-    if layout.units == "pixels" and not (width and height):
+    if layout.units == "pixels" and size is None:
         return {"no-image-size": count}
     with np.errstate(all="ignore"):
         ymin, xmin, ymax, xmax = _normalised(boxes, layout, width, height)
@@ -203,9 +212,9 @@ def add_to_tally(tally: dict[str, Any], values: Sequence[float] | np.ndarray,
         return
     tally["records"] += 1
     tally["boxes"] += array.size // 4
-    if not size or not size[0] or not size[1]:
+    size = _known_size(size)
+    if size is None:
         tally["unsized"] += array.size // 4
-        size = None
     for candidate in CANDIDATES:
         reasons = invalid_reasons(array, candidate, size)
         if reasons:

@@ -18,7 +18,6 @@ records a destroyed byte range held).
 from __future__ import annotations
 
 import io
-import mmap
 import os
 import stat
 import struct
@@ -126,12 +125,13 @@ class Damage:
 
 
 class _Window:
-    """A sliding window over a seekable binary file.
+    """A sliding window over a seekable binary file, read in chunks.
 
     ``span(offset, n)`` returns a buffer holding those bytes and where they start in it, so that
-    the reader slices each payload out exactly once. Local files are memory-mapped one window at
-    a time (no copy into a read buffer, and at most one window of the file mapped); other files
-    (fsspec, decompressed spools) are read in chunks.
+    the reader slices each payload out exactly once. Files are read, never memory-mapped: when
+    another program truncates a mapped file, touching a page past its new end kills the process
+    (SIGBUS), where a read just comes back short, and a short read is reported as the file
+    having changed during the run.
     """
 
     def __init__(self, file: BinaryIO, size: int, chunk: int) -> None:
@@ -139,12 +139,12 @@ class _Window:
         self._size = size
         self._chunk = chunk
         self._base = 0
-        self._buf: bytes | mmap.mmap = b""
-        self._fileno = _mappable_fileno(file) if size else None
-        #: Fill the page tables of a mapped window at once (reading every byte of it soon).
-        self.populate = True
+        self._buf = b""
+        #: Read a whole chunk ahead (``False``: little more than asked, when only the record
+        #: headers are read).
+        self.read_ahead = True
 
-    def span(self, offset: int, n: int) -> tuple[bytes | mmap.mmap, int]:
+    def span(self, offset: int, n: int) -> tuple[bytes, int]:
         """A buffer and a position in it such that ``buf[pos:pos + n]`` is bytes ``[offset,
         offset + n)`` of the file; OSError if the file is shorter than it was."""
         rel = offset - self._base
@@ -153,7 +153,7 @@ class _Window:
             rel = offset - self._base
         return self._buf, rel
 
-    def loaded(self, offset: int) -> tuple[bytes | mmap.mmap, int]:
+    def loaded(self, offset: int) -> tuple[bytes, int]:
         """The current buffer and where ``offset`` is in it (outside it when negative or past
         its end): a look without reading anything."""
         return self._buf, offset - self._base
@@ -161,53 +161,35 @@ class _Window:
     def get(self, offset: int, n: int) -> bytes:
         """``n`` bytes at ``offset`` (one copy); OSError if the file is shorter than it was."""
         buf, rel = self.span(offset, n)
-        if rel == 0 and n == len(buf) and isinstance(buf, bytes):
+        if rel == 0 and n == len(buf):
             return buf
         return buf[rel : rel + n]
 
     def close(self) -> None:
-        """Let the current window go (unmap it)."""
-        if isinstance(self._buf, mmap.mmap):
-            self._buf.close()
+        """Let the current window go."""
         self._buf = b""
 
     def _fill(self, offset: int, n: int) -> None:
         self.close()  # let the old chunk go before reading the next one
-        want = min(max(self._chunk, n), self._size - offset)
-        if self._fileno is not None:
-            self._map(offset, want)
-        else:
-            self._file.seek(offset)
-            self._buf = self._file.read(want)
-            self._base = offset
-        if offset - self._base + n > len(self._buf):
+        ahead = self._chunk if self.read_ahead else _HEADERS_AHEAD
+        want = min(max(ahead, n), self._size - offset)
+        self._file.seek(offset)
+        self._buf = self._file.read(want)
+        self._base = offset
+        if n > len(self._buf):
             raise OSError(
-                f"short read at byte {offset}: the file is shorter than its size "
-                f"({self._size} bytes) says; did it change while it was read?"
+                f"it changed during the run: it was {self._size:,} bytes when the run started "
+                f"and now ends before byte {offset + n:,} (did another program write to it "
+                "while it was read?)"
             )
 
-    def _map(self, offset: int, want: int) -> None:
-        """Map ``want`` bytes from ``offset`` (fewer if the file is shorter now)."""
-        assert self._fileno is not None
-        want = min(want, os.fstat(self._fileno).st_size - offset)
-        if want <= 0:
-            return
-        base = offset - offset % mmap.ALLOCATIONGRANULARITY
-        flags = _MAP_FLAGS if self.populate else _MAP_LAZY
-        self._buf = mmap.mmap(self._fileno, offset - base + want, offset=base, **flags)
-        self._base = base
+
+#: How much is read at a time when only record headers are wanted (:meth:`RecordReader.chain`).
+_HEADERS_AHEAD = 64 << 10
 
 
-#: Read-only shared mappings, with the page tables filled at once where Linux allows it.
-_MAP_LAZY: dict = {"access": mmap.ACCESS_READ}
-_MAP_FLAGS: dict = (
-    {"flags": mmap.MAP_SHARED | mmap.MAP_POPULATE, "prot": mmap.PROT_READ}
-    if hasattr(mmap, "MAP_POPULATE") else _MAP_LAZY
-)
-
-
-def _mappable_fileno(file: BinaryIO) -> int | None:
-    """The descriptor of a plain local file that can be memory-mapped, else ``None``."""
+def _local_fileno(file: BinaryIO) -> int | None:
+    """The descriptor of a plain local file, else ``None`` (fsspec files, spools, pipes)."""
     if not isinstance(file, (io.BufferedReader, io.FileIO)):
         return None
     try:
@@ -225,8 +207,9 @@ class RecordReader:
     then ``start`` must be where an item of the file starts (as :meth:`chain` finds them) and
     ``first_index`` that item's index, so that records keep their true indices. After a full
     iteration, :attr:`stop` is the offset where the next item starts (``>= end``, or the file
-    size) and :attr:`next_index` its index. Raises ``OSError`` if the file cannot be read (or
-    shrinks while it is read); damage in the bytes is never an exception, it is yielded as a
+    size) and :attr:`next_index` its index. Raises ``OSError`` if the file cannot be read, or
+    if it changes during the run (it turns out shorter than ``size``, or a local file's size
+    differs at the end); damage in the bytes is never an exception, it is yielded as a
     :class:`Damage`.
     """
 
@@ -250,6 +233,7 @@ class RecordReader:
         self.stop: int | None = None
         self.next_index: int | None = None
         self._window = _Window(file, size, chunk_size)
+        self._fileno = _local_fileno(file)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -268,6 +252,7 @@ class RecordReader:
             self.stop, self.next_index = offset, index
         finally:
             self._window.close()
+        self._check_unchanged()
 
     def chain(self) -> Iterator[tuple[int, int]]:
         """The offset and index of every item (record or damage) from ``start`` to the end.
@@ -279,7 +264,7 @@ class RecordReader:
         pieces then do not join up, and the file is read again whole).
         """
         offset, index = self.start, self.first_index
-        self._window.populate = False  # only headers are read: map pages as they are touched
+        self._window.read_ahead = False  # only headers are read
         try:
             while offset < self.size:
                 yield offset, index
@@ -287,6 +272,21 @@ class RecordReader:
                 index += 1
         finally:
             self._window.close()
+
+    def _check_unchanged(self) -> None:
+        """OSError when a local file is no longer the size it was read as: another program
+        wrote to it (or cut it) during the run, and what was read may not be what is there."""
+        if self._fileno is None:
+            return
+        try:
+            now = os.fstat(self._fileno).st_size
+        except OSError:
+            return
+        if now != self.size:
+            raise OSError(
+                f"it changed during the run: it was {self.size:,} bytes when the run started "
+                f"and is {now:,} bytes now (did another program write to it while it was read?)"
+            )
 
     # -- one record ----------------------------------------------------------------------------
 
@@ -485,6 +485,10 @@ def read_record_at(
     ``verify_payload=False`` a payload that fails its CRC is returned anyway (to show what a
     damaged record still holds); otherwise that raises too.
     """
+    size = file.seek(0, 2)
+    if offset + HEADER_SIZE > size:
+        raise NoRecordHere(f"{name}: the file ends before byte {offset + HEADER_SIZE} (it holds "
+                           f"{size:,} bytes)")
     file.seek(offset)
     header = file.read(HEADER_SIZE)
     if len(header) < HEADER_SIZE:
@@ -492,7 +496,7 @@ def read_record_at(
     length, length_crc = _HEADER.unpack(header)
     if masked_crc32c(header[:8]) != length_crc:
         raise NoRecordHere(f"{name}: no record header at byte {offset}")
-    remaining = file.seek(0, 2) - offset - HEADER_SIZE
+    remaining = size - offset - HEADER_SIZE
     if length + FOOTER_SIZE > remaining:
         raise NoRecordHere(f"{name}: the record at byte {offset} is cut short")
     file.seek(offset + HEADER_SIZE)

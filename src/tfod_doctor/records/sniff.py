@@ -116,7 +116,8 @@ def _text_kind(head: bytes) -> FileKind | None:
         try:
             json.loads(stripped)
             return FileKind.JSON
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: ``[[[[...`` nested deeper
+            # than the JSON parser goes; still JSON-like text
             if stripped.startswith("[") or '":' in stripped[:200]:
                 return FileKind.JSON
     if stripped.startswith("<"):

@@ -238,6 +238,13 @@ def _rename_missing_side(rec: EditableRecord, spec: dict[str, K.KeySpec]) -> Non
              f"values: {fit.describe()})")
 
 
+def _int64(numbers: list[int]) -> list[int]:
+    """``numbers`` when each fits an int64; ValueError when one does not."""
+    if any(not -(2**63) <= n < 2**63 for n in numbers):
+        raise ValueError("out of the int64 range")
+    return numbers
+
+
 def _cast(values: list[Any], kind: Kind, target: Kind) -> list[Any] | None:
     """``values`` as ``target`` when that loses nothing, else ``None``."""
     try:
@@ -245,9 +252,9 @@ def _cast(values: list[Any], kind: Kind, target: Kind) -> list[Any] | None:
             return [float(v) for v in values]
         if target is Kind.INT64 and kind is Kind.FLOAT and all(
                 math.isfinite(v) and v == int(v) for v in values):
-            return [int(v) for v in values]
+            return _int64([int(v) for v in values])
         if target is Kind.INT64 and kind is Kind.BYTES:
-            return [int(v.decode("ascii").strip()) for v in values]
+            return _int64([int(v.decode("ascii").strip()) for v in values])
         if target is Kind.FLOAT and kind is Kind.BYTES:
             return [float(v.decode("ascii").strip()) for v in values]
         if target is Kind.BYTES and kind in (Kind.INT64, Kind.FLOAT):
@@ -297,7 +304,7 @@ def single_values(rec: EditableRecord, state: RepairState) -> None:
                      "be derived: left as it is")
             continue
         rec.set(key, wanted.kind, [value])
-        shown = value.decode() if isinstance(value, bytes) else value
+        shown = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
         rec.note("single-value", "F004", f"{key}: {len(values)} values -> [{shown!r}]")
 
 

@@ -183,8 +183,18 @@ def draw_boxes(
     return image
 
 
+#: Longest name written on a box (a label-map name or class text can be megabytes long).
+MAX_LABEL_CHARS = 40
+
+
+def _short(text: str, limit: int = MAX_LABEL_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, ending in ``…`` when cut."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _label(draw: ImageDraw.ImageDraw, font, text: str, colour: tuple[int, int, int],
            x: float, y: float, image_height: int) -> None:
+    text = _short(text)
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     tw, th = right - left + 4, bottom - top + 4
     ty = y - th if y - th >= 0 else min(y + 1, image_height - th)

@@ -71,15 +71,29 @@ def source_excerpt(finding: Finding, indent: int = 0) -> list[Text]:
     if source is None or line_number is None:
         return []
     gutter = f"{line_number} | "
+    text, column = _around(source.expandtabs(1), finding.location.column)
     quoted = Text(" " * indent, no_wrap=True, overflow="ellipsis")
     quoted.append(gutter, style="dim")
-    quoted.append(source.expandtabs(1))
+    quoted.append(text)
     excerpt = [quoted]
-    if finding.location.column:
-        caret = Text(" " * (indent + len(gutter) + finding.location.column - 1))
+    if column:
+        caret = Text(" " * (indent + len(gutter) + column - 1))
         caret.append("^", style=STYLES[finding.severity])
         excerpt.append(caret)
     return excerpt
+
+
+#: How many characters before the column a long source line keeps.
+_BEFORE_COLUMN = 40
+
+
+def _around(text: str, column: int | None) -> tuple[str, int | None]:
+    """A long line cut from the left (``…``) so that the column stays on screen, and the
+    column in what is left."""
+    if not column or column <= 2 * _BEFORE_COLUMN:
+        return text, column
+    start = column - 1 - _BEFORE_COLUMN
+    return "…" + text[start:], column - start + 1
 
 
 def rule_order(rule_id: str, severity: Severity) -> tuple[int, str]:
