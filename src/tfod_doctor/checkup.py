@@ -372,7 +372,8 @@ def _overlap_findings(config: PipelineConfig, files: dict[str, list[str]]) -> li
 def _context(config: PipelineConfig, base: CheckContext,
              tables: dict[str, LabelTable | None]) -> CheckContext:
     readers = config.readers()
-    ctx = replace(base, num_classes=config.num_classes or None, batching=_batching(config))
+    ctx = replace(base, num_classes=config.num_classes or None, batching=_batching(config),
+                  sample_boxes=True)
     for role, reader in readers.items():
         ctx = ctx.with_reader(
             role, label_map=tables.get(role), label_map_in_reader=bool(

@@ -25,7 +25,7 @@ from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.records import FeatureView
 
 #: At most this many boxes are kept (whole records, chosen by hash).
-MAX_BOXES = 50_000
+MAX_BOXES = 10_000
 #: Boxes gathered in lists before they are turned into arrays.
 _QUEUED_BOXES = 16_384
 #: The per-box columns, in the order the arrays keep them.
@@ -141,6 +141,8 @@ class BoxSampler:
 
     def add(self, state: dict[str, Any], view: FeatureView, where: RecordPlace,
             ctx: CheckContext) -> None:
+        if not ctx.sample_boxes:
+            return
         record = od_record(view)
         n = record.n_boxes
         if not (n and record.box_kinds_ok and record.lists_agree):

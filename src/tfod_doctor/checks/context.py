@@ -119,6 +119,8 @@ class CheckContext:
     #: The limits of the quality rules, and the team's expectations (a project file).
     quality: QualityThresholds = field(default_factory=QualityThresholds)
     expect: Expectations | None = None
+    #: Gather a sample of the boxes for the anchor analysis (``check`` with a config sets it).
+    sample_boxes: bool = False
     #: D017: compare perceptual hashes of the images across splits (``--near-duplicates``).
     near_duplicates: bool = False
 
