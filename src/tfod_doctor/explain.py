@@ -16,9 +16,12 @@ from typing import Any
 from tfod_doctor import catalogue
 
 CHECK = "tfod-doctor check {config}"
-_CONFIG = re.compile(r"([^\s'\"()=]+\.config)\b")
-_RECORDS = re.compile(r"([^\s'\"\[\](),]+\.(?:tfrecords?|records?|tfrec)(?:-\d+-of-\d+)?)\b")
-_LABEL_MAP = re.compile(r"([^\s'\"\[\](),]+\.pbtxt)\b")
+# Each starts where a word of path characters starts (the look-behind), so that a long run of
+# them is scanned once, not once from every character of it.
+_CONFIG = re.compile(r"(?<![^\s'\"()=])([^\s'\"()=]+\.config)\b")
+_RECORDS = re.compile(
+    r"(?<![^\s'\"\[\](),])([^\s'\"\[\](),]+\.(?:tfrecords?|records?|tfrec)(?:-\d+-of-\d+)?)\b")
+_LABEL_MAP = re.compile(r"(?<![^\s'\"\[\](),])([^\s'\"\[\](),]+\.pbtxt)\b")
 
 
 @dataclass(frozen=True)

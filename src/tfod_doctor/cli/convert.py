@@ -15,6 +15,8 @@ from rich.table import Table
 from tfod_doctor import api
 from tfod_doctor.cli.common import progress_bar, use_color
 from tfod_doctor.converters import ConversionResult, ExportResult, Problem
+from tfod_doctor.errors import UserError
+from tfod_doctor.records.inputs import read_input_text
 
 #: Problems listed in the terminal unless --verbose (all of them are in the manifest).
 _FIRST_PROBLEMS = 20
@@ -50,8 +52,11 @@ def _classes(value: str | None) -> list[str] | None:
         return None
     path = Path(value)
     if path.is_file():
-        return [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()
-                if line.strip()]
+        try:
+            text = read_input_text(path, encoding="utf-8-sig")
+        except OSError as exc:
+            raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return [line.strip() for line in text.splitlines() if line.strip()]
     return [name.strip() for name in value.split(",") if name.strip()]
 
 

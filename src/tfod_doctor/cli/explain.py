@@ -12,18 +12,19 @@ from tfod_doctor import catalogue
 from tfod_doctor.cli.rules import describe
 from tfod_doctor.errors import UserError
 from tfod_doctor.explain import Explanation, explain, not_recognised_command
+from tfod_doctor.records.inputs import read_capped, read_input_text
 
 
 def _read_input(parts: tuple[str, ...]) -> str:
-    if parts == ("-",):
-        return sys.stdin.read()
-    if len(parts) == 1 and len(parts[0]) < 4096 and "\n" not in parts[0]:
-        path = Path(parts[0])
-        if path.is_file():
-            try:
-                return path.read_text(encoding="utf-8", errors="replace")
-            except OSError as exc:
-                raise UserError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        if parts == ("-",):
+            return read_capped(sys.stdin.buffer).decode("utf-8", "replace")
+        if len(parts) == 1 and len(parts[0]) < 4096 and "\n" not in parts[0]:
+            path = Path(parts[0])
+            if path.exists() and not path.is_dir():
+                return read_input_text(path)
+    except OSError as exc:
+        raise UserError(f"cannot read {parts[0]}: {exc.strerror or exc}") from exc
     return " ".join(parts)
 
 

@@ -21,6 +21,7 @@ from tfod_doctor.config.textproto import Pos, parse_text
 from tfod_doctor.config.validate import Node, Problem, validate
 from tfod_doctor.errors import UserError
 from tfod_doctor.findings import Finding
+from tfod_doctor.records.inputs import read_input_text
 
 #: What TensorFlow shows instead of the real syntax error (``load_labelmap``'s fallback).
 HIDDEN_ERROR = "TypeError: a bytes-like object is required, not 'str'"
@@ -126,7 +127,7 @@ def read_label_map(path: str | Path) -> tuple[LabelMap, list[Finding]]:
     """Read and check a label map file; a missing or unreadable file is a
     :class:`LabelMapUnreadable` (a :class:`UserError`)."""
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        text = read_input_text(path)
     except OSError as exc:
         raise LabelMapUnreadable(path, exc.strerror or str(exc)) from exc
     return parse_label_map(text, str(path))

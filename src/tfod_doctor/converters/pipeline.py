@@ -45,6 +45,7 @@ from tfod_doctor.converters.outputs import (
 from tfod_doctor.converters.shards import ShardedWriter, shard_pattern
 from tfod_doctor.converters.tfexample import OptionalKeys, encode_sample
 from tfod_doctor.errors import UserError
+from tfod_doctor.records.inputs import IMAGE, read_input_bytes
 
 LABEL_MAP = "label_map.pbtxt"
 INPUT_READER = "input_reader.config"
@@ -359,8 +360,7 @@ def load_image(item: SourceItem, options: imgs.ImageOptions) -> imgs.PreparedIma
     if item.image_path is None:
         return problem(ProblemKind.MISSING_IMAGE, f"no image file found for {item.image_ref!r}")
     try:
-        with open(item.image_path, "rb") as handle:
-            data = handle.read()
+        data = read_input_bytes(item.image_path, IMAGE)
     except FileNotFoundError:
         return problem(ProblemKind.MISSING_IMAGE, f"the image file {item.image_path} does not "
                        "exist")

@@ -29,6 +29,7 @@ from tfod_doctor.converters.model import (
 from tfod_doctor.converters.options import ConvertOptions, declared_classes
 from tfod_doctor.converters.paths import IMAGE_EXTENSIONS
 from tfod_doctor.errors import UserError
+from tfod_doctor.records.inputs import read_input_bytes
 
 FORMAT = "voc"
 _OBJECT_TAGS = frozenset({"name", "pose", "truncated", "difficult", "occluded", "bndbox",
@@ -66,26 +67,39 @@ class XmlError(ValueError):
 
 
 def parse_xml(data: bytes) -> Node:
-    """Parse XML into :class:`Node` objects that know their line and column."""
+    """Parse XML into :class:`Node` objects that know their line and column.
+
+    A document type declaration (``<!DOCTYPE``, where entities are declared) is refused: VOC
+    files have none, and entities that expand into entities ("billion laughs") or name other
+    files are how XML makes a small file take hours or read what it should not.
+    """
     parser = xml.parsers.expat.ParserCreate()
-    stack: list[Node] = []
+    stack: list[tuple[Node, list[str]]] = []
     roots: list[Node] = []
 
     def start(tag: str, _attributes: dict[str, str]) -> None:
         node = Node(tag, parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
-        (stack[-1].children if stack else roots).append(node)
-        stack.append(node)
+        (stack[-1][0].children if stack else roots).append(node)
+        stack.append((node, []))
 
     def end(_tag: str) -> None:
-        stack.pop()
+        node, parts = stack.pop()
+        node.text = "".join(parts)
 
     def text(data: str) -> None:
         if stack:
-            stack[-1].text += data
+            stack[-1][1].append(data)
+
+    def doctype(*_args: object) -> None:
+        raise XmlError("a document type declaration (<!DOCTYPE ...>) is not read: VOC "
+                       "annotations need none, and its entities can expand without end",
+                       parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = doctype
     try:
         parser.Parse(data, True)
     except xml.parsers.expat.ExpatError as exc:
@@ -223,7 +237,7 @@ def load(source: Path, options: ConvertOptions) -> SourceData:
     for path in files:
         relative_dir = path.parent.relative_to(folder)
         try:
-            root = parse_xml(path.read_bytes())
+            root = parse_xml(read_input_bytes(path))
         except XmlError as exc:
             data.problems.append(Problem(ProblemKind.MALFORMED_FILE, f"not well-formed XML: {exc}",
                                          Where(str(path), exc.line, exc.column), path.name,

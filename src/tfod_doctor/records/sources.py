@@ -14,7 +14,6 @@ from __future__ import annotations
 import glob as globlib
 import os
 import re
-import stat
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tfod_doctor.records.inputs import not_regular
 from tfod_doctor.records.sniff import SNIFF_BYTES, FileKind, sniff_file
 
 #: On Windows a backslash separates folders (and TensorFlow knows no escapes there).
@@ -31,12 +31,6 @@ _GLOB_CHARS = re.compile(r"[*?\[\\]" if os.sep == "/" else r"[*?\[]")
 _SHARD = re.compile(r"^(?P<prefix>.*?)(?P<index>\d+)-of-(?P<count>\d+)(?P<suffix>[^/]*)$")
 _RECORD_NAME = re.compile(r"\.(tfrecords?|records?|tfrec)(\.gz|\.gzip|\.zz|\.zlib)?$|-of-\d+", re.I)
 _READABLE_KINDS = (FileKind.TFRECORD, FileKind.TFRECORD_GZIP, FileKind.TFRECORD_ZLIB)
-_FILE_TYPES = {
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFIFO: "a named pipe (FIFO)",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-}
 
 
 class ProblemKind(str, Enum):
@@ -296,22 +290,13 @@ def _expand_local_glob(text: str, pattern: str, problems: list[InputProblem]) ->
     return sources
 
 
-def _not_regular(path: str, mode: int) -> str | None:
-    """Why a path is no regular file (a socket, a FIFO...), or ``None`` when it is one."""
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    return _FILE_TYPES.get(stat.S_IFMT(mode), "not a regular file")
-
-
 def _local_source(
     path: str, shown: str, problems: list[InputProblem] | None, found_by: str = "path"
 ) -> Source | None:
     """A source for a local file, or ``None`` (with a problem added) if it cannot be read."""
     try:
         info = os.stat(path)
-        what = _not_regular(path, info.st_mode)
+        what = not_regular(info.st_mode)
         if what is None:
             with open(path, "rb"):
                 pass
