@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from tfod_doctor.catalogue import labelmap as M
@@ -101,6 +102,10 @@ class LabelMap:
             )
             for item in self.items if item.id > num_classes
         ]
+
+
+#: How many missing ids a gap finding lists in its evidence (it counts them all).
+_SHOWN_MISSING = 1000
 
 
 def parse_label_map(text: str, name: str) -> tuple[LabelMap, list[Finding]]:
@@ -247,14 +252,17 @@ def _gaps(label_map: LabelMap, source: TextFile) -> list[Finding]:
     ids = sorted({item.id for item in label_map.items if item.id > 0})
     if not ids:
         return []
-    missing = sorted(set(range(1, ids[-1] + 1)) - set(ids))
-    if not missing:
+    # Walk the gaps between the ids (work grows with the items, not with the largest id).
+    gaps = [(low + 1, high) for low, high in zip([0, *ids], ids, strict=False) if high > low + 1]
+    if not gaps:
         return []
+    count = sum(high - low for low, high in gaps)
+    missing = list(islice((i for low, high in gaps for i in range(low, high)), _SHOWN_MISSING))
     after = min((item for item in label_map.items if item.id > missing[0]),
                 key=lambda item: item.id)
-    shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+    shown = ", ".join(map(str, missing[:10])) + (" ..." if count > 10 else "")
     return [source.finding(
         M.ID_GAP,
-        f"ids {ids[0]}..{ids[-1]} skip {shown}: {len(missing)} class id(s) without a name",
-        label_map.place_of(after), missing=missing,
+        f"ids {ids[0]}..{ids[-1]} skip {shown}: {count} class id(s) without a name",
+        label_map.place_of(after), missing=missing, missing_count=count,
     )]

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,6 +31,8 @@ from tfod_doctor.records.sniff import SNIFF_BYTES, FileKind, sniff_file
 _GLOB_CHARS = re.compile(r"[*?\[\\]" if os.sep == "/" else r"[*?\[]")
 _SHARD = re.compile(r"^(?P<prefix>.*?)(?P<index>\d+)-of-(?P<count>\d+)(?P<suffix>[^/]*)$")
 _RECORD_NAME = re.compile(r"\.(tfrecords?|records?|tfrec)(\.gz|\.gzip|\.zz|\.zlib)?$|-of-\d+", re.I)
+#: How many missing shards a problem names in its evidence (it counts them all).
+_NAMED_MISSING = 1000
 _READABLE_KINDS = (FileKind.TFRECORD, FileKind.TFRECORD_GZIP, FileKind.TFRECORD_ZLIB)
 
 
@@ -460,13 +463,18 @@ def missing_shards(sources: Sequence[Source], unreadable: Sequence[str] = ()
             continue
         present = {index for index, _ in members}
         count = int(count_text)
-        absent = sorted(set(range(count)) - present)
-        if absent:
-            names = [f"{prefix}{i:0{width}d}-of-{count_text}{suffix}" for i in absent]
-            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        absent = count - len({index for index in present if index < count})
+        if absent > 0:
+            # Only the first missing shards are named: the work grows with the shards found,
+            # not with the count a name claims (`-of-99999999999999999999`).
+            first = islice((i for i in range(count) if i not in present), _NAMED_MISSING)
+            names = [f"{prefix}{i:0{width}d}-of-{count_text}{suffix}" for i in first]
+            more = absent - min(5, len(names))
+            shown = ", ".join(names[:5]) + (f" and {more} more" if more else "")
             problems.append(InputProblem(
                 ProblemKind.MISSING_SHARDS, f"{prefix}*-of-{count_text}{suffix}",
-                f"{len(absent)} of {count} shards are missing: {shown}",
-                {"missing": names, "present": len(present), "expected": count},
+                f"{absent} of {count} shards are missing: {shown}",
+                {"missing": names, "missing_count": absent, "present": len(present),
+                 "expected": count},
             ))
     return problems
