@@ -116,7 +116,7 @@ def _text_kind(head: bytes) -> FileKind | None:
         try:
             json.loads(stripped)
             return FileKind.JSON
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
             if stripped.startswith("[") or '":' in stripped[:200]:
                 return FileKind.JSON
     if stripped.startswith("<"):

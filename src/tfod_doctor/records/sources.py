@@ -31,6 +31,12 @@ from tfod_doctor.records.sniff import SNIFF_BYTES, FileKind, sniff_file
 _GLOB_CHARS = re.compile(r"[*?\[\\]" if os.sep == "/" else r"[*?\[]")
 _SHARD = re.compile(r"^(?P<prefix>.*?)(?P<index>\d+)-of-(?P<count>\d+)(?P<suffix>[^/]*)$")
 _RECORD_NAME = re.compile(r"\.(tfrecords?|records?|tfrec)(\.gz|\.gzip|\.zz|\.zlib)?$|-of-\d+", re.I)
+#: A folder given as input is walked through at most this many files and folders...
+MAX_WALK_ENTRIES = 100_000
+#: ...or as many as this environment variable says.
+WALK_VARIABLE = "TFOD_DOCTOR_MAX_WALK"
+#: A progress line on standard error every this many entries of a folder walk.
+WALK_NOTE_EVERY = 10_000
 #: How many missing shards a problem names in its evidence (it counts them all).
 _NAMED_MISSING = 1000
 _READABLE_KINDS = (FileKind.TFRECORD, FileKind.TFRECORD_GZIP, FileKind.TFRECORD_ZLIB)
@@ -322,9 +328,37 @@ def _local_source(
     return Source(name=shown, path=path, size=info.st_size, found_by=found_by)
 
 
+def _walk_bound() -> int:
+    """How many entries a folder given as input is walked through at most."""
+    try:
+        return max(1, int(os.environ.get(WALK_VARIABLE, "") or MAX_WALK_ENTRIES))
+    except ValueError:
+        return MAX_WALK_ENTRIES
+
+
+def _inside(path: str, folder: str) -> bool:
+    """Whether ``path``, with its links resolved, is in ``folder`` (resolved)."""
+    try:
+        real = os.path.realpath(path)
+    except OSError:  # a link that cannot be resolved leads nowhere we may go
+        return False
+    return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _walk_note(shown: str, entries: int) -> None:
+    print(f"tfod-doctor: looking for record files in {shown}: {entries:,} entries so far "
+          f"(stops at {_walk_bound():,}; {WALK_VARIABLE} sets that)", file=sys.stderr,
+          flush=True)
+
+
 def _expand_directory(path: str, shown: str, problems: list[InputProblem]) -> list[Source]:
+    """The record files below a folder: walked without leaving it (symbolic links that lead
+    out are not followed) and through at most :func:`_walk_bound` entries, with a progress
+    line on standard error every ``WALK_NOTE_EVERY`` entries."""
     sources: list[Source] = []
     known_problems = len(problems)
+    real_folder = os.path.realpath(path)
+    bound, entries, links_out = _walk_bound(), 0, 0
 
     def unlistable(exc: OSError) -> None:
         where = exc.filename or path
@@ -336,21 +370,38 @@ def _expand_directory(path: str, shown: str, problems: list[InputProblem]) -> li
 
     for root, dirs, files in os.walk(path, onerror=unlistable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        entries += len(dirs) + len(files)
+        if entries // WALK_NOTE_EVERY > (entries - len(dirs) - len(files)) // WALK_NOTE_EVERY:
+            _walk_note(shown, entries)
+        if entries > bound:
+            problems.append(InputProblem(
+                ProblemKind.UNREADABLE, shown,
+                f"the directory {shown} holds more than {bound:,} files and folders: stopped "
+                f"looking for record files there (name the record files or a glob, or set "
+                f"{WALK_VARIABLE} to walk further)", {"walked": entries, "bound": bound},
+            ))
+            break
         for name in sorted(files):
             if name.startswith("."):
                 continue
             full = os.path.join(root, name)
+            if os.path.islink(full) and not _inside(full, real_folder):
+                links_out += 1
+                continue
             shown_full = os.path.join(shown, os.path.relpath(full, path))
             if looks_like_record_name(name):
                 source = _local_source(full, shown_full, problems, "directory")
             else:  # other files count only if they are TFRecords; quietly skip the rest
                 source = _local_source(full, shown_full, None, "directory")
-                source = source if source and _sniffs_as_records(source) else None
+                source = source if source and source.size and _sniffs_as_records(source) else None
             if source:
                 sources.append(source)
     if not sources and len(problems) == known_problems:
+        note = (f" ({links_out} symbolic link(s) that lead out of it were not followed)"
+                if links_out else "")
         problems.append(InputProblem(
-            ProblemKind.NO_RECORD_FILES, shown, f"the directory {shown} holds no TFRecord files"
+            ProblemKind.NO_RECORD_FILES, shown,
+            f"the directory {shown} holds no TFRecord files{note}",
         ))
     return sources
 
