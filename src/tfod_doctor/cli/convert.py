@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tfod_doctor import api
-from tfod_doctor.cli.common import progress_bar, use_color
+from tfod_doctor.cli.common import cap_workers, progress_bar, use_color
 from tfod_doctor.converters import ConversionResult, ExportResult, Problem
 from tfod_doctor.errors import UserError
 from tfod_doctor.records.inputs import read_input_text
@@ -103,8 +103,9 @@ def convert_options(func: Callable) -> Callable:
                           "keypoints...); the manifest lists it."),
         click.option("--strict", is_flag=True,
                      help="Stop at the first bad annotation (exit 1) and write nothing."),
-        click.option("--workers", type=click.IntRange(min=1),
-                     help="Threads reading images (default: two per core, at most 8)."),
+        click.option("--workers", type=click.IntRange(min=1), callback=cap_workers(per_cpu=4),
+                     help="Threads reading images (default: two per core, at most 8; "
+                          "at most four per core)."),
         click.option("--overwrite", is_flag=True,
                      help="Replace the outputs of an earlier conversion in --out."),
         click.option("--verbose", "-v", is_flag=True, help="List every problem."),
