@@ -36,6 +36,8 @@ FORMAT = "yolo"
 #: data.yaml split keys and the split each becomes.
 SPLITS = {"train": "train", "val": "eval"}
 _YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml")
+#: The most classes named class_K for a data.yaml that gives nc without names.
+_MAX_UNNAMED = 10_000
 _CLASS_FILES = ("classes.txt", "labels/classes.txt", "obj.names")
 
 
@@ -90,6 +92,10 @@ def _names(doc: dict[str, Any], path: Path) -> list[SourceCategory]:
         except (TypeError, ValueError):
             raise UserError(f"{path}: the keys of \"names\" must be class numbers") from None
     elif names is None and isinstance(doc.get("nc"), int):
+        if doc["nc"] > _MAX_UNNAMED:
+            raise UserError(f"{path}: nc is {doc['nc']} and \"names\" is missing: list the "
+                            f"classes in \"names\" (names class_K are made up for at most "
+                            f"{_MAX_UNNAMED:,} classes)")
         pairs = [(i, f"class_{i}") for i in range(doc["nc"])]
     else:
         raise UserError(f"{path} has no \"names\" (a list, or a dict from class number to name)")
