@@ -534,7 +534,9 @@ def run_conversion(
     if data.losses and not options.allow_lossy:
         raise _lossy_error(data.losses)
     if not data.items:
-        raise UserError(f"{source} holds no images to convert")
+        why = f" (the first problem: {data.problems[0].where}: {data.problems[0].message})" \
+            if data.problems else ""
+        raise UserError(f"{source} holds no images to convert{why}")
     _check_images_exist(data, options)
     splits = assign_splits(data.items, options)
     optional = OptionalKeys.needed_for(box.flags for item in data.items for box in item.boxes)

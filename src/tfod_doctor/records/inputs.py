@@ -77,10 +77,10 @@ def not_regular(mode: int) -> str | None:
 
 
 def _too_large(size: int | None, cap: Cap) -> InputRefused:
-    what = f"it is {size / _MB:.1f} MB" if size is not None else "it holds"
+    what = f"it is {size / _MB:.1f} MB," if size is not None else "it holds"
     return InputRefused(
         errno.EFBIG,
-        f"{what}, more than the {cap.describe()} a {cap.what} may have (set "
+        f"{what} more than the {cap.describe()} a {cap.what} may have (set "
         f"{CAP_VARIABLE}=N to read up to N MB)",
     )
 

@@ -375,7 +375,7 @@ def _expand_directory(path: str, shown: str, problems: list[InputProblem]) -> li
             _walk_note(shown, entries)
         if entries > bound:
             problems.append(InputProblem(
-                ProblemKind.UNREADABLE, shown,
+                ProblemKind.NO_RECORD_FILES, shown,
                 f"the directory {shown} holds more than {bound:,} files and folders: stopped "
                 f"looking for record files there (name the record files or a glob, or set "
                 f"{WALK_VARIABLE} to walk further)", {"walked": entries, "bound": bound},
