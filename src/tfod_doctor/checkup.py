@@ -21,6 +21,7 @@ from tfod_doctor.config.validate import Node, Value
 from tfod_doctor.engine import Plan
 from tfod_doctor.findings import Finding, Location, Severity
 from tfod_doctor.records import discover
+from tfod_doctor.records.inputs import open_input
 from tfod_doctor.records.sources import has_glob, is_url, local_glob
 
 ROLES = ("train", "eval")
@@ -213,7 +214,7 @@ def _unreadable_checkpoint_file(prefix: Path) -> str | None:
     for path in [prefix.with_name(prefix.name + ".index"),
                  *sorted(prefix.parent.glob(glob.escape(prefix.name) + ".data-*"))]:
         try:
-            with open(path, "rb"):
+            with open_input(path, cap=None):  # a FIFO is refused, not waited on
                 pass
         except OSError as exc:
             return f"{path.name}: {exc.strerror or exc}"
