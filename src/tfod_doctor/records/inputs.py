@@ -14,7 +14,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 #: The environment variable that sets every cap, in MB.
 CAP_VARIABLE = "TFOD_DOCTOR_MAX_INPUT_MB"
@@ -107,8 +107,9 @@ def open_input(path: str | Path, cap: Cap | None = TEXT) -> BinaryIO:
         raise
 
 
-def read_capped(handle: BinaryIO, cap: Cap = TEXT) -> bytes:
-    """All of an open stream (standard input, a file that grows), refused past ``cap``."""
+def read_capped(handle: BinaryIO | TextIO, cap: Cap = TEXT) -> bytes | str:
+    """All of an open stream (standard input, a file that grows), refused past ``cap`` (bytes
+    of a binary stream, characters of a text one)."""
     data = handle.read(cap.bytes + 1)
     if len(data) > cap.bytes:
         raise _too_large(None, cap)
@@ -118,7 +119,7 @@ def read_capped(handle: BinaryIO, cap: Cap = TEXT) -> bytes:
 def read_input_bytes(path: str | Path, cap: Cap = TEXT) -> bytes:
     """The bytes of a regular file of at most ``cap`` (see :func:`open_input`)."""
     with open_input(path, cap) as handle:
-        return read_capped(handle, cap)
+        return bytes(read_capped(handle, cap))  # capped again: it may grow once open
 
 
 def read_input_text(path: str | Path, cap: Cap = TEXT, encoding: str = "utf-8",
