@@ -19,6 +19,8 @@ from typing import BinaryIO, TextIO
 #: The environment variable that sets every cap, in MB.
 CAP_VARIABLE = "TFOD_DOCTOR_MAX_INPUT_MB"
 _MB = 1 << 20
+#: Streams are read in pieces this large, so no buffer is sized by the cap.
+_CHUNK = 4 * _MB
 
 _FILE_TYPES = {
     stat.S_IFSOCK: "a socket",
@@ -110,10 +112,14 @@ def open_input(path: str | Path, cap: Cap | None = TEXT) -> BinaryIO:
 def read_capped(handle: BinaryIO | TextIO, cap: Cap = TEXT) -> bytes | str:
     """All of an open stream (standard input, a file that grows), refused past ``cap`` (bytes
     of a binary stream, characters of a text one)."""
-    data = handle.read(cap.bytes + 1)
-    if len(data) > cap.bytes:
-        raise _too_large(None, cap)
-    return data
+    chunks = [handle.read(0)]  # b"" or ""
+    total = 0
+    while chunk := handle.read(_CHUNK):
+        total += len(chunk)
+        if total > cap.bytes:
+            raise _too_large(None, cap)
+        chunks.append(chunk)
+    return chunks[0][:0].join(chunks)
 
 
 def read_input_bytes(path: str | Path, cap: Cap = TEXT) -> bytes:
