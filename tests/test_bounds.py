@@ -113,6 +113,25 @@ def test_explain_file_that_is_a_pipe_or_device_is_refused(kind, fifo):
     assert NOT_REGULAR[kind] in run.stderr
 
 
+def test_config_naming_a_device_reports_it_and_goes_on(tmp_path):
+    config = tmp_path / "pipeline.config"
+    config.write_text('model { ssd { num_classes: 1 } }\ntrain_input_reader { label_map_path: '
+                      '"/dev/zero" tf_record_input_reader { input_path: "/dev/zero" } }\n')
+    run = cli("check", str(config), "--format", "json")
+    assert run.returncode in (1, 2)
+    messages = {f["rule"]: f["message"] for f in json.loads(run.stdout)["findings"]}
+    assert messages["C016"] == ("train_input_reader.label_map_path '/dev/zero' cannot be read: "
+                                "it is a character device, not a regular file")
+    assert messages["R023"] == ("/dev/zero cannot be read as records: it is a character "
+                                "device, not a regular file")
+
+
+def test_fix_on_a_pipe_is_refused(fifo, tmp_path):
+    run = cli("fix", str(fifo), "--out", str(tmp_path / "out"))
+    assert run.returncode == 2
+    assert "a named pipe (FIFO), not a regular file" in run.stderr
+
+
 def test_image_that_is_a_pipe_is_skipped_with_the_reason(fifo, tmp_path):
     images = tmp_path / "images"
     images.mkdir()
