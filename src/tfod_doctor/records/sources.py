@@ -16,7 +16,7 @@ import os
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
@@ -351,14 +351,53 @@ def _walk_note(shown: str, entries: int) -> None:
           flush=True)
 
 
+class _TooMany(Exception):
+    """A folder walk went past its bound."""
+
+
+def _walk(path: str, shown: str, bound: int, unlistable: Callable[[OSError], None]
+          ) -> Iterator[tuple[str, list[str]]]:
+    """``(folder, its file names)`` below ``path``, top-down and sorted as ``os.walk`` gives
+    them (hidden names and links to folders left out), counting every entry as it is listed:
+    :class:`_TooMany` past ``bound``, a progress line every ``WALK_NOTE_EVERY``."""
+    pending, entries = [path], 0
+    while pending:
+        folder = pending.pop()
+        dirs: list[str] = []
+        files: list[str] = []
+        try:
+            with os.scandir(folder) as listing:
+                for entry in listing:
+                    entries += 1
+                    if entries > bound:
+                        raise _TooMany
+                    if entries % WALK_NOTE_EVERY == 0:
+                        _walk_note(shown, entries)
+                    if entry.name.startswith("."):
+                        continue
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    if not is_dir:
+                        files.append(entry.name)
+                    elif not entry.is_symlink():  # links to folders are not followed
+                        dirs.append(entry.name)
+        except OSError as exc:
+            unlistable(exc)
+            continue
+        yield folder, sorted(files)
+        pending.extend(os.path.join(folder, name) for name in sorted(dirs, reverse=True))
+
+
 def _expand_directory(path: str, shown: str, problems: list[InputProblem]) -> list[Source]:
     """The record files below a folder: walked without leaving it (symbolic links that lead
     out are not followed) and through at most :func:`_walk_bound` entries, with a progress
-    line on standard error every ``WALK_NOTE_EVERY`` entries."""
+    line on standard error every ``WALK_NOTE_EVERY``."""
     sources: list[Source] = []
     known_problems = len(problems)
     real_folder = os.path.realpath(path)
-    bound, entries, links_out = _walk_bound(), 0, 0
+    bound, links_out = _walk_bound(), 0
 
     def unlistable(exc: OSError) -> None:
         where = exc.filename or path
@@ -368,34 +407,24 @@ def _expand_directory(path: str, shown: str, problems: list[InputProblem]) -> li
             f"the directory {shown_where} cannot be listed: {exc.strerror or exc}",
         ))
 
-    for root, dirs, files in os.walk(path, onerror=unlistable):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        entries += len(dirs) + len(files)
-        if entries // WALK_NOTE_EVERY > (entries - len(dirs) - len(files)) // WALK_NOTE_EVERY:
-            _walk_note(shown, entries)
-        if entries > bound:
-            problems.append(InputProblem(
-                ProblemKind.NO_RECORD_FILES, shown,
-                f"the directory {shown} holds more than {bound:,} files and folders: stopped "
-                f"looking for record files there (name the record files or a glob, or set "
-                f"{WALK_VARIABLE} to walk further)", {"walked": entries, "bound": bound},
-            ))
-            break
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            full = os.path.join(root, name)
-            if os.path.islink(full) and not _inside(full, real_folder):
-                links_out += 1
-                continue
-            shown_full = os.path.join(shown, os.path.relpath(full, path))
-            if looks_like_record_name(name):
-                source = _local_source(full, shown_full, problems, "directory")
-            else:  # other files count only if they are TFRecords; quietly skip the rest
-                source = _local_source(full, shown_full, None, "directory")
-                source = source if source and source.size and _sniffs_as_records(source) else None
-            if source:
-                sources.append(source)
+    try:
+        for root, files in _walk(path, shown, bound, unlistable):
+            for name in files:
+                full = os.path.join(root, name)
+                if os.path.islink(full) and not _inside(full, real_folder):
+                    links_out += 1
+                    continue
+                source = _directory_source(full, os.path.join(shown, os.path.relpath(full, path)),
+                                           problems)
+                if source:
+                    sources.append(source)
+    except _TooMany:
+        problems.append(InputProblem(
+            ProblemKind.NO_RECORD_FILES, shown,
+            f"the directory {shown} holds more than {bound:,} files and folders: stopped "
+            f"looking for record files there (name the record files or a glob, or set "
+            f"{WALK_VARIABLE} to walk further)", {"bound": bound},
+        ))
     if not sources and len(problems) == known_problems:
         note = (f" ({links_out} symbolic link(s) that lead out of it were not followed)"
                 if links_out else "")
@@ -404,6 +433,15 @@ def _expand_directory(path: str, shown: str, problems: list[InputProblem]) -> li
             f"the directory {shown} holds no TFRecord files{note}",
         ))
     return sources
+
+
+def _directory_source(full: str, shown: str, problems: list[InputProblem]) -> Source | None:
+    """A file found in a folder, if it is a record file: by its name (then a problem if it
+    cannot be read), else by its first bytes (other files are quietly skipped)."""
+    if looks_like_record_name(os.path.basename(full)):
+        return _local_source(full, shown, problems, "directory")
+    source = _local_source(full, shown, None, "directory")
+    return source if source and source.size and _sniffs_as_records(source) else None
 
 
 def _sniffs_as_records(source: Source) -> bool:
