@@ -318,11 +318,20 @@ def test_folder_walk_is_bounded_with_a_progress_line(tmp_path):
     run = cli("scan", str(folder), "--format", "json", TFOD_DOCTOR_MAX_WALK="10020",
               timeout=120)
     assert run.returncode == 2
-    assert run.stderr.count(f"looking for record files in {folder}: 10,000 entries so far") == 1
+    assert run.stderr.count(f"looking through {folder}: 10,000 entries so far") == 1
     messages = [f["message"] for f in json.loads(run.stdout)["findings"]]
     assert messages == [f"the directory {folder} holds more than 10,020 files and folders: "
-                        "stopped looking for record files there (name the record files or a "
-                        "glob, or set TFOD_DOCTOR_MAX_WALK to walk further)"]
+                        "stopped looking there (name the files or a glob, or set "
+                        "TFOD_DOCTOR_MAX_WALK to walk further)"]
+
+
+def test_image_folder_walk_is_bounded(tmp_path):
+    (tmp_path / "yolo").mkdir()
+    (tmp_path / "yolo" / "classes.txt").write_text("cat\n")
+    run = cli("convert", "yolo", str(tmp_path / "yolo"), "--images", "/",
+              "--out", str(tmp_path / "out"), TFOD_DOCTOR_MAX_WALK="500", timeout=120)
+    assert run.returncode in (1, 2)
+    assert "the directory / holds more than 500 files and folders" in run.stderr
 
 
 def test_scan_of_the_root_folder_ends(tmp_path):

@@ -27,7 +27,7 @@ from tfod_doctor.converters.model import (
     Where,
 )
 from tfod_doctor.converters.options import ConvertOptions, declared_classes
-from tfod_doctor.converters.paths import IMAGE_EXTENSIONS
+from tfod_doctor.converters.paths import IMAGE_EXTENSIONS, files_below
 from tfod_doctor.errors import UserError
 from tfod_doctor.records.inputs import read_input_bytes
 
@@ -119,8 +119,7 @@ def _layout(source: Path, options: ConvertOptions) -> tuple[list[Path], Path, Pa
         folder = source / "Annotations"
         if images is None and (source / "JPEGImages").is_dir():
             images = source / "JPEGImages"
-    files = sorted(p for p in folder.rglob("*.xml")
-                   if not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    files = files_below(folder, (".xml",))
     if not files:
         raise UserError(f"{source} holds no .xml annotation files")
     return files, folder, images

@@ -346,20 +346,32 @@ def _inside(path: str, folder: str) -> bool:
 
 
 def _walk_note(shown: str, entries: int) -> None:
-    print(f"tfod-doctor: looking for record files in {shown}: {entries:,} entries so far "
+    print(f"tfod-doctor: looking through {shown}: {entries:,} entries so far "
           f"(stops at {_walk_bound():,}; {WALK_VARIABLE} sets that)", file=sys.stderr,
           flush=True)
 
 
-class _TooMany(Exception):
-    """A folder walk went past its bound."""
+class WalkBoundReached(Exception):
+    """A folder given as input holds more entries than a walk goes through."""
+
+    def __init__(self, shown: str, bound: int) -> None:
+        super().__init__(f"the directory {shown} holds more than {bound:,} files and folders: "
+                         "stopped looking there (name the files or a glob, or set "
+                         f"{WALK_VARIABLE} to walk further)")
+        self.bound = bound
 
 
-def _walk(path: str, shown: str, bound: int, unlistable: Callable[[OSError], None]
-          ) -> Iterator[tuple[str, list[str]]]:
+def walk_files(path: str | Path, shown: str | None = None,
+               unlistable: Callable[[OSError], None] | None = None
+               ) -> Iterator[tuple[str, list[str]]]:
     """``(folder, its file names)`` below ``path``, top-down and sorted as ``os.walk`` gives
     them (hidden names and links to folders left out), counting every entry as it is listed:
-    :class:`_TooMany` past ``bound``, a progress line every ``WALK_NOTE_EVERY``."""
+    :class:`WalkBoundReached` past :func:`_walk_bound` entries, a progress line on standard
+    error every ``WALK_NOTE_EVERY``. A folder that cannot be listed goes to ``unlistable``
+    (default: skipped)."""
+    path = os.fspath(path)
+    shown = path if shown is None else shown
+    bound = _walk_bound()
     pending, entries = [path], 0
     while pending:
         folder = pending.pop()
@@ -370,7 +382,7 @@ def _walk(path: str, shown: str, bound: int, unlistable: Callable[[OSError], Non
                 for entry in listing:
                     entries += 1
                     if entries > bound:
-                        raise _TooMany
+                        raise WalkBoundReached(shown, bound)
                     if entries % WALK_NOTE_EVERY == 0:
                         _walk_note(shown, entries)
                     if entry.name.startswith("."):
@@ -384,7 +396,8 @@ def _walk(path: str, shown: str, bound: int, unlistable: Callable[[OSError], Non
                     elif not entry.is_symlink():  # links to folders are not followed
                         dirs.append(entry.name)
         except OSError as exc:
-            unlistable(exc)
+            if unlistable is not None:
+                unlistable(exc)
             continue
         yield folder, sorted(files)
         pending.extend(os.path.join(folder, name) for name in sorted(dirs, reverse=True))
@@ -397,7 +410,7 @@ def _expand_directory(path: str, shown: str, problems: list[InputProblem]) -> li
     sources: list[Source] = []
     known_problems = len(problems)
     real_folder = os.path.realpath(path)
-    bound, links_out = _walk_bound(), 0
+    links_out = 0
 
     def unlistable(exc: OSError) -> None:
         where = exc.filename or path
@@ -408,7 +421,7 @@ def _expand_directory(path: str, shown: str, problems: list[InputProblem]) -> li
         ))
 
     try:
-        for root, files in _walk(path, shown, bound, unlistable):
+        for root, files in walk_files(path, shown, unlistable):
             for name in files:
                 full = os.path.join(root, name)
                 if os.path.islink(full) and not _inside(full, real_folder):
@@ -418,13 +431,9 @@ def _expand_directory(path: str, shown: str, problems: list[InputProblem]) -> li
                                            problems)
                 if source:
                     sources.append(source)
-    except _TooMany:
-        problems.append(InputProblem(
-            ProblemKind.NO_RECORD_FILES, shown,
-            f"the directory {shown} holds more than {bound:,} files and folders: stopped "
-            f"looking for record files there (name the record files or a glob, or set "
-            f"{WALK_VARIABLE} to walk further)", {"bound": bound},
-        ))
+    except WalkBoundReached as exc:
+        problems.append(InputProblem(ProblemKind.NO_RECORD_FILES, shown, str(exc),
+                                     {"bound": exc.bound}))
     if not sources and len(problems) == known_problems:
         note = (f" ({links_out} symbolic link(s) that lead out of it were not followed)"
                 if links_out else "")
