@@ -321,8 +321,20 @@ def test_folder_walk_is_bounded_with_a_progress_line(tmp_path):
     assert run.stderr.count(f"looking through {folder}: 10,000 entries so far") == 1
     messages = [f["message"] for f in json.loads(run.stdout)["findings"]]
     assert messages == [f"the directory {folder} holds more than 10,020 files and folders: "
-                        "stopped looking there (name the files or a glob, or set "
+                        "stopped looking there (name the files or a narrower pattern, or set "
                         "TFOD_DOCTOR_MAX_WALK to walk further)"]
+
+
+def test_a_pattern_through_the_whole_file_system_is_bounded(tmp_path):
+    config = tmp_path / "pipeline.config"
+    config.write_text('model { ssd { num_classes: 1 } }\n'
+                      'train_input_reader { tf_record_input_reader { input_path: "/*/*/*/*" } }\n')
+    run = cli("check", str(config), "--format", "json", TFOD_DOCTOR_MAX_WALK="300", timeout=120)
+    assert run.returncode in (1, 2)
+    messages = [f["message"] for f in json.loads(run.stdout)["findings"]]
+    assert ("the pattern '/*/*/*/*' goes through more than 300 files and folders: stopped "
+            "looking there (name the files or a narrower pattern, or set TFOD_DOCTOR_MAX_WALK "
+            "to walk further)") in messages
 
 
 def test_image_folder_walk_is_bounded(tmp_path):

@@ -22,7 +22,7 @@ from tfod_doctor.engine import Plan
 from tfod_doctor.findings import Finding, Location, Severity
 from tfod_doctor.records import discover
 from tfod_doctor.records.inputs import open_input
-from tfod_doctor.records.sources import has_glob, is_url, local_glob
+from tfod_doctor.records.sources import WalkBoundReached, has_glob, is_url, local_glob
 
 ROLES = ("train", "eval")
 _FLAG_FIELDS = ("load_instance_masks", "mask_type", "num_keypoints",
@@ -73,7 +73,10 @@ class Resolver:
 
 def _matches(path: str) -> list[str]:
     if has_glob(path):
-        return local_glob(path)
+        try:
+            return local_glob(path)
+        except WalkBoundReached:  # taken as is: reading the records reports the bound
+            return [path]
     return [path] if os.path.exists(path) else []
 
 

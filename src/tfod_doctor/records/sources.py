@@ -190,7 +190,9 @@ def match_glob(
 
     ``children(dir)`` lists the names in a directory (``[]`` if it cannot), ``exists(path)``
     says whether a path exists; so the same matching serves local disks and fsspec stores.
+    :class:`WalkBoundReached` when the pattern lists more names than a folder walk may.
     """
+    bound, listed = _walk_bound(), 0
     parts = pattern.split("/")
     fixed = 0
     while fixed < len(parts) - 1 and not has_glob(parts[fixed]):
@@ -204,7 +206,11 @@ def match_glob(
         for folder in current:
             if has_glob(component):
                 regex = _component_regex(component)
-                names = [name for name in children(folder or ".") if regex.fullmatch(name)]
+                listing = children(folder or ".")
+                listed += len(listing)
+                if listed > bound:
+                    raise WalkBoundReached(pattern, bound, pattern=True)
+                names = [name for name in listing if regex.fullmatch(name)]
             else:
                 names = [_unescape(component)]
             for name in names:
@@ -277,7 +283,12 @@ def _expand(
 
 
 def _expand_local_glob(text: str, pattern: str, problems: list[InputProblem]) -> list[Source]:
-    matches = local_glob(pattern)
+    try:
+        matches = local_glob(pattern)
+    except WalkBoundReached as exc:
+        problems.append(InputProblem(ProblemKind.NO_RECORD_FILES, text, str(exc),
+                                     {"bound": exc.bound}))
+        return []
     if not matches:
         problems.append(InputProblem(
             ProblemKind.GLOB_MATCHES_NOTHING, text, f"the pattern {text!r} matches no file",
@@ -352,12 +363,13 @@ def _walk_note(shown: str, entries: int) -> None:
 
 
 class WalkBoundReached(Exception):
-    """A folder given as input holds more entries than a walk goes through."""
+    """A folder (or a pattern) given as input holds more entries than a walk goes through."""
 
-    def __init__(self, shown: str, bound: int) -> None:
-        super().__init__(f"the directory {shown} holds more than {bound:,} files and folders: "
-                         "stopped looking there (name the files or a glob, or set "
-                         f"{WALK_VARIABLE} to walk further)")
+    def __init__(self, shown: str, bound: int, pattern: bool = False) -> None:
+        where = f"the pattern {shown!r} goes through" if pattern else f"the directory {shown} holds"
+        super().__init__(f"{where} more than {bound:,} files and folders: stopped looking there "
+                         f"(name the files or a narrower pattern, or set {WALK_VARIABLE} to walk "
+                         "further)")
         self.bound = bound
 
 
