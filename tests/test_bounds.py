@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tfod_doctor import api
+from tfod_doctor.engine import execute, scan_plan
+from tfod_doctor.engine import local as local_engine
 from tfod_doctor.records import encode_example, write_records
 from tfod_doctor.testing.images import make_image
 from tfod_doctor.testing.samples import Box, Sample
@@ -392,3 +395,16 @@ def test_workers_are_capped_at_the_cpus(records):
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert run.stderr.count("note: --workers 1000 is more than this machine can run at once "
                             f"({cpus} CPU(s)); using {cpus}") == 1
+
+
+def test_python_callers_get_no_more_processes_than_cpus(records, monkeypatch):
+    """``tfod_doctor.scan(..., workers=1000)`` has no command line to say so, but is capped."""
+    started: list[int] = []
+
+    def pool(items, ctx, progress, workers, split_bytes):
+        started.append(workers)
+        return local_engine.run_sequential(items, ctx, progress)
+
+    monkeypatch.setattr(local_engine, "_run_pool", pool)
+    execute(scan_plan([str(records)]), api.context(), workers=1000, split_bytes=1)
+    assert started == [max(2, local_engine.default_workers())]
