@@ -138,7 +138,6 @@ def test_fix_on_a_pipe_is_refused(fifo, tmp_path):
 def test_image_that_is_a_pipe_is_skipped_with_the_reason(fifo, tmp_path):
     images = tmp_path / "images"
     images.mkdir()
-    make_image(20, 10, fmt="png")
     (images / "a.png").write_bytes(make_image(20, 10, fmt="png"))
     os.symlink(fifo, images / "b.png")
     doc = {"images": [{"id": 1, "file_name": "a.png", "width": 20, "height": 10},
