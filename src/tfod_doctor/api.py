@@ -121,7 +121,7 @@ def read_label_table(path: PathLike) -> tuple[LabelTable | None, list[Finding]]:
     and the label map's own findings (syntax errors with line:column, duplicate ids...)."""
     from tfod_doctor.config import read_label_map
 
-    if not Path(path).is_file():
+    if not Path(path).exists():
         raise UserError(f"the label map {os.fspath(path)} does not exist")
     label_map, findings = read_label_map(os.fspath(path))
     return (label_map.table() if label_map.loadable else None), list(findings)

@@ -25,7 +25,8 @@ from tfod_doctor.model.checkpoint import checkpoint_findings
 from tfod_doctor.model.coverage import review_anchors
 from tfod_doctor.model.review import review_model
 from tfod_doctor.records import discover
-from tfod_doctor.records.sources import has_glob, is_url, local_glob
+from tfod_doctor.records.inputs import open_input
+from tfod_doctor.records.sources import WalkBoundReached, has_glob, is_url, local_glob
 
 ROLES = ("train", "eval")
 _FLAG_FIELDS = ("load_instance_masks", "mask_type", "num_keypoints",
@@ -76,7 +77,10 @@ class Resolver:
 
 def _matches(path: str) -> list[str]:
     if has_glob(path):
-        return local_glob(path)
+        try:
+            return local_glob(path)
+        except WalkBoundReached:  # taken as is: reading the records reports the bound
+            return [path]
     return [path] if os.path.exists(path) else []
 
 
@@ -224,7 +228,7 @@ def _unreadable_checkpoint_file(prefix: Path) -> str | None:
     for path in [prefix.with_name(prefix.name + ".index"),
                  *sorted(prefix.parent.glob(glob.escape(prefix.name) + ".data-*"))]:
         try:
-            with open(path, "rb"):
+            with open_input(path, cap=None):  # a FIFO is refused, not waited on
                 pass
         except OSError as exc:
             return f"{path.name}: {exc.strerror or exc}"

@@ -33,6 +33,7 @@ from tfod_doctor.converters.shards import Sharding, check_shard_name, shard_patt
 from tfod_doctor.errors import UserError
 from tfod_doctor.guard import OutputFolder, Protected, check_folder
 from tfod_doctor.records import InputProblem, ProblemKind, discover
+from tfod_doctor.records.inputs import read_input_head, read_input_text
 from tfod_doctor.records.sniff import FileKind, sniff_file
 from tfod_doctor.repair import MANIFEST, DatasetFacts, RecordSet, RepairOptions, plan_repair
 from tfod_doctor.repair.run import Progress, RepairPlan
@@ -108,8 +109,7 @@ def is_pipeline_config(path: str) -> bool:
     if path.endswith((".config", ".pbtxt")):
         return True
     try:
-        with open(path, "rb") as handle:
-            return sniff_file(handle.read(4096)) is FileKind.PBTXT
+        return sniff_file(read_input_head(path, 4096)) is FileKind.PBTXT
     except OSError:
         return False
 
@@ -150,7 +150,7 @@ class _LabelMapState:
         if path is None:
             return cls(None, None, None)
         label_map, _ = read_label_map(path)
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_input_text(path)
         return cls(path, text, label_map.table() if label_map.loadable else None)
 
     def adjust(self, facts: DatasetFacts) -> LabelTable | None:
@@ -286,7 +286,7 @@ def _fix_config(path: Path, request: FixRequest, watch: _Watch) -> FixResult:
     if not check.config.readers():
         raise UserError(f"{path} has no train_input_reader or eval_input_reader: name a "
                         "pipeline.config, or the record files themselves")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = read_input_text(path)
     sets = _config_sets(check)
     if not sets:
         raise UserError(f"{path} names no record file that exists: nothing to fix "

@@ -21,7 +21,6 @@ from tfod_doctor.checks.context import CheckContext, LabelTable
 from tfod_doctor.findings import Severity
 from tfod_doctor.odapi import features as K
 from tfod_doctor.odapi.record import ODRecord, texts_of
-from tfod_doctor.odapi.suggest import suggest_class
 from tfod_doctor.records import FeatureView
 
 _ONE_HOT = "no error: tf.one_hot(label - 1, num_classes) is an all-zero row (background)"
@@ -136,8 +135,7 @@ def _unknown_names(classes: Classes, table: LabelTable | None, where: RecordPlac
     if not unknown:
         return
     names = sorted({classes.names[i] for i in unknown})
-    known = [*table.names, *table.display_names]
-    suggestions = {name: suggest_class(name, known) for name in names}
+    suggestions = {name: table.near_misses(name) for name in names}
     near = "; ".join(f"{name!r}: did you mean {', '.join(map(repr, hits))}?"
                      for name, hits in suggestions.items() if hits)
     shown = ", ".join(map(repr, names[:10]))

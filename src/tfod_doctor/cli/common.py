@@ -116,6 +116,22 @@ def baseline_note(report: Report, written: int | None, baseline: Path | None) ->
     click.echo(f"baseline {baseline}: {left_out} accepted finding(s) left out", err=True)
 
 
+def cap_workers(per_cpu: int = 1) -> Callable:
+    """A click callback that caps ``--workers`` at ``per_cpu`` per CPU, saying so once."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+        from tfod_doctor.engine.local import default_workers  # the CPUs this process may use
+
+        limit = per_cpu * default_workers()
+        if value is None or value <= limit:
+            return value
+        click.echo(f"note: --workers {value} is more than this machine can run at once "
+                   f"({default_workers()} CPU(s)); using {limit}", err=True)
+        return limit
+
+    return callback
+
+
 def engine_options(func: Callable) -> Callable:
     """Where the checking runs: ``--workers``, ``--runner`` and ``--beam-options``.
 
@@ -128,9 +144,10 @@ def engine_options(func: Callable) -> Callable:
 
     decorators = [
         click.option("--workers", "-j", type=click.IntRange(min=1), metavar="N",
-                     help="Worker processes (default: one per CPU). Large files are cut into "
-                          "pieces so that even one file keeps every worker busy; 1 checks in "
-                          "this process."),
+                     callback=cap_workers(),
+                     help="Worker processes (default and most: one per CPU). Large files are "
+                          "cut into pieces so that even one file keeps every worker busy; 1 "
+                          "checks in this process."),
         click.option("--runner", type=click.Choice(RUNNERS), default="local", show_default=True,
                      help="Where to run: on this machine, or as an Apache Beam pipeline "
                           "(pip install 'tfod-doctor[beam]')."),

@@ -13,8 +13,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from tfod_doctor import api
-from tfod_doctor.cli.common import FolderPath, progress_bar, use_color
+from tfod_doctor.cli.common import FolderPath, cap_workers, progress_bar, use_color
 from tfod_doctor.converters import ConversionResult, ExportResult, Problem
+from tfod_doctor.errors import UserError
+from tfod_doctor.records.inputs import read_input_text
 
 #: Problems listed in the terminal unless --verbose (all of them are in the manifest).
 _FIRST_PROBLEMS = 20
@@ -50,8 +52,11 @@ def _classes(value: str | None) -> list[str] | None:
         return None
     path = Path(value)
     if path.is_file():
-        return [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()
-                if line.strip()]
+        try:
+            text = read_input_text(path, encoding="utf-8-sig")
+        except OSError as exc:
+            raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return [line.strip() for line in text.splitlines() if line.strip()]
     return [name.strip() for name in value.split(",") if name.strip()]
 
 
@@ -98,8 +103,9 @@ def convert_options(func: Callable) -> Callable:
                           "keypoints...); the manifest lists it."),
         click.option("--strict", is_flag=True,
                      help="Stop at the first bad annotation (exit 1) and write nothing."),
-        click.option("--workers", type=click.IntRange(min=1),
-                     help="Threads reading images (default: two per core, at most 8)."),
+        click.option("--workers", type=click.IntRange(min=1), callback=cap_workers(per_cpu=4),
+                     help="Threads reading images (default: two per core, at most 8; "
+                          "at most four per core)."),
         click.option("--overwrite", is_flag=True,
                      help="Replace the outputs of an earlier conversion in --out."),
         click.option("--verbose", "-v", is_flag=True, help="List every problem."),

@@ -21,16 +21,21 @@ from tfod_doctor.explain import (
 
 
 def _read_input(parts: tuple[str, ...]) -> str:
-    if parts == ("-",):
-        return sys.stdin.read()
-    if len(parts) == 1 and len(parts[0]) < 4096 and "\n" not in parts[0]:
-        path = Path(parts[0])
-        if path.is_file():
-            try:
-                return path.read_text(encoding="utf-8", errors="replace")
-            except OSError as exc:
-                raise UserError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return " ".join(parts)
+    reading_stdin = parts == ("-",)
+    path = Path(parts[0]) if len(parts) == 1 and len(parts[0]) < 4096 and "\n" not in parts[0] \
+        else None
+    if not reading_stdin and (path is None or not path.exists() or path.is_dir()):
+        return " ".join(parts)
+    # Imported here: explaining a message or a rule id starts without the records (and numpy).
+    from tfod_doctor.records.inputs import read_capped, read_input_text
+
+    try:
+        if reading_stdin:  # bytes from a real stdin, text from one a test or notebook set
+            data = read_capped(getattr(sys.stdin, "buffer", sys.stdin))
+            return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        return read_input_text(parts[0])
+    except OSError as exc:
+        raise UserError(f"cannot read {parts[0]}: {exc.strerror or exc}") from exc
 
 
 def _as_rule(parts: tuple[str, ...]) -> catalogue.Rule | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from tfod_doctor.catalogue import labelmap as M
@@ -22,6 +23,7 @@ from tfod_doctor.config.validate import Node, Problem, validate
 from tfod_doctor.errors import UserError
 from tfod_doctor.findings import Finding, Severity
 from tfod_doctor.odapi.official_maps import official_map
+from tfod_doctor.records.inputs import read_input_text
 
 #: What TensorFlow shows instead of the real syntax error (``load_labelmap``'s fallback).
 HIDDEN_ERROR = "TypeError: a bytes-like object is required, not 'str'"
@@ -108,6 +110,10 @@ class LabelMap:
         ]
 
 
+#: How many missing ids a gap finding lists in its evidence (it counts them all).
+_SHOWN_MISSING = 1000
+
+
 def parse_label_map(text: str, name: str) -> tuple[LabelMap, list[Finding]]:
     """Parse label map text; ``name`` is how findings name the file."""
     parsed = parse_text(text)
@@ -132,7 +138,7 @@ def read_label_map(path: str | Path) -> tuple[LabelMap, list[Finding]]:
     """Read and check a label map file; a missing or unreadable file is a
     :class:`LabelMapUnreadable` (a :class:`UserError`)."""
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        text = read_input_text(path)
     except OSError as exc:
         raise LabelMapUnreadable(path, exc.strerror or str(exc)) from exc
     return parse_label_map(text, str(path))
@@ -275,19 +281,23 @@ def _gaps(label_map: LabelMap, source: TextFile) -> list[Finding]:
     ids = sorted({item.id for item in label_map.items if item.id > 0})
     if not ids:
         return []
-    missing = sorted(set(range(1, ids[-1] + 1)) - set(ids))
-    if not missing:
+    # Walk the gaps between the ids (work grows with the items, not with the largest id).
+    gaps = [(low + 1, high) for low, high in zip([0, *ids], ids, strict=False) if high > low + 1]
+    if not gaps:
         return []
+    count = sum(high - low for low, high in gaps)
+    missing = list(islice((i for low, high in gaps for i in range(low, high)), _SHOWN_MISSING))
     after = min((item for item in label_map.items if item.id > missing[0]),
                 key=lambda item: item.id)
-    shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
-    message = f"ids {ids[0]}..{ids[-1]} skip {shown}: {len(missing)} class id(s) without a name"
+    shown = ", ".join(map(str, missing[:10])) + (" ..." if count > 10 else "")
+    message = f"ids {ids[0]}..{ids[-1]} skip {shown}: {count} class id(s) without a name"
     official = label_map.official
     if official is None:
-        return [source.finding(M.ID_GAP, message, label_map.place_of(after), missing=missing)]
+        return [source.finding(M.ID_GAP, message, label_map.place_of(after), missing=missing,
+                               missing_count=count)]
     return [source.finding(
         M.ID_GAP, f"{message}. This is the OD API's official {official} label map: its ids are "
         f"the ones the {official} checkpoints were trained with", label_map.place_of(after),
         "nothing to do: keep the official ids as they are (renumbering them breaks fine-tuning "
         "from the official checkpoints)", severity=Severity.INFO, missing=missing,
-        official=official)]
+        missing_count=count, official=official)]

@@ -22,6 +22,7 @@ from tfod_doctor.config.textproto import Pos, parse_text
 from tfod_doctor.config.validate import Node, Problem, Value, validate
 from tfod_doctor.errors import UserError
 from tfod_doctor.findings import Finding, Severity
+from tfod_doctor.records.inputs import read_input_text
 
 ARCHITECTURES = ("ssd", "faster_rcnn", "center_net")
 #: ``eval_config.metrics_set`` names ``eval_util.py`` knows.
@@ -141,7 +142,7 @@ def parse_pipeline(text: str, name: str) -> tuple[PipelineConfig, list[Finding]]
 def read_pipeline(path: str | Path) -> tuple[PipelineConfig, list[Finding]]:
     """Read and check a pipeline.config file; an unreadable file is a :class:`UserError`."""
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        text = read_input_text(path)
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from exc
     return parse_pipeline(text, str(path))

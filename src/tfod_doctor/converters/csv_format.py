@@ -24,6 +24,7 @@ from tfod_doctor.converters.model import (
 from tfod_doctor.converters.options import ConvertOptions, declared_classes
 from tfod_doctor.converters.paths import choose_root
 from tfod_doctor.errors import UserError
+from tfod_doctor.records.inputs import ANNOTATIONS, read_input_bytes
 
 FORMAT = "csv"
 COLUMNS = ("filename", "width", "height", "class", "xmin", "ymin", "xmax", "ymax")
@@ -33,7 +34,7 @@ _COORDS = ("xmin", "ymin", "xmax", "ymax")
 def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
     """The rows with their 1-based line numbers; a :class:`UserError` if it is not CSV text."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = read_input_bytes(path, ANNOTATIONS).decode("utf-8-sig")
     except FileNotFoundError:
         raise UserError(f"{path} does not exist") from None
     except IsADirectoryError:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from tfod_doctor.converters.model import Problem
 from tfod_doctor.errors import UserError
+from tfod_doctor.records.inputs import ANNOTATIONS, read_input_bytes
 
 MANIFEST = "conversion.json"
 #: Advances a progress bar by a number of images or records.
@@ -41,7 +42,7 @@ def write_json(path: Path, data: Any) -> None:
 def load_json(path: Path) -> Any:
     """Read a JSON file; a :class:`UserError` naming the line and column when it is not JSON."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = read_input_bytes(path, ANNOTATIONS).decode("utf-8-sig")
     except FileNotFoundError:
         raise UserError(f"{path} does not exist") from None
     except IsADirectoryError:

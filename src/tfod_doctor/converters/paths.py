@@ -6,6 +6,9 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from tfod_doctor.errors import UserError
+from tfod_doctor.records.sources import WalkBoundReached, walk_files
+
 #: Image file extensions the importers look for (Ultralytics' list, less video and raw formats).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".mpo")
 _SAMPLE = 50
@@ -38,10 +41,18 @@ def choose_root(candidates: Sequence[Path], names: Sequence[str]) -> Path:
     return best
 
 
+def files_below(folder: Path, suffixes: Sequence[str]) -> list[Path]:
+    """Every file below ``folder`` whose extension is one of ``suffixes`` (any case;
+    recursively, hidden names left out), sorted; a :class:`UserError` past the walk's bound."""
+    try:
+        return sorted(
+            Path(root, name) for root, names in walk_files(folder) for name in names
+            if Path(name).suffix.lower() in suffixes and Path(root, name).is_file()
+        )
+    except WalkBoundReached as exc:
+        raise UserError(str(exc)) from None
+
+
 def image_list(folder: Path) -> list[Path]:
     """Every image file below ``folder`` (recursively, hidden folders left out), sorted."""
-    return sorted(
-        path for path in folder.rglob("*")
-        if is_image_file(path) and path.is_file()
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    )
+    return files_below(folder, IMAGE_EXTENSIONS)

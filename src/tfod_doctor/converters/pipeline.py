@@ -45,6 +45,7 @@ from tfod_doctor.converters.shards import ShardedWriter, shard_pattern
 from tfod_doctor.converters.tfexample import OptionalKeys, encode_sample
 from tfod_doctor.errors import UserError
 from tfod_doctor.guard import OutputFolder, Protected
+from tfod_doctor.records.inputs import IMAGE, read_input_bytes
 
 LABEL_MAP = "label_map.pbtxt"
 INPUT_READER = "input_reader.config"
@@ -359,8 +360,7 @@ def load_image(item: SourceItem, options: imgs.ImageOptions) -> imgs.PreparedIma
     if item.image_path is None:
         return problem(ProblemKind.MISSING_IMAGE, f"no image file found for {item.image_ref!r}")
     try:
-        with open(item.image_path, "rb") as handle:
-            data = handle.read()
+        data = read_input_bytes(item.image_path, IMAGE)
     except FileNotFoundError:
         return problem(ProblemKind.MISSING_IMAGE, f"the image file {item.image_path} does not "
                        "exist")
@@ -537,7 +537,9 @@ def run_conversion(
     if data.losses and not options.allow_lossy:
         raise _lossy_error(data.losses)
     if not data.items:
-        raise UserError(f"{source} holds no images to convert")
+        why = f" (the first problem: {data.problems[0].where}: {data.problems[0].message})" \
+            if data.problems else ""
+        raise UserError(f"{source} holds no images to convert{why}")
     _check_images_exist(data, options)
     splits = assign_splits(data.items, options)
     optional = OptionalKeys.needed_for(box.flags for item in data.items for box in item.boxes)

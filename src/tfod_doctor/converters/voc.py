@@ -28,8 +28,9 @@ from tfod_doctor.converters.model import (
     Where,
 )
 from tfod_doctor.converters.options import ConvertOptions, declared_classes
-from tfod_doctor.converters.paths import IMAGE_EXTENSIONS
+from tfod_doctor.converters.paths import IMAGE_EXTENSIONS, files_below
 from tfod_doctor.errors import UserError
+from tfod_doctor.records.inputs import read_input_bytes
 
 FORMAT = "voc"
 _OBJECT_TAGS = frozenset({"name", "pose", "truncated", "difficult", "occluded", "bndbox",
@@ -67,26 +68,39 @@ class XmlError(ValueError):
 
 
 def parse_xml(data: bytes) -> Node:
-    """Parse XML into :class:`Node` objects that know their line and column."""
+    """Parse XML into :class:`Node` objects that know their line and column.
+
+    A document type declaration (``<!DOCTYPE``, where entities are declared) is refused: VOC
+    files have none, and entities that expand into entities ("billion laughs") or name other
+    files are how XML makes a small file take hours or read what it should not.
+    """
     parser = xml.parsers.expat.ParserCreate()
-    stack: list[Node] = []
+    stack: list[tuple[Node, list[str]]] = []
     roots: list[Node] = []
 
     def start(tag: str, _attributes: dict[str, str]) -> None:
         node = Node(tag, parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
-        (stack[-1].children if stack else roots).append(node)
-        stack.append(node)
+        (stack[-1][0].children if stack else roots).append(node)
+        stack.append((node, []))
 
     def end(_tag: str) -> None:
-        stack.pop()
+        node, parts = stack.pop()
+        node.text = "".join(parts)
 
     def text(data: str) -> None:
         if stack:
-            stack[-1].text += data
+            stack[-1][1].append(data)
+
+    def doctype(*_args: object) -> None:
+        raise XmlError("a document type declaration (<!DOCTYPE ...>) is not read: VOC "
+                       "annotations need none, and its entities can expand without end",
+                       parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = doctype
     try:
         parser.Parse(data, True)
     except xml.parsers.expat.ExpatError as exc:
@@ -106,8 +120,7 @@ def _layout(source: Path, options: ConvertOptions) -> tuple[list[Path], Path, Pa
         folder = source / "Annotations"
         if images is None and (source / "JPEGImages").is_dir():
             images = source / "JPEGImages"
-    files = sorted(p for p in folder.rglob("*.xml")
-                   if not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    files = files_below(folder, (".xml",))
     if not files:
         raise UserError(f"{source} holds no .xml annotation files")
     return files, folder, images
@@ -224,7 +237,7 @@ def load(source: Path, options: ConvertOptions) -> SourceData:
     for path in files:
         relative_dir = path.parent.relative_to(folder)
         try:
-            root = parse_xml(path.read_bytes())
+            root = parse_xml(read_input_bytes(path))
         except XmlError as exc:
             data.problems.append(Problem(ProblemKind.MALFORMED_FILE, f"not well-formed XML: {exc}",
                                          Where(str(path), exc.line, exc.column), path.name,

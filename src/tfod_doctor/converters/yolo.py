@@ -31,21 +31,48 @@ from tfod_doctor.converters.model import (
 from tfod_doctor.converters.options import ConvertOptions
 from tfod_doctor.converters.paths import IMAGE_EXTENSIONS, image_list
 from tfod_doctor.errors import UserError
+from tfod_doctor.records.inputs import read_input_text
 
 FORMAT = "yolo"
 #: data.yaml split keys and the split each becomes.
 SPLITS = {"train": "train", "val": "eval"}
 _YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml")
+#: The most classes named class_K for a data.yaml that gives nc without names.
+_MAX_UNNAMED = 10_000
 _CLASS_FILES = ("classes.txt", "labels/classes.txt", "obj.names")
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+class _NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses aliases (``*name``): a data.yaml needs none, and
+    aliases of aliases (a "billion laughs" file) make a few lines expand to gigabytes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not read: write the values out", mark)
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text as ``yaml.safe_load`` does, refusing aliases (``yaml.YAMLError``)."""
+    return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader: no Python objects
+
+
+def _read_text(path: Path) -> str:
+    """A UTF-8 text file of the dataset; a :class:`UserError` if it cannot be read."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        return read_input_text(path, encoding="utf-8-sig", errors="strict")
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise UserError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    text = _read_text(path)
+    try:
+        doc = parse_yaml(text)
     except RecursionError:
         raise UserError(f"{path}: its lists or mappings nest too deep to read: is it a YOLO "
                         "data.yaml?") from None
@@ -69,6 +96,10 @@ def _names(doc: dict[str, Any], path: Path) -> list[SourceCategory]:
         except (TypeError, ValueError):
             raise UserError(f"{path}: the keys of \"names\" must be class numbers") from None
     elif names is None and isinstance(doc.get("nc"), int):
+        if doc["nc"] > _MAX_UNNAMED:
+            raise UserError(f"{path}: nc is {doc['nc']} and \"names\" is missing: list the "
+                            f"classes in \"names\" (names class_K are made up for at most "
+                            f"{_MAX_UNNAMED:,} classes)")
         pairs = [(i, f"class_{i}") for i in range(doc["nc"])]
     else:
         raise UserError(f"{path} has no \"names\" (a list, or a dict from class number to name)")
@@ -99,7 +130,7 @@ def _resolve(entry: str, bases: list[Path]) -> Path | None:
 
 def _list_file(path: Path, base: Path) -> list[Path]:
     images = []
-    for line in path.read_text(encoding="utf-8-sig").splitlines():
+    for line in _read_text(path).splitlines():
         line = line.strip()
         candidate = Path(line)
         if not candidate.name:  # blank, "/" or ".": names no image file
@@ -152,11 +183,12 @@ class _LabelReader:
     def read(self, path: Path, image: str) -> list[SourceBox] | None:
         """The boxes of one label file (``None``: unreadable, the image is skipped)."""
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            text = read_input_text(path, encoding="utf-8-sig", errors="strict")
         except FileNotFoundError:
             return []
         except (OSError, UnicodeDecodeError) as exc:
-            self.problems.append(Problem(ProblemKind.MALFORMED_FILE, f"cannot read: {exc}",
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            self.problems.append(Problem(ProblemKind.MALFORMED_FILE, f"cannot read: {reason}",
                                          Where(str(path)), image, Skipped.IMAGE, boxes=0))
             return None
         boxes = []
@@ -242,9 +274,16 @@ def _orphans(images: list[tuple[Path, str | None]], label_dirs: set[Path]) -> li
                                     f"{path.name} has no image (looked for "
                                     f"{path.stem}{{{','.join(IMAGE_EXTENSIONS)}}})",
                                     Where(str(path)), path.stem, Skipped.IMAGE,
-                                    boxes=sum(1 for line in path.read_text(errors="replace")
-                                              .splitlines() if line.strip())))
+                                    boxes=_line_count(path)))
     return problems
+
+
+def _line_count(path: Path) -> int:
+    """How many lines with text a label file has (0 if it cannot be read)."""
+    try:
+        return sum(1 for line in read_input_text(path).splitlines() if line.strip())
+    except OSError:
+        return 0
 
 
 def _label_dirs(images: list[tuple[Path, str | None]]) -> set[Path]:
@@ -276,7 +315,7 @@ def _classes_file(folder: Path) -> Path:
 
 def _load_folder(folder: Path, options: ConvertOptions) -> SourceData:
     names_file = _classes_file(folder)
-    names = [line.strip() for line in names_file.read_text(encoding="utf-8-sig").splitlines()
+    names = [line.strip() for line in _read_text(names_file).splitlines()
              if line.strip()]
     categories = [SourceCategory(i, name) for i, name in enumerate(names)]
     root = options.images or (folder / "images" if (folder / "images").is_dir() else folder)

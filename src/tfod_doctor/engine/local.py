@@ -61,7 +61,9 @@ def run_local(
     )
     if not parallel:
         return run_sequential(items, ctx, progress)
-    at_most = len(items) + total // size  # no more workers than there can be tasks
+    # No more workers than there can be tasks, nor than CPUs (a thousand asked for would each
+    # be a process); two at least, so a pool asked for is a pool even on one CPU.
+    at_most = min(len(items) + total // size, default_workers())
     return _run_pool(items, ctx, progress, min(workers, max(2, at_most)), size)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tfod_doctor.odapi.suggest import NameIndex
+
 
 @dataclass(frozen=True)
 class LabelTable:
@@ -17,6 +19,10 @@ class LabelTable:
     path: str | None = None
     #: ``class/text`` bytes -> id, filled as records are read (names repeat in every record).
     _by_bytes: dict[bytes, int] = field(default_factory=dict, compare=False, repr=False)
+    #: The index of names and display names for near misses, built when first needed.
+    _index: list[NameIndex] = field(default_factory=list, compare=False, repr=False)
+    #: Unknown name -> its near misses, worked out once per distinct name.
+    _near: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def lookup(self, text: str) -> int:
         """The id the OD API decoder gives a ``class/text`` value: -1 when unknown.
@@ -38,3 +44,22 @@ class LabelTable:
         if found is None:
             found = self._by_bytes[text] = self.lookup(text.decode("utf-8", "replace"))
         return found
+
+    def _names_index(self) -> NameIndex:
+        if not self._index:
+            self._index.append(NameIndex([*self.names, *self.display_names]))
+        return self._index[0]
+
+    def near_misses(self, text: str) -> list[str]:
+        """The names and display names ``text`` was probably meant to be (case, spaces,
+        plural, typos), worked out once per distinct text."""
+        found = self._near.get(text)
+        if found is None:
+            found = self._near[text] = self._names_index().suggest(text)
+        return found
+
+    def respelled(self, text: str) -> str | None:
+        """The one name or display name ``text`` is another spelling of (case, spaces,
+        plural), or ``None``."""
+        found = self._names_index().same(text)
+        return found[0] if len(found) == 1 else None

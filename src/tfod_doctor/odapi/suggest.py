@@ -7,9 +7,11 @@ names are matched ignoring case, whitespace, ``_``/``-`` and plural endings, the
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 from tfod_doctor.odapi import features as K
 
@@ -160,33 +162,77 @@ def _fold_name(text: str) -> str:
     return folded
 
 
-def _same_name(text: str, names: list[str]) -> list[str]:
-    """Names that differ from ``text`` only in spaces, then in case, punctuation or plural."""
-    stripped = text.strip()
-    exact = [name for name in names if name.strip() == stripped and name != text]
-    if exact:
-        return exact
-    folded = _fold_name(text)
-    return [name for name in names if _fold_name(name) == folded]
+class NameIndex:
+    """Label-map names indexed for near-miss lookups, built once per label map.
+
+    Spellings are looked up by their stripped and folded forms in a dict; typos are searched
+    only among names of about the same length that share enough character pairs with the text
+    (every edit changes at most three pairs), so one lookup looks at the few names that can be
+    near, not at every name of a label map with 10⁵ items.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = list(dict.fromkeys(name for name in names if name))
+        self._lowered = [name.lower() for name in self.names]
+        self._stripped: dict[str, list[str]] = defaultdict(list)
+        self._folded: dict[str, list[str]] = defaultdict(list)
+        self._pairs: dict[str, list[int]] = defaultdict(list)
+        self._by_length: dict[int, list[int]] = defaultdict(list)
+        self._pair_counts: list[int] = []
+        for i, (name, lowered) in enumerate(zip(self.names, self._lowered, strict=True)):
+            self._stripped[name.strip()].append(name)
+            self._folded[_fold_name(name)].append(name)
+            self._by_length[len(lowered)].append(i)
+            pairs = _pairs(lowered)
+            self._pair_counts.append(len(pairs))
+            for pair in pairs:
+                self._pairs[pair].append(i)
+
+    def same(self, text: str) -> list[str]:
+        """Names that differ from ``text`` only in spaces, then in case, punctuation or plural."""
+        exact = [name for name in self._stripped.get(text.strip(), ()) if name != text]
+        return exact or list(self._folded.get(_fold_name(text), ()))
+
+    def suggest(self, text: str, limit: int = 3) -> list[str]:
+        """Names ``text`` was probably meant to be: case, spaces, plural, then typos."""
+        same = self.same(text)
+        if same:
+            return same[:limit]
+        lowered = text.lower()
+        max_distance = _distance_limit(_fold_name(text))
+        scored = sorted(
+            (distance, self.names[i])
+            for i in self._candidates(lowered, max_distance)
+            if (distance := edit_distance(lowered, self._lowered[i], max_distance))
+            <= max_distance
+        )
+        return [name for _, name in scored[:limit]]
+
+    def _candidates(self, lowered: str, max_distance: int) -> list[int]:
+        """The names that can be within ``max_distance`` edits of ``lowered``: each edit
+        removes at most three of the pairs either string has, so both keep all but
+        ``3 * max_distance`` of their pairs in common."""
+        lengths = range(max(0, len(lowered) - max_distance), len(lowered) + max_distance + 1)
+        pairs = _pairs(lowered)
+        spare = 3 * max_distance
+        if len(pairs) <= spare:
+            return [i for length in lengths for i in self._by_length.get(length, ())]
+        shared = Counter(chain.from_iterable(self._pairs.get(pair, ()) for pair in pairs))
+        return [i for i, count in shared.items()
+                if count >= max(len(pairs), self._pair_counts[i]) - spare
+                and len(self._lowered[i]) in lengths]
 
 
-def same_class(text: str, names: Iterable[str]) -> str | None:
-    """The one label-map name ``text`` is another spelling of (case, spaces, plural), or None."""
-    found = _same_name(text, [name for name in names if name])
-    return found[0] if len(found) == 1 else None
+def _pairs(text: str) -> set[str]:
+    """The distinct pairs of neighbouring characters of ``text``, its ends marked."""
+    padded = f"\x00{text}\x01"
+    return {padded[i:i + 2] for i in range(len(padded) - 1)}
 
 
 def suggest_class(text: str, names: Iterable[str], limit: int = 3) -> list[str]:
-    """Label-map names ``text`` was probably meant to be: case, spaces, plural, then typos."""
-    names = [name for name in names if name]
-    same = _same_name(text, names)
-    if same:
-        return same[:limit]
-    folded = _fold_name(text)
-    max_distance = _distance_limit(folded)
-    scored = sorted(
-        (distance, name)
-        for name in names
-        if (distance := edit_distance(text.lower(), name.lower(), max_distance)) <= max_distance
-    )
-    return [name for _, name in scored[:limit]]
+    """Label-map names ``text`` was probably meant to be: case, spaces, plural, then typos.
+
+    To look up many texts in one label map, build a :class:`NameIndex` once (a
+    :class:`~tfod_doctor.odapi.labels.LabelTable` keeps one).
+    """
+    return NameIndex(names).suggest(text, limit)

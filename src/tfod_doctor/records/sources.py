@@ -14,29 +14,34 @@ from __future__ import annotations
 import glob as globlib
 import os
 import re
-import stat
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tfod_doctor.records.inputs import not_regular
 from tfod_doctor.records.sniff import SNIFF_BYTES, FileKind, sniff_file
 
 #: On Windows a backslash separates folders (and TensorFlow knows no escapes there).
 _GLOB_CHARS = re.compile(r"[*?\[\\]" if os.sep == "/" else r"[*?\[]")
 _SHARD = re.compile(r"^(?P<prefix>.*?)(?P<index>\d+)-of-(?P<count>\d+)(?P<suffix>[^/]*)$")
 _RECORD_NAME = re.compile(r"\.(tfrecords?|records?|tfrec)(\.gz|\.gzip|\.zz|\.zlib)?$|-of-\d+", re.I)
+#: A folder given as input is walked through at most this many files and folders...
+MAX_WALK_ENTRIES = 100_000
+#: ...or as many as this environment variable says.
+WALK_VARIABLE = "TFOD_DOCTOR_MAX_WALK"
+#: A progress line on standard error every this many entries of a folder walk.
+WALK_NOTE_EVERY = 10_000
+#: How many missing shards a problem names in its evidence (it counts them all).
+_NAMED_MISSING = 1000
+#: Up to this many shards not read, each is looked for on disk (more: the count is not real).
+_CHECKED_SHARDS = 100_000
 _READABLE_KINDS = (FileKind.TFRECORD, FileKind.TFRECORD_GZIP, FileKind.TFRECORD_ZLIB)
-_FILE_TYPES = {
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFIFO: "a named pipe (FIFO)",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-}
 
 
 class ProblemKind(str, Enum):
@@ -189,7 +194,9 @@ def match_glob(
 
     ``children(dir)`` lists the names in a directory (``[]`` if it cannot), ``exists(path)``
     says whether a path exists; so the same matching serves local disks and fsspec stores.
+    :class:`WalkBoundReached` when the pattern lists more names than a folder walk may.
     """
+    bound, listed = _walk_bound(), 0
     parts = pattern.split("/")
     fixed = 0
     while fixed < len(parts) - 1 and not has_glob(parts[fixed]):
@@ -203,7 +210,11 @@ def match_glob(
         for folder in current:
             if has_glob(component):
                 regex = _component_regex(component)
-                names = [name for name in children(folder or ".") if regex.fullmatch(name)]
+                listing = children(folder or ".")
+                listed += len(listing)
+                if listed > bound:
+                    raise WalkBoundReached(pattern, bound, pattern=True)
+                names = [name for name in listing if regex.fullmatch(name)]
             else:
                 names = [_unescape(component)]
             for name in names:
@@ -278,7 +289,12 @@ def _expand(
 
 
 def _expand_local_glob(text: str, pattern: str, problems: list[InputProblem]) -> list[Source]:
-    matches = local_glob(pattern)
+    try:
+        matches = local_glob(pattern)
+    except WalkBoundReached as exc:
+        problems.append(InputProblem(ProblemKind.NO_RECORD_FILES, text, str(exc),
+                                     {"bound": exc.bound}))
+        return []
     if not matches:
         problems.append(InputProblem(
             ProblemKind.GLOB_MATCHES_NOTHING, text, f"the pattern {text!r} matches no file",
@@ -300,22 +316,13 @@ def _expand_local_glob(text: str, pattern: str, problems: list[InputProblem]) ->
     return sources
 
 
-def _not_regular(path: str, mode: int) -> str | None:
-    """Why a path is no regular file (a socket, a FIFO...), or ``None`` when it is one."""
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    return _FILE_TYPES.get(stat.S_IFMT(mode), "not a regular file")
-
-
 def _local_source(
     path: str, shown: str, problems: list[InputProblem] | None, found_by: str = "path"
 ) -> Source | None:
     """A source for a local file, or ``None`` (with a problem added) if it cannot be read."""
     try:
         info = os.stat(path)
-        what = _not_regular(path, info.st_mode)
+        what = not_regular(info.st_mode)
         if what is None:
             with open(path, "rb"):
                 pass
@@ -338,9 +345,90 @@ def _local_source(
     return Source(name=shown, path=path, size=info.st_size, found_by=found_by)
 
 
+def _walk_bound() -> int:
+    """How many entries a folder given as input is walked through at most."""
+    try:
+        return max(1, int(os.environ.get(WALK_VARIABLE, "") or MAX_WALK_ENTRIES))
+    except ValueError:
+        return MAX_WALK_ENTRIES
+
+
+def _inside(path: str, folder: str) -> bool:
+    """Whether ``path``, with its links resolved, is in ``folder`` (resolved)."""
+    try:
+        real = os.path.realpath(path)
+    except OSError:  # a link that cannot be resolved leads nowhere we may go
+        return False
+    return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _walk_note(shown: str, entries: int) -> None:
+    print(f"tfod-doctor: looking through {shown}: {entries:,} entries so far "
+          f"(stops at {_walk_bound():,}; {WALK_VARIABLE} sets that)", file=sys.stderr,
+          flush=True)
+
+
+class WalkBoundReached(Exception):
+    """A folder (or a pattern) given as input holds more entries than a walk goes through."""
+
+    def __init__(self, shown: str, bound: int, pattern: bool = False) -> None:
+        where = f"the pattern {shown!r} goes through" if pattern else f"the directory {shown} holds"
+        super().__init__(f"{where} more than {bound:,} files and folders: stopped looking there "
+                         f"(name the files or a narrower pattern, or set {WALK_VARIABLE} to walk "
+                         "further)")
+        self.bound = bound
+
+
+def walk_files(path: str | Path, shown: str | None = None,
+               unlistable: Callable[[OSError], None] | None = None
+               ) -> Iterator[tuple[str, list[str]]]:
+    """``(folder, its file names)`` below ``path``, top-down and sorted as ``os.walk`` gives
+    them (hidden names and links to folders left out), counting every entry as it is listed:
+    :class:`WalkBoundReached` past :func:`_walk_bound` entries, a progress line on standard
+    error every ``WALK_NOTE_EVERY``. A folder that cannot be listed goes to ``unlistable``
+    (default: skipped)."""
+    path = os.fspath(path)
+    shown = path if shown is None else shown
+    bound = _walk_bound()
+    pending, entries = [path], 0
+    while pending:
+        folder = pending.pop()
+        dirs: list[str] = []
+        files: list[str] = []
+        try:
+            with os.scandir(folder) as listing:
+                for entry in listing:
+                    entries += 1
+                    if entries > bound:
+                        raise WalkBoundReached(shown, bound)
+                    if entries % WALK_NOTE_EVERY == 0:
+                        _walk_note(shown, entries)
+                    if entry.name.startswith("."):
+                        continue
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    if not is_dir:
+                        files.append(entry.name)
+                    elif not entry.is_symlink():  # links to folders are not followed
+                        dirs.append(entry.name)
+        except OSError as exc:
+            if unlistable is not None:
+                unlistable(exc)
+            continue
+        yield folder, sorted(files)
+        pending.extend(os.path.join(folder, name) for name in sorted(dirs, reverse=True))
+
+
 def _expand_directory(path: str, shown: str, problems: list[InputProblem]) -> list[Source]:
+    """The record files below a folder: walked without leaving it (symbolic links that lead
+    out are not followed) and through at most :func:`_walk_bound` entries, with a progress
+    line on standard error every ``WALK_NOTE_EVERY``."""
     sources: list[Source] = []
     known_problems = len(problems)
+    real_folder = os.path.realpath(path)
+    links_out = 0
 
     def unlistable(exc: OSError) -> None:
         where = exc.filename or path
@@ -350,25 +438,37 @@ def _expand_directory(path: str, shown: str, problems: list[InputProblem]) -> li
             f"the directory {shown_where} cannot be listed: {exc.strerror or exc}",
         ))
 
-    for root, dirs, files in os.walk(path, onerror=unlistable):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            full = os.path.join(root, name)
-            shown_full = os.path.join(shown, os.path.relpath(full, path))
-            if looks_like_record_name(name):
-                source = _local_source(full, shown_full, problems, "directory")
-            else:  # other files count only if they are TFRecords; quietly skip the rest
-                source = _local_source(full, shown_full, None, "directory")
-                source = source if source and _sniffs_as_records(source) else None
-            if source:
-                sources.append(source)
+    try:
+        for root, files in walk_files(path, shown, unlistable):
+            for name in files:
+                full = os.path.join(root, name)
+                if os.path.islink(full) and not _inside(full, real_folder):
+                    links_out += 1
+                    continue
+                source = _directory_source(full, os.path.join(shown, os.path.relpath(full, path)),
+                                           problems)
+                if source:
+                    sources.append(source)
+    except WalkBoundReached as exc:
+        problems.append(InputProblem(ProblemKind.NO_RECORD_FILES, shown, str(exc),
+                                     {"bound": exc.bound}))
     if not sources and len(problems) == known_problems:
+        note = (f" ({links_out} symbolic link(s) that lead out of it were not followed)"
+                if links_out else "")
         problems.append(InputProblem(
-            ProblemKind.NO_RECORD_FILES, shown, f"the directory {shown} holds no TFRecord files"
+            ProblemKind.NO_RECORD_FILES, shown,
+            f"the directory {shown} holds no TFRecord files{note}",
         ))
     return sources
+
+
+def _directory_source(full: str, shown: str, problems: list[InputProblem]) -> Source | None:
+    """A file found in a folder, if it is a record file: by its name (then a problem if it
+    cannot be read), else by its first bytes (other files are quietly skipped)."""
+    if looks_like_record_name(os.path.basename(full)):
+        return _local_source(full, shown, problems, "directory")
+    source = _local_source(full, shown, None, "directory")
+    return source if source and source.size and _sniffs_as_records(source) else None
 
 
 def _sniffs_as_records(source: Source) -> bool:
@@ -490,14 +590,26 @@ def missing_shards(sources: Sequence[Source], unreadable: Sequence[str] = ()
         present = {index for index, *_ in members}
         count = int(count_text)
         shard_path = _shard_path(members[0][1], width)
-        absent = [i for i in range(count) if i not in present and not _exists(shard_path(i))]
-        if absent:
-            names = [f"{prefix}{i:0{width}d}-of-{count_text}{suffix}" for i in absent]
-            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        not_read = count - len({index for index in present if index < count})
+        if not_read <= _CHECKED_SHARDS:
+            # A shard not read is missing only when its file is not there (another reader may
+            # read it: a pattern that names shard 0 for eval).
+            gone = [i for i in range(count) if i not in present and not _exists(shard_path(i))]
+            absent, first = len(gone), gone[:_NAMED_MISSING]
+        else:
+            # A count no real set has (`-of-99999999999999999999`): the work grows with the
+            # shards found, not with the count a name claims; only the first are named.
+            absent = not_read
+            first = list(islice((i for i in range(count) if i not in present), _NAMED_MISSING))
+        if absent > 0:
+            names = [f"{prefix}{i:0{width}d}-of-{count_text}{suffix}" for i in first]
+            more = absent - min(5, len(names))
+            shown = ", ".join(names[:5]) + (f" and {more} more" if more else "")
             problems.append(InputProblem(
                 ProblemKind.MISSING_SHARDS, f"{prefix}*-of-{count_text}{suffix}",
-                f"{len(absent)} of {count} shards are missing: {shown}",
-                {"missing": names, "present": count - len(absent), "read": len(present),
+                f"{absent} of {count} shards are missing: {shown}",
+                {"missing": names, "missing_count": absent, "present": count - absent,
+                 "read": len(present),
                  "expected": count},
             ))
     return problems

@@ -24,7 +24,6 @@ from tfod_doctor.odapi.images import ImageInfo, read_header
 from tfod_doctor.odapi.labels import LabelTable
 from tfod_doctor.odapi.layout import BoxLayout, LayoutReport, add_to_tally, new_tally, to_od_boxes
 from tfod_doctor.odapi.producers import producer_of
-from tfod_doctor.odapi.suggest import same_class
 from tfod_doctor.records import Kind
 from tfod_doctor.repair.record import EditableRecord
 
@@ -468,10 +467,9 @@ def drop_bad_boxes(rec: EditableRecord, state: RepairState) -> None:
 
 def _respell(rec: EditableRecord, names: list[str], table: LabelTable) -> list[str]:
     """L004: names the label map knows under another spelling (case, spaces, plural)."""
-    known = [*table.names, *table.display_names]
     fixed = []
     for name in names:
-        other = same_class(name, known) if table.lookup(name) < 1 else None
+        other = table.respelled(name) if table.lookup(name) < 1 else None
         if other is not None:
             rec.note("class-name", "L004", f"class name {name!r} -> {other!r} (the label map's "
                      "spelling)", boxes=1)

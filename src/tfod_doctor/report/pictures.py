@@ -34,6 +34,8 @@ IMAGE_KEY = "image/encoded"
 THUMB_SIDE = 240
 #: Small images are enlarged up to this factor, so their boxes stay visible.
 MAX_UPSCALE = 4.0
+#: A grid cell is at least this many pixels wide, so that its caption can be read.
+MIN_CELL = 96
 BAD = (255, 23, 68)
 PALETTE = (
     (0, 184, 212), (255, 196, 0), (118, 255, 3), (213, 0, 249), (41, 121, 255),
@@ -221,7 +223,7 @@ def grid(images: Sequence[Image.Image], captions: Sequence[str], columns: int | 
     """
     if not images:
         raise ValueError("no pictures to put in a grid")
-    cell = cell or max(max(image.size) for image in images)
+    cell = max(cell or max(max(image.size) for image in images), MIN_CELL)
     columns = columns or math.ceil(math.sqrt(len(images)))
     rows = math.ceil(len(images) / columns)
     font = _font(13)
@@ -240,10 +242,15 @@ def grid(images: Sequence[Image.Image], captions: Sequence[str], columns: int | 
 
 
 def _fit(draw: ImageDraw.ImageDraw, font, text: str, width: int) -> str:
-    """``text``, shortened from the left with ``…`` until it fits ``width`` pixels."""
-    while text and draw.textlength(text, font=font) > width:
-        text = "…" + text[2:]
-    return text
+    """``text``, shortened from the left with ``…`` until it fits ``width`` pixels (empty
+    when not even ``…`` does)."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    for cut in range(1, len(text) + 1):
+        shortened = "…" + text[cut:]
+        if draw.textlength(shortened, font=font) <= width:
+            return shortened
+    return ""
 
 
 def data_uri(image: Image.Image, quality: int = 82) -> str:
