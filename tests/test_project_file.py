@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 from convert_helpers import run_cli
 
+from tfod_doctor import catalogue
 from tfod_doctor.engine import execute
+from tfod_doctor.findings import Severity
 from tfod_doctor.testing import make_dataset
 
 
@@ -173,3 +176,48 @@ def test_scan_takes_the_project_file_from_the_working_folder(project, capsys):
     _, report, _ = _json(["scan", *files, "--isolated"], capsys)
     assert "L001" in report["rule_counts"]
     assert os.path.exists("tfod-doctor.toml")
+
+
+def _documented_actions_step() -> list[list[str]]:
+    """The ``tfod-doctor`` commands of the README's GitHub Actions step."""
+    import shlex
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("**GitHub Actions**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    steps = yaml.safe_load(block)
+    assert any("upload-sarif" in step.get("uses", "") for step in steps)
+    return [shlex.split(step["run"]) for step in steps
+            if step.get("run", "").startswith("tfod-doctor ")]
+
+
+def test_the_documented_github_actions_step_adopts_a_dataset_then_reports_what_is_new(
+        tmp_path, monkeypatch, capsys):
+    """The README's step, run twice in a repository: the first run writes the baseline and a
+    SARIF file of every finding; after a new defect, the SARIF holds only the new one."""
+    import jsonschema
+
+    commands = _documented_actions_step()
+    assert len(commands) == 1 and commands[0][:2] == ["tfod-doctor", "check"]
+    monkeypatch.chdir(tmp_path)
+    schema = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
+
+    def run_step() -> tuple[int, dict]:
+        code, _, _ = run_cli(commands[0][1:], capsys)
+        sarif = json.loads(Path("tfod-doctor.sarif").read_text())
+        jsonschema.validate(sarif, schema)
+        return code, sarif
+
+    make_dataset(Path("."), ["inverted_box"], n_train=20, n_eval=5)
+    code, sarif = run_step()
+    first = {result["ruleId"] for result in sarif["runs"][0]["results"]}
+    assert code == 1 and "B006" in first and Path("tfod-baseline.json").is_file()
+
+    shutil.rmtree("data")  # the same data written anew into three shards, one new defect
+    make_dataset(Path("."), ["inverted_box", "zero_area_box"], n_train=20, n_eval=5,
+                 train_shards=3)
+    code, sarif = run_step()
+    assert [result["ruleId"] for result in sarif["runs"][0]["results"]] == ["B007"]
+    # Only the new finding counts for the exit code (a zero-area box is a warning).
+    assert code == (1 if catalogue.get("B007").severity >= Severity.DATA_LOSS else 0)
