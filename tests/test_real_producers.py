@@ -224,6 +224,9 @@ def test_pets_tool_records_with_masks_check_clean(produced, capsys):
     assert code == 0
     (unused,) = of_rule(report, "D005")
     assert unused["severity"] == "info" and unused["evidence"]["official"] == "Oxford-IIIT Pets"
+    # The quality rules (imbalance, skew, outliers, near-copies) have nothing to say about it.
+    quality = {f"D{n:03d}" for n in range(8, 19)}
+    assert not quality & set(report["rule_counts"]), report["rule_counts"]
 
 
 def test_pets_xml_sizes_of_resized_images_are_called_a_proportional_resize(produced, capsys):
