@@ -154,7 +154,8 @@ def _bin_boxes(state: dict[str, Any]) -> None:
         ymin, xmin, ymax, xmax = (np.fromiter(side, np.float64, len(side))
                                   for side in coordinates)
         state["boxes"] += len(ymin)
-        dy, dx = ymax - ymin, xmax - xmin
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: not finite, counted
+            dy, dx = ymax - ymin, xmax - xmin
         finite = np.isfinite(dy) & np.isfinite(dx)
         proper = finite & (dy > 0) & (dx > 0)
         state["sizes"][0] += int(np.count_nonzero(finite & ~proper))
