@@ -71,6 +71,10 @@ class ClassStatistics:
         record = od_record(view)
         if not (record.n_boxes and record.box_kinds_ok and record.lists_agree):
             return
+        classes = box_classes(record, ctx)
+        labelled = classes.ids if classes.ids is not None else classes.names
+        if labelled is None or len(labelled) != record.n_boxes:
+            return  # boxes without one class each: the label rules' matter
         split = state.get(where.role)
         if split is None:
             split = state[where.role] = _new_split()
@@ -79,7 +83,6 @@ class ClassStatistics:
         split["xmin"] += xmin
         split["ymax"] += ymax
         split["xmax"] += xmax
-        classes = box_classes(record, ctx)
         split["records"].append((where.file, where.index, where.offset, record.n_boxes,
                                  record.image_size(ctx.deep), classes.ids, classes.names))
         split["queued"] += record.n_boxes
