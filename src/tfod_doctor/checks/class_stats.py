@@ -5,7 +5,7 @@ the border), and D018: boxes far from their class's usual size.
 them into counts per class: boxes, images, boxes without an image size, tiny boxes (B008's
 definition, :func:`~tfod_doctor.odapi.boxes.tiny_sides`), boxes at the border
 (:data:`BORDER_MARGIN`) and a histogram of the box side in pixels (the square root of the
-area, in quarter octaves), from which the median is read. For D018 every class keeps its
+area, in eighths of an octave), from which the median is read. For D018 every class keeps its
 :data:`EXTREMES` largest and smallest boxes (by area in pixels, with where they are). All of
 that merges by adding counts and keeping the top ones, so partial states merge associatively.
 
@@ -32,7 +32,7 @@ from tfod_doctor.records import FeatureView
 #: A box touches the border when a side is within this (normalized) distance of 0 or 1.
 BORDER_MARGIN = 0.005
 #: Histogram of log2(box side in pixels): this many bins per octave, from 1 to 2**OCTAVES px.
-BINS_PER_OCTAVE = 4
+BINS_PER_OCTAVE = 8
 OCTAVES = 14
 BINS = BINS_PER_OCTAVE * OCTAVES
 #: The largest and smallest boxes kept per class, for D018 to point at.
@@ -108,12 +108,18 @@ class ClassStatistics:
         if not state:
             return [], {}
         splits = {role or UNKNOWN_SPLIT: _rows(split["classes"])
-                  for role, split in sorted(state.items(), key=lambda kv: kv[0] or "")}
+                  for role, split in sorted(state.items(), key=_split_order)}
         total: dict[ClassKey, dict[str, Any]] = {}
         for split in state.values():
             _merge_classes(total, split["classes"])
         stats = {"class_stats": {"side_edges_px": side_edges(), "splits": splits}}
         return _outliers(total, ctx), stats
+
+
+def _split_order(item: tuple[str | None, Any]) -> tuple[int, str]:
+    """train, eval, then the others by name."""
+    role = item[0] or ""
+    return ({"train": 0, "eval": 1}.get(role, 2), role)
 
 
 def side_edges() -> list[float]:
@@ -200,26 +206,41 @@ def _merge_classes(left: dict[ClassKey, dict[str, Any]], right: dict[ClassKey, d
         _merge_extremes(target, entry["largest"] + entry["smallest"])
 
 
-def median_side(sides: list[int]) -> float | None:
-    """The median box side in pixels, read from the histogram (the middle of its bin)."""
+#: The quantiles of the box side each row gives (``side_quantiles_px``), for the plots.
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def quantile_side(sides: list[int], q: float) -> float | None:
+    """The ``q`` quantile of the box side in pixels, read from the histogram (the middle of
+    its bin); ``None`` without boxes."""
     total = sum(sides)
     if not total:
         return None
     seen = 0
     for i, count in enumerate(sides):
         seen += count
-        if 2 * seen >= total:
+        if seen >= q * total and count:
             return 2 ** ((i + 0.5) / BINS_PER_OCTAVE)
-    return None  # pragma: no cover - the loop always reaches half
+    return None  # pragma: no cover - the loop always reaches q
+
+
+def median_side(sides: list[int]) -> float | None:
+    """The median box side in pixels (see :func:`quantile_side`)."""
+    return quantile_side(sides, 0.5)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def _rows(classes: dict[ClassKey, dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for (class_id, name), entry in classes.items():
         counts = dict(zip(_COUNTS, entry["counts"], strict=True))
-        median = median_side(entry["sides"])
         rows.append({"id": class_id, "name": name, **counts,
-                     "median_side_px": None if median is None else round(median, 1),
+                     "median_side_px": _rounded(median_side(entry["sides"])),
+                     "side_quantiles_px": [_rounded(quantile_side(entry["sides"], q))
+                                           for q in QUANTILES],
                      "sides": list(entry["sides"])})
     rows.sort(key=lambda r: (r["id"] is None, r["id"] or 0, r["name"] or ""))
     return rows
