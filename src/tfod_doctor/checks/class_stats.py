@@ -139,9 +139,7 @@ def _fold(split: dict[str, Any], ctx: CheckContext) -> None:
     height = np.array([s[1] for s in sizes], dtype=np.float64)[owner]
     ymin, xmin, ymax, xmax = (np.asarray(split[side], dtype=np.float64)
                               for side in ("ymin", "xmin", "ymax", "xmax"))
-    keys = [key for r in records for key in class_keys(r[5], r[6], ctx)]
-    index: dict[ClassKey, int] = {}
-    codes = np.fromiter((index.setdefault(key, len(index)) for key in keys), np.int64, len(keys))
+    index, codes = _class_codes(records, ctx)
     with np.errstate(invalid="ignore", over="ignore"):
         dy, dx = ymax - ymin, xmax - xmin
         proper = np.isfinite(dy) & np.isfinite(dx) & (dy > 0) & (dx > 0)
@@ -170,6 +168,23 @@ def _fold(split: dict[str, Any], ctx: CheckContext) -> None:
         if len(chosen):
             _keep_extremes(entry, chosen, area, owner, box_index, records)
     split.update(ymin=[], xmin=[], ymax=[], xmax=[], records=[], queued=0)
+
+
+def _class_codes(records: list[tuple], ctx: CheckContext
+                 ) -> tuple[dict[ClassKey, int], np.ndarray]:
+    """A number per class, and each box's class number (records with the same classes, as
+    most are, are looked up once)."""
+    index: dict[ClassKey, int] = {}
+    known: dict[tuple, list[int]] = {}
+    codes: list[int] = []
+    for *_, ids, names in records:
+        source = (None if ids is None else tuple(ids), None if names is None else tuple(names))
+        found = known.get(source)
+        if found is None:
+            found = known[source] = [index.setdefault(key, len(index))
+                                     for key in class_keys(ids, names, ctx)]
+        codes += found
+    return index, np.array(codes, dtype=np.int64)
 
 
 def _class_entry(classes: dict[ClassKey, dict[str, Any]], key: ClassKey) -> dict[str, Any]:
