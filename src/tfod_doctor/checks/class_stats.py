@@ -49,8 +49,8 @@ UNKNOWN_SPLIT = "records"
 
 
 def _new_split() -> dict[str, Any]:
-    return {"ymin": [], "xmin": [], "ymax": [], "xmax": [], "records": [], "queued": 0,
-            "classes": {}}
+    return {"ymin": [], "xmin": [], "ymax": [], "xmax": [], "keys": [], "records": [],
+            "queued": 0, "classes": {}, "known": {}}
 
 
 def _new_class() -> dict[str, Any]:
@@ -83,20 +83,23 @@ class ClassStatistics:
         split["xmin"] += xmin
         split["ymax"] += ymax
         split["xmax"] += xmax
+        split["keys"] += _keys_of(split["known"], classes.ids, classes.names, ctx)
         split["records"].append((where.file, where.index, where.offset, record.n_boxes,
-                                 record.image_size(ctx.deep), classes.ids, classes.names))
+                                 record.image_size(ctx.deep)))
         split["queued"] += record.n_boxes
         if split["queued"] >= _QUEUED_BOXES:
-            _fold(split, ctx)
+            _fold(split)
 
     def merge(self, left: dict[str | None, dict[str, Any]],
               right: dict[str | None, dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
         for role, split in right.items():
             if role in left:
                 _merge_classes(left[role]["classes"], split["classes"])
-                for key in ("ymin", "xmin", "ymax", "xmax", "records"):
+                for key in ("ymin", "xmin", "ymax", "xmax", "keys", "records"):
                     left[role][key] += split[key]
                 left[role]["queued"] += split["queued"]
+                if left[role]["queued"] >= _QUEUED_BOXES:
+                    _fold(left[role])
             else:
                 left[role] = split
         return left
@@ -104,7 +107,7 @@ class ClassStatistics:
     def finish(self, state: dict[str | None, dict[str, Any]], ctx: CheckContext
                ) -> tuple[list[Finding], dict]:
         for split in state.values():
-            _fold(split, ctx)
+            _fold(split)
         if not state:
             return [], {}
         splits = {role or UNKNOWN_SPLIT: _rows(split["classes"])
@@ -127,7 +130,7 @@ def side_edges() -> list[float]:
     return [round(2 ** (i / BINS_PER_OCTAVE), 3) for i in range(BINS + 1)]
 
 
-def _fold(split: dict[str, Any], ctx: CheckContext) -> None:
+def _fold(split: dict[str, Any]) -> None:
     """Fold the gathered boxes into the counts per class."""
     records = split["records"]
     if not records:
@@ -139,7 +142,9 @@ def _fold(split: dict[str, Any], ctx: CheckContext) -> None:
     height = np.array([s[1] for s in sizes], dtype=np.float64)[owner]
     ymin, xmin, ymax, xmax = (np.asarray(split[side], dtype=np.float64)
                               for side in ("ymin", "xmin", "ymax", "xmax"))
-    index, codes = _class_codes(records, ctx)
+    keys = split["keys"]
+    index = {key: code for code, key in enumerate(dict.fromkeys(keys))}
+    codes = np.fromiter(map(index.__getitem__, keys), np.int64, len(keys))
     with np.errstate(invalid="ignore", over="ignore"):
         dy, dx = ymax - ymin, xmax - xmin
         proper = np.isfinite(dy) & np.isfinite(dx) & (dy > 0) & (dx > 0)
@@ -167,24 +172,18 @@ def _fold(split: dict[str, Any], ctx: CheckContext) -> None:
         chosen = np.flatnonzero(sized & (codes == code))
         if len(chosen):
             _keep_extremes(entry, chosen, area, owner, box_index, records)
-    split.update(ymin=[], xmin=[], ymax=[], xmax=[], records=[], queued=0)
+    split.update(ymin=[], xmin=[], ymax=[], xmax=[], keys=[], records=[], queued=0, known={})
 
 
-def _class_codes(records: list[tuple], ctx: CheckContext
-                 ) -> tuple[dict[ClassKey, int], np.ndarray]:
-    """A number per class, and each box's class number (records with the same classes, as
-    most are, are looked up once)."""
-    index: dict[ClassKey, int] = {}
-    known: dict[tuple, list[int]] = {}
-    codes: list[int] = []
-    for *_, ids, names in records:
-        source = (None if ids is None else tuple(ids), None if names is None else tuple(names))
-        found = known.get(source)
-        if found is None:
-            found = known[source] = [index.setdefault(key, len(index))
-                                     for key in class_keys(ids, names, ctx)]
-        codes += found
-    return index, np.array(codes, dtype=np.int64)
+def _keys_of(known: dict[tuple, tuple[ClassKey, ...]], ids: list[int] | None,
+             names: list[str] | None, ctx: CheckContext) -> tuple[ClassKey, ...]:
+    """The ``(id, name)`` of each box of a record (records with the same classes, as most
+    are, are looked up once until the next fold)."""
+    source = (None if ids is None else tuple(ids), None if names is None else tuple(names))
+    found = known.get(source)
+    if found is None:
+        found = known[source] = tuple(class_keys(ids, names, ctx))
+    return found
 
 
 def _class_entry(classes: dict[ClassKey, dict[str, Any]], key: ClassKey) -> dict[str, Any]:
