@@ -275,7 +275,7 @@ def _outliers(classes: dict[ClassKey, dict[str, Any]], ctx: CheckContext) -> lis
     for key, entry in sorted(classes.items(), key=lambda kv: _label(kv[0])):
         sized = sum(entry["sides"])
         median = median_side(entry["sides"])
-        if sized < MIN_CLASS_BOXES or median is None:
+        if sized < MIN_CLASS_BOXES or median is None or key == OTHER_CLASS:
             continue
         usual = median * median
         large = [box for box in reversed(entry["largest"]) if box[0] > usual * factor]
