@@ -136,3 +136,16 @@ def test_check_prints_the_class_table_and_writes_it_to_json_and_html(tmp_path, c
     _check(dataset.config_path, "--format", "html", "--output", str(tmp_path / "r.html"))
     page = (tmp_path / "r.html").read_text()
     assert "Box sizes per class" in page
+
+
+def test_many_classes_are_tabled_only_with_verbose(tmp_path):
+    """Past 20 classes the default output says how many there are; --verbose lists them."""
+    from tfod_doctor import report as reports
+    from tfod_doctor.report import RenderOptions
+
+    cats = [(100, 100, [Box(0.1, 0.1, 0.3, 0.3, label, f"c{label}")]) for label in range(1, 26)]
+    report = api.scan([_write(tmp_path / "many.tfrecord", cats)])
+    short = reports.render(report, "text", RenderOptions(command="scan"))
+    assert "25 classes: --verbose shows" in short and "median px" not in short
+    full = reports.render(report, "text", RenderOptions(command="scan", verbose=True))
+    assert "median px" in full and all(f"\n{label} " in full for label in range(1, 26))
