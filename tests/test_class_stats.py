@@ -149,3 +149,12 @@ def test_many_classes_are_tabled_only_with_verbose(tmp_path):
     assert "25 classes: --verbose shows" in short and "median px" not in short
     full = reports.render(report, "text", RenderOptions(command="scan", verbose=True))
     assert "median px" in full and all(f"\n{label} " in full for label in range(1, 26))
+
+
+def test_the_d018_limit_comes_from_the_project_file(tmp_path):
+    # 9x the class's area: quiet at the default 10, an outlier at 5.
+    train = _many_cats(tmp_path, _cat(0.2, 0.2, 0.5, 0.5))
+    assert api.scan([train]).by_rule("D018") == []
+    (tmp_path / "tfod-doctor.toml").write_text("[thresholds]\noutlier-factor = 5\n")
+    found = api.scan([train], project=api.project_settings(tmp_path)).by_rule("D018")
+    assert [f.location.record for f in found] == [17]
