@@ -101,7 +101,7 @@ def test_d018_points_at_the_box_far_from_its_class_size(tmp_path, odd):
     train = _many_cats(tmp_path, odd)
     found = api.scan([train]).by_rule("D018")
     assert [(f.location.file, f.location.record) for f in found] == [(str(train), 17)]
-    assert "class 1 " in found[0].message and found[0].evidence["boxes"][0]["box"] == 0
+    assert "class 1 " in found[0].message and found[0].evidence["box_index"] == 0
 
 
 def test_d018_is_quiet_within_the_limits_and_on_small_classes(tmp_path):

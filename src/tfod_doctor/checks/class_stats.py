@@ -298,7 +298,7 @@ def _outlier_finding(key: ClassKey, boxes: list[Extreme], what: str, usual: floa
         f"area of the class's median box ({median:.3g} px on a side): far {what} than the "
         f"class's usual size{more}",
         Location(file=file, record=index, offset=offset),
-        **{"class": _label(key)}, median_side_px=round(median, 1),
+        box_index=box, **{"class": _label(key)}, median_side_px=round(median, 1),
         boxes=[{"file": f, "record": i, "box": b, "side_px": round(a ** 0.5, 1),
                 "area_ratio": round(a / usual, 3)} for a, f, i, _, b in boxes[:EXTREMES]])
 
