@@ -372,7 +372,7 @@ def test_html_plots_every_statistic_present(demo):
     dataset = _section(reports.render(report, "html"), "dataset")
     titles = [alt for uri, alt in _images(dataset) if uri.startswith("data:image/svg+xml")]
     assert titles == ["Boxes per class", "Boxes per image", "Box sizes", "Box shapes",
-                      "Image sizes (width × height)", "Image formats"]
+                      "Box sizes per class", "Image sizes (width × height)", "Image formats"]
     svg = base64.b64decode(_images(dataset)[0][0].split(",", 1)[1]).decode()
     for entry in report.stats["classes"]:
         assert entry["name"] in svg  # classes are named from the label map
@@ -383,8 +383,8 @@ def test_html_leaves_out_plots_whose_stats_are_absent(tmp_path, monkeypatch):
     dataset = make_dataset("ds", n_train=6, n_eval=2)
     report = scan(dataset.scan_inputs)
     assert "Boxes per class" in _section(reports.render(report, "html"), "dataset")
-    for key in ("classes", "boxes_per_image", "box_sizes", "box_aspect", "image_sizes",
-                "image_formats"):
+    for key in ("classes", "boxes_per_image", "box_sizes", "box_aspect", "class_stats",
+                "image_sizes", "image_formats"):
         report.stats.pop(key)
     page = reports.render(report, "html")
     assert "holds no class or box statistics" in _section(page, "dataset")

@@ -242,3 +242,21 @@ NEAR_DUPLICATE = define(Rule(
             "(3 of 256 bits differ)",
     defect="near_duplicate_across_splits",
 ))
+
+BOX_SIZE_OUTLIER = define(Rule(
+    id="D018",
+    name="box-size-outlier",
+    severity=Severity.INFO,
+    summary="Boxes far larger than their class's usual size (over 10x the median area), or far "
+            "smaller (under 1/100 of it), in classes of at least 20 boxes.",
+    why="A box many times the size of every other box of its class is usually a label on the "
+        "wrong object, a box around the whole image, or a record whose boxes were written in "
+        "pixels; the model learns that class at the wrong scale from it. Classes do vary in "
+        "size (a car near the camera and one far away), so the limit for small boxes is wider "
+        "and the rule only informs.",
+    fix="Look at the boxes listed (`tfod-doctor show`) and correct their labels; "
+        "the limit is `[thresholds] outlier-factor` (the area ratio above the median; its "
+        "square below).",
+    example="car boxes: median 48x30 pixels; record 214's car box is 620x410 (176x the area)",
+    defect="box_size_outlier",
+))

@@ -44,7 +44,7 @@ class Batching:
 
 @dataclass(frozen=True)
 class QualityThresholds:
-    """The limits of the quality rules (D008-D013, D017); a project file's ``[thresholds]``."""
+    """The limits of the quality rules (D008-D013, D017, D018): ``[thresholds]``."""
 
     #: D009: a class with fewer train boxes than this is rare...
     min_boxes_per_class: int = 50
@@ -52,7 +52,7 @@ class QualityThresholds:
     rare_factor: float = 5.0
     #: D010: one class holds more than this share of the boxes.
     dominant_share: float = 0.8
-    #: D012, D013: this many times larger (or smaller) than the usual value is an outlier.
+    #: D012, D013, D018: this many times larger (or smaller) than the usual value is an outlier.
     outlier_factor: float = 10.0
     #: D013: an image is crowded only above this many boxes, whatever the median.
     crowded_min_boxes: int = 20

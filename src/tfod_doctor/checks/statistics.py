@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import math
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -93,20 +94,24 @@ def _tally(record: ODRecord, ctx: CheckContext) -> tuple[tuple[ClassKey, int], .
     """``((id, name), boxes)`` per class of the record's boxes, in the order they come: ids
     unknown (``-1``, or no label map) are ``None``."""
     classes = box_classes(record, ctx)
-    ids, names = classes.ids, classes.names
+    tally: dict[ClassKey, int] = {}
+    for key in class_keys(classes.ids, classes.names, ctx):
+        tally[key] = tally.get(key, 0) + 1
+    return tuple(tally.items())
+
+
+def class_keys(ids: Sequence[int] | None, names: Sequence[str] | None,
+               ctx: CheckContext) -> Iterable[ClassKey]:
+    """The ``(id, name)`` of each box, from the class ids and names the decoder resolved (see
+    :func:`~tfod_doctor.checks._od.box_classes`): ids unknown (``-1``, or no label map) are
+    ``None``."""
     if names is None:
         ids = ids or ()
         table = ctx.label_map.ids if ctx.label_map is not None else {}
-        keys = zip(ids, map(table.get, ids), strict=True)
-    elif ids is None:
-        keys = ((None, name) for name in names)
-    else:
-        keys = zip([None if class_id == -1 else class_id for class_id in ids], names,
-                   strict=True)
-    tally: dict[ClassKey, int] = {}
-    for key in keys:
-        tally[key] = tally.get(key, 0) + 1
-    return tuple(tally.items())
+        return zip(ids, map(table.get, ids), strict=True)
+    if ids is None:
+        return ((None, name) for name in names)
+    return zip([None if class_id == -1 else class_id for class_id in ids], names, strict=True)
 
 
 def _flush(state: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tfod_doctor.odapi.record import ODRecord
 
@@ -92,6 +93,15 @@ def _tiny(dy: float, dx: float, width: int | None, height: int | None) -> bool:
     if width and height:
         return dy * height < TINY_PIXELS or dx * width < TINY_PIXELS
     return dy < TINY_FRACTION or dx < TINY_FRACTION
+
+
+def tiny_sides(dy: Any, dx: Any, width: Any, height: Any) -> Any:
+    """:func:`_tiny` on numpy arrays at once (one value per box: heights, widths, the image's
+    width and height in pixels, 0 where unknown): whether each box is tiny (B008)."""
+    known = (width > 0) & (height > 0)
+    in_pixels = (dy * height < TINY_PIXELS) | (dx * width < TINY_PIXELS)
+    in_fractions = (dy < TINY_FRACTION) | (dx < TINY_FRACTION)
+    return (known & in_pixels) | (~known & in_fractions)
 
 
 def fits_as_pixels(boxes: list[tuple[float, float, float, float]], size: tuple[int, int]) -> bool:

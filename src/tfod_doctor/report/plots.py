@@ -80,12 +80,7 @@ def _top(counts: Mapping[str, int], limit: int = MAX_BARS) -> tuple[list[tuple[s
 
 @_with_style
 def _classes(classes: Sequence[Mapping[str, Any]]) -> tuple[Any, str]:
-    def label(entry: Mapping[str, Any]) -> str:
-        ident, name = entry.get("id"), entry.get("name")
-        if ident is None:
-            return f"{name} (no id)" if name else "?"
-        return f"{ident} · {name}" if name else f"{ident} · (not in label map)"
-
+    label = _class_label
     counts = {label(e): int(e.get("boxes", 0)) for e in classes}
     images = {label(e): int(e.get("images", 0)) for e in classes}
     shown, note = _top(counts)
@@ -195,6 +190,69 @@ def _anchors(data: Mapping[str, Any]) -> tuple[Any, str]:
     return figure, note
 
 
+#: Colours of the splits in the per-class plot.
+_SPLIT_COLOURS = {"train": _ACCENT, "eval": "#f97316"}
+
+
+def _class_label(entry: Mapping[str, Any]) -> str:
+    ident, name = entry.get("id"), entry.get("name")
+    if ident is None:
+        return f"{name} (no id)" if name else "?"
+    return f"{ident} · {name}" if name else f"{ident} · (not in label map)"
+
+
+def _plain_ticks(axis) -> None:
+    """Tick labels of a log axis as plain numbers (3, 10, 30), not powers of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+@_with_style
+def _class_sizes(data: Mapping[str, Any]) -> tuple[Any, str]:
+    """Per class (the :data:`MAX_BARS` with most boxes) and split, the box side in pixels: a
+    thin line from the 5th to the 95th percentile, a thick one over the middle half, a dot at
+    the median (log scale)."""
+    splits = {split: {_class_label(row): row for row in rows
+                      if row.get("side_quantiles_px") and row["side_quantiles_px"][2]}
+              for split, rows in data["splits"].items()}
+    totals: dict[str, int] = {}
+    for rows in splits.values():
+        for label, row in rows.items():
+            totals[label] = totals.get(label, 0) + int(row.get("boxes", 0))
+    shown, note = _top(totals)
+    labels = [label for label, _ in reversed(shown)]
+    figure = _figure(max(2.2, 0.8 + 0.3 * len(labels) * max(1, len(splits)) ** 0.5))
+    axes = figure.subplots()
+    step = 0.6 / max(1, len(splits))
+    for n, (split, rows) in enumerate(splits.items()):
+        colour = _SPLIT_COLOURS.get(split, "#6b7280")
+        offset = ((len(splits) - 1) / 2 - n) * step  # the first split on top
+        for y, label in enumerate(labels):
+            row = rows.get(label)
+            if row is None:
+                continue
+            low, q1, median, q3, high = row["side_quantiles_px"]
+            at = y + offset
+            axes.plot([low, high], [at, at], color=colour, linewidth=1)
+            axes.plot([q1, q3], [at, at], color=colour, linewidth=5, solid_capstyle="butt",
+                      alpha=0.6)
+            axes.plot([median], [at], "o", color=colour, markersize=4,
+                      label=split)
+    axes.set_yticks(range(len(labels)), labels)
+    axes.set_xscale("log")
+    _plain_ticks(axes.xaxis)
+    axes.set_xlabel("box side in pixels, √(width × height) — 5-25-50-75-95th percentiles")
+    if len(splits) > 1:
+        handles, names = axes.get_legend_handles_labels()
+        unique = dict(zip(names, handles, strict=True))
+        axes.legend(unique.values(), unique.keys(), fontsize=7, frameon=False,
+                    loc="upper left", bbox_to_anchor=(1, 1))
+    return figure, note
+
+
 def _valid_histogram(value: Any) -> bool:
     return (isinstance(value, Mapping) and isinstance(value.get("edges"), Sequence)
             and isinstance(value.get("counts"), Sequence)
@@ -217,6 +275,11 @@ def plots(stats: Mapping[str, Any]) -> list[Plot]:
         wanted.append(("box_sizes", "Box sizes", lambda: _box_sizes(stats["box_sizes"])))
     if _valid_histogram(stats.get("box_aspect")):
         wanted.append(("box_aspect", "Box shapes", lambda: _box_aspect(stats["box_aspect"])))
+    class_stats = stats.get("class_stats")
+    if isinstance(class_stats, Mapping) and isinstance(class_stats.get("splits"), Mapping) and any(
+            row.get("median_side_px") for rows in class_stats["splits"].values() for row in rows):
+        wanted.append(("class_sizes", "Box sizes per class",
+                       lambda: _class_sizes(class_stats)))
     if _present(stats.get("image_sizes")):
         wanted.append(("image_sizes", "Image sizes (width × height)",
                        lambda: _categories(stats["image_sizes"], "images")))

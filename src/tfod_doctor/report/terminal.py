@@ -223,6 +223,57 @@ def _schema_table(report: Report, width: int) -> Table | None:
     return table
 
 
+#: The class table is shown without --verbose up to this many classes.
+_CLASS_ROWS = 20
+
+
+def _class_label(row: dict) -> str:
+    class_id, name = row.get("id"), row.get("name")
+    if class_id is None:
+        return str(name) if name is not None else "?"
+    return f"{class_id} {name}" if name is not None else str(class_id)
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "-"
+
+
+def _class_table(report: Report, verbose: bool) -> RenderableType | None:
+    """Per class and split: boxes, images, median box side, tiny and border shares (the
+    splits side by side); past :data:`_CLASS_ROWS` classes only with ``--verbose``."""
+    splits = (report.stats.get("class_stats") or {}).get("splits") or {}
+    rows: dict[tuple, dict[str, dict]] = {}
+    for split, entries in splits.items():
+        for entry in entries:
+            rows.setdefault((entry.get("id") is None, entry.get("id") or 0,
+                             _class_label(entry)), {})[split] = entry
+    if not rows:
+        return None
+    if len(rows) > _CLASS_ROWS and not verbose:
+        return Text(f"{len(rows)} classes: --verbose shows boxes, images and box sizes per "
+                    "class", style="dim")
+    table = _table("Classes" + (f" ({' | '.join(splits)})" if len(splits) > 1 else ""))
+    table.add_column("class", overflow="fold")
+    for split in splits:
+        prefix = f"{split}\n" if len(splits) > 1 else ""
+        for header in ("boxes", "images", "median px", "tiny", "border"):
+            table.add_column(prefix + header, justify="right", no_wrap=True)
+    for key in sorted(rows):
+        cells = [key[2]]
+        for split in splits:
+            entry = rows[key].get(split)
+            if entry is None:
+                cells += ["-"] * 5
+                continue
+            median = entry.get("median_side_px")
+            cells += [f"{entry['boxes']:,}", f"{entry['images']:,}",
+                      "-" if median is None else f"{median:g}",
+                      _share(entry["tiny"], entry["boxes"]),
+                      _share(entry["border"], entry["boxes"])]
+        table.add_row(*cells)
+    return table
+
+
 def render_text(report: Report, options: RenderOptions) -> str:
     """The terminal report as text (with ANSI colours when ``options.color``)."""
     buffer = io.StringIO()
@@ -241,6 +292,10 @@ def render_text(report: Report, options: RenderOptions) -> str:
             console.print(block)
     else:
         console.print(Text("No findings.", style="green"))
+    classes = _class_table(report, options.verbose)
+    if classes is not None:
+        console.print()
+        console.print(classes)
     if options.command == "scan":
         for table in (_files_table(report, console.width), _schema_table(report, console.width)):
             if table is not None:

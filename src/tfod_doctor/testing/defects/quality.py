@@ -104,6 +104,23 @@ def crowded_image(b: Builder) -> None:
     b.plant_in("crowded_image", slot)
 
 
+@defect("box_size_outlier", Stage.FEATURES)
+def box_size_outlier(b: Builder) -> None:
+    """Make every box of class 1 a small square (two more in each record, so the class has
+    enough boxes to judge), and one train record's first box nearly the whole image: 81x the
+    class's usual area (a label on the wrong object)."""
+    name = b.classes[0]
+    for slot in _slots(b, "train") + _slots(b, "eval"):
+        kept = [box for box in slot.sample.boxes if box.label != 1]
+        slot.sample.boxes = kept + [Box(0.1 + 0.2 * i, 0.1 + 0.2 * i, 0.2 + 0.2 * i,
+                                        0.2 + 0.2 * i, 1, name) for i in range(3)]
+        _rewrite(slot)
+    slot = b.pick("train")
+    slot.sample.boxes[0] = Box(0.05, 0.05, 0.95, 0.95, 1, name)
+    _rewrite(slot)
+    b.plant_in("box_size_outlier", slot)
+
+
 def _project_file(b: Builder, text: str, name: str) -> None:
     """Write a project file beside the config (``check`` finds it; ``scan`` is given it)."""
     from tfod_doctor.config.project import read_project_file
