@@ -81,3 +81,15 @@ def test_clean_dataset_reports_nothing_at_warning_or_above(arch, tmp_path):
 def test_clean_record_files_scan_clean(tmp_path):
     dataset = make_dataset(tmp_path, varied=True, n_train=40, n_eval=10, negative_rate=0.2)
     assert scan(dataset.scan_inputs).rule_counts == {}
+
+
+def test_every_rule_id_is_one_the_json_report_schema_allows():
+    import re
+    from pathlib import Path
+
+    import tfod_doctor.report
+
+    schema = json.loads((Path(tfod_doctor.report.__file__).parent / "report.schema.json")
+                        .read_text())
+    pattern = re.compile(schema["$defs"]["rule_id"]["pattern"])
+    assert [rule.id for rule in RULES if not pattern.match(rule.id)] == []

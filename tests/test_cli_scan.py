@@ -38,7 +38,7 @@ REPORT_SCHEMA = {
             "type": "object",
             "required": ["rule", "severity", "message", "hint", "location", "evidence"],
             "properties": {
-                "rule": {"type": "string", "pattern": "^[RFBLIDCM][0-9]{3}$"},
+                "rule": {"type": "string", "pattern": "^[RFBLIDCMA][0-9]{3}$"},
                 "severity": {"enum": ["info", "warning", "data-loss", "error"]},
                 "message": {"type": "string", "minLength": 1},
                 "location": {
