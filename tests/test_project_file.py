@@ -221,3 +221,16 @@ def test_the_documented_github_actions_step_adopts_a_dataset_then_reports_what_i
     assert [result["ruleId"] for result in sarif["runs"][0]["results"]] == ["B007"]
     # Only the new finding counts for the exit code (a zero-area box is a warning).
     assert code == (1 if catalogue.get("B007").severity >= Severity.DATA_LOSS else 0)
+
+
+def test_the_tiny_box_size_comes_from_the_project_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    make_dataset(Path("ds"), n_train=8, n_eval=2)  # 64x48 images, sides of 0.1 and more
+    _, report, _ = _json(["check", "ds/pipeline.config"], capsys)
+    assert "B008" not in report["rule_counts"]
+    Path("tfod-doctor.toml").write_text("[thresholds]\ntiny-box-pixels = 40\n")
+    _, report, _ = _json(["check", "ds/pipeline.config"], capsys)
+    tiny = [f for f in report["findings"] if f["rule"] == "B008"]
+    assert tiny and "smaller than 40 pixels" in tiny[0]["message"]
+    shares = [row["tiny"] for row in report["stats"]["class_stats"]["splits"]["train"]]
+    assert sum(shares) > 0

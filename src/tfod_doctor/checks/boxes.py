@@ -47,8 +47,9 @@ def check_boxes(view: FeatureView, where: RecordPlace, ctx: CheckContext, emit: 
     found = _ALL_FINE
     if boxes:
         size = record.image_size(ctx.deep)
-        if not all_boxes_fine(record.boxes, size):
-            found = survey_each(record.boxes, size)
+        tiny = ctx.quality.tiny_box_pixels
+        if not all_boxes_fine(record.boxes, size, tiny):
+            found = survey_each(record.boxes, size, tiny)
             _emit_survey(record, found, ctx, where, emit)
     if boxes > max_boxes(ctx):
         _too_many(record, found, box_classes(record, ctx), ctx, where, emit)
@@ -136,7 +137,8 @@ def _emit_survey(record: ODRecord, found: BoxSurvey, ctx: CheckContext, where: R
             boxes=_box_evidence(record, found.zero)))
     if found.tiny:
         size = record.image_size(ctx.deep)
-        unit = f"2 pixels of this {size[0]}×{size[1]} image" if size else "0.2% of the image"
+        unit = (f"{ctx.quality.tiny_box_pixels:g} pixels of this {size[0]}×{size[1]} image"
+                if size else "0.2% of the image")
         emit(B.TINY.finding(f"{listing(found.tiny, 'are')} smaller than {unit}", where.at(K.YMIN),
                             boxes=_box_evidence(record, found.tiny), image_size=size))
 

@@ -48,9 +48,9 @@ Extreme = tuple[float, str, int, int, int]
 UNKNOWN_SPLIT = "records"
 
 
-def _new_split() -> dict[str, Any]:
+def _new_split(tiny_pixels: float) -> dict[str, Any]:
     return {"ymin": [], "xmin": [], "ymax": [], "xmax": [], "keys": [], "records": [],
-            "queued": 0, "classes": {}, "known": {}}
+            "queued": 0, "classes": {}, "known": {}, "tiny_pixels": tiny_pixels}
 
 
 def _new_class() -> dict[str, Any]:
@@ -77,7 +77,7 @@ class ClassStatistics:
             return  # boxes without one class each: the label rules' matter
         split = state.get(where.role)
         if split is None:
-            split = state[where.role] = _new_split()
+            split = state[where.role] = _new_split(ctx.quality.tiny_box_pixels)
         ymin, xmin, ymax, xmax = record.boxes
         split["ymin"] += ymin
         split["xmin"] += xmin
@@ -150,7 +150,7 @@ def _fold(split: dict[str, Any]) -> None:
         proper = np.isfinite(dy) & np.isfinite(dx) & (dy > 0) & (dx > 0)
         sized = proper & (width > 0)
         area = np.where(sized, dy * height * dx * width, 0.0)
-        tiny = proper & tiny_sides(dy, dx, width, height)
+        tiny = proper & tiny_sides(dy, dx, width, height, split["tiny_pixels"])
         border = proper & ((np.minimum(ymin, xmin) <= BORDER_MARGIN)
                            | (np.maximum(ymax, xmax) >= 1 - BORDER_MARGIN))
         sides = np.log2(np.sqrt(area[sized])) * BINS_PER_OCTAVE

@@ -61,6 +61,8 @@ class QualityThresholds:
     #: D008: the Jensen-Shannon divergence (box sizes and shapes, boxes per image) above which
     #: splits skew.
     skew_js: float = 0.1
+    #: B008 and the per-class statistics: a box side under this many pixels is tiny.
+    tiny_box_pixels: float = 2.0
     #: D017: images whose perceptual hashes differ in at most this many of 256 bits are
     #: near-duplicates (copies measure 0-34 bits apart, other photos of a scene 100 or more:
     #: see ``checks.near_duplicates``).

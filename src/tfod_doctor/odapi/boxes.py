@@ -35,7 +35,8 @@ class BoxSurvey:
     tiny: list[int] = field(default_factory=list)
 
 
-def all_boxes_fine(boxes: tuple[Sequence[float], ...], size: tuple[int, int] | None) -> bool:
+def all_boxes_fine(boxes: tuple[Sequence[float], ...], size: tuple[int, int] | None,
+                   tiny_pixels: float = TINY_PIXELS) -> bool:
     """Whether no box of the four coordinate lists has any problem :func:`survey` knows.
 
     The common case, answered with a few passes over the lists in C instead of a Python loop
@@ -53,7 +54,7 @@ def all_boxes_fine(boxes: tuple[Sequence[float], ...], size: tuple[int, int] | N
     if height <= 0.0 or width <= 0.0:
         return False
     if size:
-        return not _tiny(height, width, size[0], size[1])
+        return not _tiny(height, width, size[0], size[1], tiny_pixels)
     return height >= TINY_FRACTION and width >= TINY_FRACTION
 
 
@@ -64,8 +65,10 @@ def survey(record: ODRecord, size: tuple[int, int] | None) -> BoxSurvey:
     return survey_each(record.boxes, size)
 
 
-def survey_each(boxes: tuple[Sequence[float], ...], size: tuple[int, int] | None) -> BoxSurvey:
-    """Classify the boxes one by one (what :func:`all_boxes_fine` answers for the clean case)."""
+def survey_each(boxes: tuple[Sequence[float], ...], size: tuple[int, int] | None,
+                tiny_pixels: float = TINY_PIXELS) -> BoxSurvey:
+    """Classify the boxes one by one (what :func:`all_boxes_fine` answers for the clean case);
+    a side under ``tiny_pixels`` pixels is tiny."""
     found = BoxSurvey()
     width, height = size if size else (None, None)
     for i, (ymin, xmin, ymax, xmax) in enumerate(zip(*boxes, strict=True)):
@@ -84,22 +87,25 @@ def survey_each(boxes: tuple[Sequence[float], ...], size: tuple[int, int] | None
             found.inverted.append(i)
         elif ymin == ymax or xmin == xmax:
             found.zero.append(i)
-        elif high <= ASSERT_LIMIT and _tiny(ymax - ymin, xmax - xmin, width, height):
+        elif high <= ASSERT_LIMIT and _tiny(ymax - ymin, xmax - xmin, width, height,
+                                            tiny_pixels):
             found.tiny.append(i)
     return found
 
 
-def _tiny(dy: float, dx: float, width: int | None, height: int | None) -> bool:
+def _tiny(dy: float, dx: float, width: int | None, height: int | None,
+          tiny_pixels: float = TINY_PIXELS) -> bool:
     if width and height:
-        return dy * height < TINY_PIXELS or dx * width < TINY_PIXELS
+        return dy * height < tiny_pixels or dx * width < tiny_pixels
     return dy < TINY_FRACTION or dx < TINY_FRACTION
 
 
-def tiny_sides(dy: Any, dx: Any, width: Any, height: Any) -> Any:
+def tiny_sides(dy: Any, dx: Any, width: Any, height: Any,
+               tiny_pixels: float = TINY_PIXELS) -> Any:
     """:func:`_tiny` on numpy arrays at once (one value per box: heights, widths, the image's
     width and height in pixels, 0 where unknown): whether each box is tiny (B008)."""
     known = (width > 0) & (height > 0)
-    in_pixels = (dy * height < TINY_PIXELS) | (dx * width < TINY_PIXELS)
+    in_pixels = (dy * height < tiny_pixels) | (dx * width < tiny_pixels)
     in_fractions = (dy < TINY_FRACTION) | (dx < TINY_FRACTION)
     return (known & in_pixels) | (~known & in_fractions)
 
