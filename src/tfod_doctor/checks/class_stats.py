@@ -83,7 +83,12 @@ class ClassStatistics:
         split["xmin"] += xmin
         split["ymax"] += ymax
         split["xmax"] += xmax
-        split["keys"] += _keys_of(split["known"], classes.ids, classes.names, ctx)
+        raw = _raw_keys(classes.ids, classes.names)
+        split["keys"] += raw
+        known = split["known"]
+        if not known.keys() >= set(raw):  # a class value not seen since the last fold
+            for value in set(raw) - known.keys():
+                known[value] = next(iter(class_keys(*_one_box(value), ctx)))
         split["records"].append((where.file, where.index, where.offset, record.n_boxes,
                                  record.image_size(ctx.deep)))
         split["queued"] += record.n_boxes
@@ -97,6 +102,7 @@ class ClassStatistics:
                 _merge_classes(left[role]["classes"], split["classes"])
                 for key in ("ymin", "xmin", "ymax", "xmax", "keys", "records"):
                     left[role][key] += split[key]
+                left[role]["known"].update(split["known"])  # what the gathered keys are
                 left[role]["queued"] += split["queued"]
                 if left[role]["queued"] >= _QUEUED_BOXES:
                     _fold(left[role])
@@ -163,8 +169,8 @@ def _fold(split: dict[str, Any]) -> None:
                  np.bincount(codes[border], minlength=n)]
     histogram = np.bincount(codes[sized] * BINS + bins, minlength=n * BINS).reshape(n, BINS)
     box_index = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
-    for key, code in index.items():
-        entry = _class_entry(split["classes"], key)
+    for raw, code in index.items():
+        entry = _class_entry(split["classes"], split["known"][raw])
         entry["counts"] = [a + int(b[code]) for a, b in zip(entry["counts"], per_class,
                                                             strict=True)]
         entry["sides"] = [a + b for a, b in zip(entry["sides"], histogram[code].tolist(),
@@ -175,15 +181,23 @@ def _fold(split: dict[str, Any]) -> None:
     split.update(ymin=[], xmin=[], ymax=[], xmax=[], keys=[], records=[], queued=0, known={})
 
 
-def _keys_of(known: dict[tuple, tuple[ClassKey, ...]], ids: list[int] | None,
-             names: list[str] | None, ctx: CheckContext) -> tuple[ClassKey, ...]:
-    """The ``(id, name)`` of each box of a record (records with the same classes, as most
-    are, are looked up once until the next fold)."""
-    source = (None if ids is None else tuple(ids), None if names is None else tuple(names))
-    found = known.get(source)
-    if found is None:
-        found = known[source] = tuple(class_keys(ids, names, ctx))
-    return found
+def _raw_keys(ids: list[int] | None, names: list[str] | None) -> list[Any]:
+    """What a record's boxes are keyed by until the next fold, taken without a Python loop:
+    the ids (no names read), the names (no ids read) or ``(id, name)`` pairs."""
+    if names is None:
+        return ids or []
+    if ids is None:
+        return names
+    return list(zip(ids, names, strict=True))
+
+
+def _one_box(value: Any) -> tuple[list[int] | None, list[str] | None]:
+    """A raw key as the class ids and names of one box (for ``class_keys``)."""
+    if isinstance(value, tuple):
+        return [value[0]], [value[1]]
+    if isinstance(value, int):
+        return [value], None
+    return None, [value]
 
 
 def _class_entry(classes: dict[ClassKey, dict[str, Any]], key: ClassKey) -> dict[str, Any]:
