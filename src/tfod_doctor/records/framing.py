@@ -184,8 +184,9 @@ class _Window:
             )
 
 
-#: How much is read at a time when only record headers are wanted (:meth:`RecordReader.chain`).
-_HEADERS_AHEAD = 64 << 10
+#: How much is read at a time when only record headers are wanted (:meth:`RecordReader.chain`):
+#: a little past the header, since the next one is usually a record further on.
+_HEADERS_AHEAD = 8 << 10
 
 
 def _local_fileno(file: BinaryIO) -> int | None:
