@@ -195,6 +195,36 @@ def test_best_iou_is_the_best_over_every_anchor(name, canvas, window):
         np.testing.assert_allclose(runner_up[:150], others.max(axis=1), atol=1e-12)
 
 
+@pytest.mark.parametrize("name, canvas", [
+    (SSD_MOBILENET, (300, 300)), (SSD_RESNET_FPN, (320, 320)), (EFFICIENTDET, (300, 200))])
+def test_all_shapes_at_once_names_the_anchor_shape_by_shape_does(name, canvas):
+    """SSD's anchors (kept as they are) are worked out every shape at once, with one candidate
+    per shape; the shape-by-shape search (which Faster R-CNN's windows need) is the reference:
+    the same IoU, runner-up and anchor, also for boxes centred exactly between two anchors."""
+    from tfod_doctor.model import matching
+
+    config = zoo(name)
+    anchors = model_anchors(config.arch, config.arch_node, canvas)
+    rng = np.random.default_rng(7)
+    boxes = _random_boxes(rng, canvas, 2000)
+    # Centred on the midpoint between two centres of the first layer: a tie along an axis.
+    layer = anchors.layers[0]
+    mid = (np.arange(4) + 0.5) * layer.stride[0] + layer.offset[0]
+    side = layer.heights[0]
+    ties = np.array([[c - side / 2, c - side / 2, c + side / 2, c + side / 2] for c in mid])
+    boxes = np.concatenate([boxes, ties, [[-50.0, -50.0, canvas[0] + 50.0, canvas[1] + 50.0]]])
+    fast = matching._best_of_all_shapes(boxes, anchors)
+    slow = matching._best_shape_by_shape(boxes, anchors)
+    np.testing.assert_allclose(fast[0], slow[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast[2], slow[2], rtol=0, atol=1e-12)
+    clear = slow[2] < slow[0] - 1e-9
+    assert clear.sum() > 300
+    np.testing.assert_array_equal(fast[1][clear], slow[1][clear])
+    # Where two anchors tie, the one named still reaches the best IoU.
+    corners = anchors.corners(normalized=False)
+    np.testing.assert_allclose(_brute_force_pairs(boxes, corners[fast[1]]), fast[0], atol=1e-12)
+
+
 def _brute_force_pairs(boxes: np.ndarray, corners: np.ndarray) -> np.ndarray:
     top, left = np.maximum(boxes[:, 0], corners[:, 0]), np.maximum(boxes[:, 1], corners[:, 1])
     bottom = np.minimum(boxes[:, 2], corners[:, 2])

@@ -62,6 +62,15 @@ class Aggregator(Protocol):
         report's cap may come as tallies)."""
 
 
+def compact(agg: Aggregator, state: Any) -> None:
+    """Let an aggregator fold what it gathered in bulk before its state is sent elsewhere
+    (its optional ``compact(state)``: work a worker does in parallel, not the merging
+    process)."""
+    fold = getattr(agg, "compact", None)
+    if fold is not None:
+        fold(state)
+
+
 _RECORD_CHECKS: list[RecordCheck] = []
 _AGGREGATORS: list[Aggregator] = []
 

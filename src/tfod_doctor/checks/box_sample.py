@@ -2,12 +2,13 @@
 :mod:`tfod_doctor.model.coverage`): every box's corners, class and image size, and which record
 it is in.
 
-``add`` only extends a few lists per record; the boxes are turned into numpy arrays in bulk.
-Up to :data:`MAX_BOXES` boxes are kept; past that, whole records are kept by a hash of their
-file and index (the lowest hashes first), which is the same sample whatever the order, the
-number of workers or the runner, so partial states merge associatively. The exact number of
-boxes per class is kept apart, so counts made on the sample can be scaled to the dataset.
-``finish`` leaves the arrays in the state (:func:`sample_of`) and adds nothing to the report.
+:mod:`~tfod_doctor.checks.statistics` gathers the boxes (``check`` only) and hands every
+:class:`~tfod_doctor.checks.box_batch.BoxBatch` to :func:`fold`. Up to :data:`MAX_BOXES` boxes
+are kept; past that, whole records are kept by a hash of their file and index (the lowest
+hashes first), which is the same sample whatever the order, the number of workers or the
+runner, so partial samples merge associatively. The exact number of boxes per class is kept
+apart, so counts made on the sample can be scaled to the dataset. :func:`finish` makes the
+:class:`BoxSample` that :func:`sample_of` finds in the engine's merged states.
 """
 
 from __future__ import annotations
@@ -19,20 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from tfod_doctor.checks._od import box_classes, od_record
-from tfod_doctor.checks.base import RecordPlace, aggregator
-from tfod_doctor.checks.context import CheckContext
-from tfod_doctor.records import FeatureView
+from tfod_doctor.checks.box_batch import BoxBatch, ClassKey
 
 #: At most this many boxes are kept (whole records, chosen by hash).
-MAX_BOXES = 10_000
-#: Boxes gathered in lists before they are turned into arrays.
-_QUEUED_BOXES = 16_384
+MAX_BOXES = 4_000
+#: Parts are gathered up to this many boxes before they are cut down to the sample.
+_GATHERED_BOXES = 16_000
 #: The per-box columns, in the order the arrays keep them.
 _COLUMNS = ("ymin", "xmin", "ymax", "xmax", "width", "height", "record", "priority", "train")
-#: The split a record is in, as a column: 1 for train, 0 for any other (or none).
-_ROLES = {"train": 1}
-NAME = "box_sample"
+#: The aggregator whose state holds the finished sample.
+NAME = "statistics"
 
 
 @dataclass
@@ -55,53 +52,65 @@ class BoxSample:
         return len(self.classes) < self.boxes
 
 
-def _new_state() -> dict[str, Any]:
-    return {
-        "ymin": [], "xmin": [], "ymax": [], "xmax": [], "keys": [],
-        #: Per record: ``(boxes, file id, record index, width, height, train)``.
-        "records": [],
-        "files": {},
-        "queued": 0,
-        "parts": [],
-        "totals": Counter(),
-        "boxes": 0,
-    }
+def new_sample() -> dict[str, Any]:
+    """An empty sample: ``parts`` (column arrays, ``keys`` the class of each box), ``totals``
+    (every box, per ``(train, class)``) and ``boxes`` (how many boxes in all)."""
+    return {"parts": [], "totals": Counter(), "boxes": 0}
 
 
-def _file_id(state: dict[str, Any], file: str) -> int:
-    files = state["files"]
-    found = files.get(file)
-    if found is None:
-        found = files[file] = zlib.crc32(file.encode("utf-8", "replace"))
-    return found
+@dataclass
+class _Part:
+    """Boxes of the sample: ``columns`` (arrays, one value per box; ``code`` indexes
+    ``classes``)."""
+
+    columns: dict[str, np.ndarray]
+    classes: list[ClassKey | None]
+
+    def __len__(self) -> int:
+        return len(self.columns["priority"])
 
 
-def _fold(state: dict[str, Any]) -> None:
-    """Turn the queued lists into arrays, and keep the sample within :data:`MAX_BOXES`."""
-    if state["queued"]:
-        records = np.array(state["records"], dtype=np.int64).reshape(-1, 6)
-        counts = records[:, 0]
-        keys = state["keys"]
-        train = np.repeat(records[:, 5], counts)
-        state["totals"].update(zip(train.tolist(), keys, strict=True))
-        state["boxes"] += len(keys)
-        part = {name: np.asarray(state[name], dtype=np.float64)
-                for name in ("ymin", "xmin", "ymax", "xmax")}
-        part["width"] = np.repeat(records[:, 3], counts).astype(np.float64)
-        part["height"] = np.repeat(records[:, 4], counts).astype(np.float64)
-        priority = _hash(records[:, 1], records[:, 2])
-        part["priority"] = np.repeat(priority, counts)
-        part["record"] = part["priority"]
-        part["train"] = train
-        part["keys"] = np.array(keys, dtype=object)
-        state["parts"].append(part)
-        for name in ("ymin", "xmin", "ymax", "xmax", "keys", "records"):
-            state[name] = []
-        state["queued"] = 0
-    if len(state["parts"]) > 1:
-        state["parts"] = [_concat(state["parts"])]
-    if state["parts"] and len(state["parts"][0]["keys"]) > MAX_BOXES:
-        state["parts"] = [_bottom(state["parts"][0])]
+def fold(sample: dict[str, Any], batch: BoxBatch, train: bool) -> None:
+    """Add the boxes of ``batch`` (of the train split, or not)."""
+    n = len(batch.classes)
+    counts = np.bincount(batch.box_codes + 1, minlength=n + 1).tolist()
+    classes = [*batch.classes, None]  # code -1, the last: no class per box
+    flag = int(train)
+    sample["totals"].update({(flag, classes[code - 1]): count
+                             for code, count in enumerate(counts) if count})
+    sample["boxes"] += len(batch)
+    files = {file: zlib.crc32(file.encode("utf-8", "replace"))
+             for file in {place[0] for place in batch.places}}
+    file_ids = np.fromiter((files[place[0]] for place in batch.places), np.int64,
+                           batch.n_records)
+    indices = np.fromiter((place[1] for place in batch.places), np.int64, batch.n_records)
+    # Corners are float32 in the records; float32 keeps them, and image sizes up to 2**24.
+    columns = {side: getattr(batch, side).astype(np.float32)
+               for side in ("ymin", "xmin", "ymax", "xmax", "width", "height")}
+    columns.update(priority=_hash(file_ids, indices)[batch.owner],
+                   box=batch.box_index.astype(np.int32),
+                   train=np.full(len(batch), flag, dtype=np.int8),
+                   code=np.where(batch.box_codes < 0, n, batch.box_codes))
+    sample["parts"].append(_Part(columns, classes))
+    if sum(len(part) for part in sample["parts"]) > _GATHERED_BOXES:
+        compact(sample)
+
+
+def merge(left: dict[str, Any], right: dict[str, Any]) -> None:
+    """Add the sample ``right`` to ``left``."""
+    left["parts"] += right["parts"]
+    left["totals"].update(right["totals"])
+    left["boxes"] += right["boxes"]
+    if sum(len(part) for part in left["parts"]) > _GATHERED_BOXES:
+        compact(left)
+
+
+def compact(sample: dict[str, Any]) -> None:
+    """One part, of at most :data:`MAX_BOXES` boxes."""
+    if len(sample["parts"]) > 1:
+        sample["parts"] = [_concat(sample["parts"])]
+    if sample["parts"] and len(sample["parts"][0]) > MAX_BOXES:
+        sample["parts"] = [_bottom(sample["parts"][0])]
 
 
 def _hash(file_ids: np.ndarray, indices: np.ndarray) -> np.ndarray:
@@ -114,97 +123,67 @@ def _hash(file_ids: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return (x >> np.uint64(1)).astype(np.int64)
 
 
-def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+def _concat(parts: list[_Part]) -> _Part:
+    classes = list(dict.fromkeys(key for part in parts for key in part.classes))
+    index = {key: code for code, key in enumerate(classes)}
+    columns = {name: np.concatenate([part.columns[name] for part in parts])
+               for name in parts[0].columns if name != "code"}
+    columns["code"] = np.concatenate([
+        np.array([index[key] for key in part.classes], dtype=np.int64)[part.columns["code"]]
+        for part in parts])
+    return _Part(columns, classes)
 
 
-def _bottom(part: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _bottom(part: _Part) -> _Part:
     """The boxes of the records with the lowest hashes, as many as fit in :data:`MAX_BOXES`."""
-    order = np.argsort(part["priority"], kind="stable")
-    ranked = part["priority"][order]
+    order = np.argsort(part.columns["priority"], kind="stable")
+    ranked = part.columns["priority"][order]
     # A record's boxes are adjacent once sorted; keep whole records only.
     starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
     ends = np.r_[starts[1:], len(ranked)]
     keep_records = int(np.searchsorted(ends, MAX_BOXES, side="right"))
     cut = int(ends[keep_records - 1]) if keep_records else 0
     chosen = np.sort(order[:cut], kind="stable")
-    return {name: values[chosen] for name, values in part.items()}
+    return _Part({name: values[chosen] for name, values in part.columns.items()}, part.classes)
 
 
-class BoxSampler:
-    """Gathers :class:`BoxSample` (no findings of its own)."""
-
-    name = NAME
-
-    def new(self) -> dict[str, Any]:
-        return _new_state()
-
-    def add(self, state: dict[str, Any], view: FeatureView, where: RecordPlace,
-            ctx: CheckContext) -> None:
-        if not ctx.sample_boxes:
-            return
-        record = od_record(view)
-        n = record.n_boxes
-        if not (n and record.box_kinds_ok and record.lists_agree):
-            return
-        size = record.image_size(ctx.deep) or (0, 0)
-        classes = box_classes(record, ctx)
-        keys = classes.ids if classes.names is None else classes.names
-        if keys is None or len(keys) != n:
-            keys = [None] * n
-        ymin, xmin, ymax, xmax = record.boxes
-        state["ymin"] += ymin
-        state["xmin"] += xmin
-        state["ymax"] += ymax
-        state["xmax"] += xmax
-        state["keys"] += keys
-        state["records"].append((n, _file_id(state, where.file), where.index, size[0], size[1],
-                                 _ROLES.get(where.role, 0)))
-        state["queued"] += n
-        if state["queued"] >= _QUEUED_BOXES:
-            _fold(state)
-
-    def merge(self, left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
-        _fold(left)
-        _fold(right)
-        left["parts"] += right["parts"]
-        left["totals"].update(right["totals"])
-        left["boxes"] += right["boxes"]
-        _fold(left)
-        return left
-
-    def finish(self, state: dict[str, Any], ctx: CheckContext) -> tuple[list, dict]:
-        _fold(state)
-        state["sample"] = _sample(state, ctx)
-        return [], {}
+def finish(samples: list[dict[str, Any]]) -> BoxSample:
+    """The sample of the whole dataset, from the samples of its splits."""
+    whole = new_sample()
+    for sample in samples:
+        merge(whole, sample)
+    compact(whole)
+    return _sample(whole)
 
 
-def _label(key: Any, ctx: CheckContext) -> str:
+def _label(key: ClassKey | None) -> str:
     """A class as findings name it: ``3 'car'``, ``'car'`` (text only), ``3`` or ``?``."""
-    table = ctx.label_map.ids if ctx.label_map is not None else {}
-    if isinstance(key, str):
-        ids = [i for i, name in table.items() if name == key]
-        return f"{ids[0]} {key!r}" if ids else repr(key)
-    if key is None or key == -1:
+    if key is None:
         return "?"
-    name = table.get(key)
-    return f"{key} {name!r}" if name is not None else str(key)
+    class_id, name = key
+    if name is None:
+        return "?" if class_id is None or class_id == -1 else str(class_id)
+    return repr(name) if class_id is None else f"{class_id} {name!r}"
 
 
-def _sample(state: dict[str, Any], ctx: CheckContext) -> BoxSample:
-    part = state["parts"][0] if state["parts"] else None
-    if part is None:
+def _sample(state: dict[str, Any]) -> BoxSample:
+    if not state["parts"]:
         columns = {name: np.zeros(0) for name in _COLUMNS}
         return BoxSample(columns, np.zeros(0, dtype=object), {}, 0)
-    labels = {key: _label(key, ctx) for _, key in state["totals"]}
-    classes = np.array([labels[key] for key in part["keys"].tolist()], dtype=object)
-    _, record = np.unique(part["record"], return_inverse=True)
-    columns = {name: part[name] for name in _COLUMNS if name != "record"}
-    columns["record"] = record.astype(np.int64)
+    part = state["parts"][0]
+    # In one order whatever the workers and the order of the pieces: by record hash and box.
+    order = np.lexsort((part.columns["box"], part.columns["priority"]))
+    values = {name: column[order] for name, column in part.columns.items()}
+    labels = np.array([_label(key) for key in part.classes], dtype=object)
+    _, record = np.unique(values["priority"], return_inverse=True)
+    columns = {name: values[name].astype(np.float64) for name in (
+        "ymin", "xmin", "ymax", "xmax", "width", "height")}
+    columns.update(record=record.astype(np.int64), priority=values["priority"],
+                   train=values["train"].astype(np.int64))
     totals: Counter[tuple[int, str]] = Counter()
     for (train, key), count in state["totals"].items():
-        totals[(train, labels[key])] += count
-    return BoxSample(columns, classes, dict(totals), state["boxes"])
+        totals[(train, _label(key))] += count
+    return BoxSample(columns, labels[values["code"]], dict(totals), state["boxes"])
 
 
 def sample_of(states: dict[str, Any]) -> BoxSample | None:
@@ -212,5 +191,3 @@ def sample_of(states: dict[str, Any]) -> BoxSample | None:
     state = states.get(NAME)
     return state.get("sample") if state else None
 
-
-aggregator(BoxSampler())

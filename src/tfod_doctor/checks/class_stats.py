@@ -1,15 +1,16 @@
 """Statistics per class and split (boxes, images, box size in pixels, tiny boxes, boxes at
 the border), and D018: boxes far from their class's usual size.
 
-``add`` only extends a few lists per record; every :data:`_QUEUED_BOXES` boxes numpy folds
-them into counts per class: boxes, images, boxes without an image size, tiny boxes (B008's
-definition, :func:`~tfod_doctor.odapi.boxes.tiny_sides`), boxes at the border
-(:data:`BORDER_MARGIN`) and a histogram of the box side in pixels (the square root of the
-area, in eighths of an octave), from which the median is read. For D018 every class keeps its
-:data:`EXTREMES` largest and smallest boxes (by area in pixels, with where they are). All of
-that merges by adding counts and keeping the top ones, so partial states merge associatively.
+:mod:`~tfod_doctor.checks.statistics` gathers the boxes and hands every
+:class:`~tfod_doctor.checks.box_batch.BoxBatch` to :func:`fold`, which counts per class:
+boxes, images, boxes without an image size, tiny boxes (B008's definition,
+:func:`~tfod_doctor.odapi.boxes.tiny_sides`), boxes at the border (:data:`BORDER_MARGIN`) and a
+histogram of the box side in pixels (the square root of the area, in eighths of an octave),
+from which the median is read. For D018 every class keeps its :data:`EXTREMES` largest and
+smallest boxes (by area in pixels, with where they are). All of that merges by adding counts
+and keeping the top ones, so partial states merge associatively.
 
-``finish`` writes ``report.stats["class_stats"]``: ``side_edges_px`` (the histogram's bin
+:func:`section` is ``report.stats["class_stats"]``: ``side_edges_px`` (the histogram's bin
 edges) and ``splits`` (``train``, ``eval``, or ``records`` when the split is unknown) -> one
 row per class.
 """
@@ -21,13 +22,10 @@ from typing import Any
 import numpy as np
 
 from tfod_doctor.catalogue import dataset as D
-from tfod_doctor.checks._od import box_classes, od_record
-from tfod_doctor.checks.base import RecordPlace, aggregator
+from tfod_doctor.checks.box_batch import MAX_CLASSES, OTHER_CLASS, BoxBatch, ClassKey, distinct
 from tfod_doctor.checks.context import CheckContext
-from tfod_doctor.checks.statistics import MAX_CLASSES, OTHER_CLASS, ClassKey, class_keys
 from tfod_doctor.findings import Finding, Location
 from tfod_doctor.odapi.boxes import tiny_sides
-from tfod_doctor.records import FeatureView
 
 #: A box touches the border when a side is within this (normalized) distance of 0 or 1.
 BORDER_MARGIN = 0.005
@@ -39,90 +37,24 @@ BINS = BINS_PER_OCTAVE * OCTAVES
 EXTREMES = 20
 #: D018 only judges classes with at least this many boxes of known size.
 MIN_CLASS_BOXES = 20
-#: Boxes gathered before they are folded into the counts.
-_QUEUED_BOXES = 8192
 #: The counts per class: boxes, images, boxes without an image size, tiny, at the border.
 _COUNTS = ("boxes", "images", "unsized", "tiny", "border")
 #: A kept box: (area in pixels², file, record index, offset, box index).
 Extreme = tuple[float, str, int, int, int]
 UNKNOWN_SPLIT = "records"
-
-
-def _new_split(tiny_pixels: float) -> dict[str, Any]:
-    return {"ymin": [], "xmin": [], "ymax": [], "xmax": [], "keys": [], "records": [],
-            "queued": 0, "classes": {}, "known": {}, "tiny_pixels": tiny_pixels}
+#: The statistics of one split: class -> its counts, histogram and extremes.
+PerClass = dict[ClassKey, dict[str, Any]]
 
 
 def _new_class() -> dict[str, Any]:
     return {"counts": [0] * len(_COUNTS), "sides": [0] * BINS, "largest": [], "smallest": []}
 
 
-class ClassStatistics:
-    """Per split and class: counts, box sizes in pixels, extremes; D018."""
-
-    name = "class_stats"
-
-    def new(self) -> dict[str | None, dict[str, Any]]:
-        """Split (``train``, ``eval``, ``None`` when unknown) -> its gathered boxes and counts."""
-        return {}
-
-    def add(self, state: dict[str | None, dict[str, Any]], view: FeatureView,
-            where: RecordPlace, ctx: CheckContext) -> None:
-        record = od_record(view)
-        if not (record.n_boxes and record.box_kinds_ok and record.lists_agree):
-            return
-        classes = box_classes(record, ctx)
-        labelled = classes.ids if classes.ids is not None else classes.names
-        if labelled is None or len(labelled) != record.n_boxes:
-            return  # boxes without one class each: the label rules' matter
-        split = state.get(where.role)
-        if split is None:
-            split = state[where.role] = _new_split(ctx.quality.tiny_box_pixels)
-        ymin, xmin, ymax, xmax = record.boxes
-        split["ymin"] += ymin
-        split["xmin"] += xmin
-        split["ymax"] += ymax
-        split["xmax"] += xmax
-        raw = _raw_keys(classes.ids, classes.names)
-        split["keys"] += raw
-        known = split["known"]
-        if not known.keys() >= set(raw):  # a class value not seen since the last fold
-            for value in set(raw) - known.keys():
-                known[value] = next(iter(class_keys(*_one_box(value), ctx)))
-        split["records"].append((where.file, where.index, where.offset, record.n_boxes,
-                                 record.image_size(ctx.deep)))
-        split["queued"] += record.n_boxes
-        if split["queued"] >= _QUEUED_BOXES:
-            _fold(split)
-
-    def merge(self, left: dict[str | None, dict[str, Any]],
-              right: dict[str | None, dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
-        for role, split in right.items():
-            if role in left:
-                _merge_classes(left[role]["classes"], split["classes"])
-                for key in ("ymin", "xmin", "ymax", "xmax", "keys", "records"):
-                    left[role][key] += split[key]
-                left[role]["known"].update(split["known"])  # what the gathered keys are
-                left[role]["queued"] += split["queued"]
-                if left[role]["queued"] >= _QUEUED_BOXES:
-                    _fold(left[role])
-            else:
-                left[role] = split
-        return left
-
-    def finish(self, state: dict[str | None, dict[str, Any]], ctx: CheckContext
-               ) -> tuple[list[Finding], dict]:
-        for split in state.values():
-            _fold(split)
-        if not state:
-            return [], {}
-        splits = {role or UNKNOWN_SPLIT: _rows(split["classes"])
-                  for role, split in sorted(state.items(), key=_split_order)}
-        total: dict[ClassKey, dict[str, Any]] = {}
-        for split in state.values():
-            _merge_classes(total, split["classes"])
-        stats = {"class_stats": {"side_edges_px": side_edges(), "splits": splits}}
-        return _outliers(total, ctx), stats
+def section(splits: dict[str | None, PerClass]) -> dict[str, Any]:
+    """``report.stats["class_stats"]`` for the statistics of every split."""
+    rows = {role or UNKNOWN_SPLIT: _rows(classes)
+            for role, classes in sorted(splits.items(), key=_split_order)}
+    return {"side_edges_px": side_edges(), "splits": rows}
 
 
 def _split_order(item: tuple[str | None, Any]) -> tuple[int, str]:
@@ -136,71 +68,52 @@ def side_edges() -> list[float]:
     return [round(2 ** (i / BINS_PER_OCTAVE), 3) for i in range(BINS + 1)]
 
 
-def _fold(split: dict[str, Any]) -> None:
-    """Fold the gathered boxes into the counts per class."""
-    records = split["records"]
-    if not records:
+def fold(classes: PerClass, batch: BoxBatch, tiny_pixels: float) -> None:
+    """Count the boxes of ``batch`` whose record has one class per box into ``classes``."""
+    labelled = batch.box_codes >= 0
+    codes = batch.box_codes[labelled]
+    if not len(codes):
         return
-    counts = np.array([r[3] for r in records], dtype=np.int64)
-    sizes = [r[4] if r[4] and r[4][0] > 0 and r[4][1] > 0 else (0, 0) for r in records]
-    owner = np.repeat(np.arange(len(records)), counts)
-    width = np.array([s[0] for s in sizes], dtype=np.float64)[owner]
-    height = np.array([s[1] for s in sizes], dtype=np.float64)[owner]
-    ymin, xmin, ymax, xmax = (np.asarray(split[side], dtype=np.float64)
-                              for side in ("ymin", "xmin", "ymax", "xmax"))
-    keys = split["keys"]
-    index = {key: code for code, key in enumerate(dict.fromkeys(keys))}
-    codes = np.fromiter(map(index.__getitem__, keys), np.int64, len(keys))
+    ymin, xmin, ymax, xmax, width, height, owner = (
+        values[labelled] for values in (batch.ymin, batch.xmin, batch.ymax, batch.xmax,
+                                        batch.width, batch.height, batch.owner))
+    known = (width > 0) & (height > 0)
+    width, height = np.where(known, width, 0.0), np.where(known, height, 0.0)
     with np.errstate(invalid="ignore", over="ignore"):
         dy, dx = ymax - ymin, xmax - xmin
         proper = np.isfinite(dy) & np.isfinite(dx) & (dy > 0) & (dx > 0)
-        sized = proper & (width > 0)
+        sized = proper & known
         area = np.where(sized, dy * height * dx * width, 0.0)
-        tiny = proper & tiny_sides(dy, dx, width, height, split["tiny_pixels"])
+        tiny = proper & tiny_sides(dy, dx, width, height, tiny_pixels)
         border = proper & ((np.minimum(ymin, xmin) <= BORDER_MARGIN)
                            | (np.maximum(ymax, xmax) >= 1 - BORDER_MARGIN))
         sides = np.log2(np.sqrt(area[sized])) * BINS_PER_OCTAVE
     bins = np.clip(sides, 0, BINS - 1).astype(np.int64)
-    n = len(index)
-    per_class = [np.bincount(codes, minlength=n),
-                 np.bincount(np.unique(owner * n + codes) % n, minlength=n),
-                 np.bincount(codes[~sized], minlength=n),
-                 np.bincount(codes[tiny], minlength=n),
-                 np.bincount(codes[border], minlength=n)]
+    n = len(batch.classes)
+    per_class = np.stack([np.bincount(codes, minlength=n),
+                          np.bincount(distinct(owner * n + codes) % n, minlength=n),
+                          np.bincount(codes[~sized], minlength=n),
+                          np.bincount(codes[tiny], minlength=n),
+                          np.bincount(codes[border], minlength=n)], axis=1).tolist()
     histogram = np.bincount(codes[sized] * BINS + bins, minlength=n * BINS).reshape(n, BINS)
-    box_index = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
-    for raw, code in index.items():
-        entry = _class_entry(split["classes"], split["known"][raw])
-        entry["counts"] = [a + int(b[code]) for a, b in zip(entry["counts"], per_class,
-                                                            strict=True)]
+    chosen = np.flatnonzero(sized)
+    # By class, then area (ties in the order the boxes came): each class's run of boxes.
+    order = chosen[np.lexsort((area[chosen], codes[chosen]))]
+    starts = np.searchsorted(codes[order], np.arange(n + 1))
+    box_index = batch.box_index[labelled]
+    for code in (code for code, counts in enumerate(per_class) if counts[0]):
+        entry = _class_entry(classes, batch.classes[code])
+        entry["counts"] = [a + b for a, b in zip(entry["counts"], per_class[code], strict=True)]
         entry["sides"] = [a + b for a, b in zip(entry["sides"], histogram[code].tolist(),
                                                 strict=True)]
-        chosen = np.flatnonzero(sized & (codes == code))
-        if len(chosen):
-            _keep_extremes(entry, chosen, area, owner, box_index, records)
-    split.update(ymin=[], xmin=[], ymax=[], xmax=[], keys=[], records=[], queued=0, known={})
+        run = order[starts[code]:starts[code + 1]]
+        if len(run):
+            picked = distinct(np.concatenate([run[:EXTREMES], run[-EXTREMES:]]))
+            _merge_extremes(entry, [(float(area[i]), *batch.places[owner[i]],
+                                     int(box_index[i])) for i in picked.tolist()])
 
 
-def _raw_keys(ids: list[int] | None, names: list[str] | None) -> list[Any]:
-    """What a record's boxes are keyed by until the next fold, taken without a Python loop:
-    the ids (no names read), the names (no ids read) or ``(id, name)`` pairs."""
-    if names is None:
-        return ids or []
-    if ids is None:
-        return names
-    return list(zip(ids, names, strict=True))
-
-
-def _one_box(value: Any) -> tuple[list[int] | None, list[str] | None]:
-    """A raw key as the class ids and names of one box (for ``class_keys``)."""
-    if isinstance(value, tuple):
-        return [value[0]], [value[1]]
-    if isinstance(value, int):
-        return [value], None
-    return None, [value]
-
-
-def _class_entry(classes: dict[ClassKey, dict[str, Any]], key: ClassKey) -> dict[str, Any]:
+def _class_entry(classes: PerClass, key: ClassKey) -> dict[str, Any]:
     if key not in classes and len(classes) >= MAX_CLASSES:
         key = OTHER_CLASS
     entry = classes.get(key)
@@ -209,23 +122,13 @@ def _class_entry(classes: dict[ClassKey, dict[str, Any]], key: ClassKey) -> dict
     return entry
 
 
-def _keep_extremes(entry: dict[str, Any], chosen: np.ndarray, area: np.ndarray,
-                   owner: np.ndarray, box_index: np.ndarray, records: list[tuple]) -> None:
-    """Keep the :data:`EXTREMES` largest and smallest of the chosen boxes (and the kept)."""
-    order = chosen[np.argsort(area[chosen], kind="stable")]
-    picked = np.unique(np.concatenate([order[:EXTREMES], order[-EXTREMES:]]))
-    boxes = [(float(area[i]), *records[owner[i]][:3], int(box_index[i])) for i in picked]
-    _merge_extremes(entry, boxes)
-
-
 def _merge_extremes(entry: dict[str, Any], boxes: list[Extreme]) -> None:
     """The kept boxes are a total order's top ones, so any order of merging keeps the same."""
     entry["largest"] = sorted({*entry["largest"], *boxes})[-EXTREMES:]
     entry["smallest"] = sorted({*entry["smallest"], *boxes})[:EXTREMES]
 
 
-def _merge_classes(left: dict[ClassKey, dict[str, Any]], right: dict[ClassKey, dict[str, Any]]
-                   ) -> None:
+def merge(left: PerClass, right: PerClass) -> None:
     """Add the counts of ``right`` to ``left`` (``right`` is left as it is)."""
     for key, entry in right.items():
         target = _class_entry(left, key)
@@ -261,7 +164,7 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _rows(classes: dict[ClassKey, dict[str, Any]]) -> list[dict[str, Any]]:
+def _rows(classes: PerClass) -> list[dict[str, Any]]:
     rows = []
     for (class_id, name), entry in classes.items():
         counts = dict(zip(_COUNTS, entry["counts"], strict=True))
@@ -281,9 +184,10 @@ def _label(key: ClassKey) -> str:
     return repr(name) if class_id is None else str(class_id)
 
 
-def _outliers(classes: dict[ClassKey, dict[str, Any]], ctx: CheckContext) -> list[Finding]:
-    """D018: per class, the boxes over ``outlier_factor`` times the median area, and those
-    under 1/``outlier_factor``² of it (small objects vary more: far away, partly hidden)."""
+def outliers(classes: PerClass, ctx: CheckContext) -> list[Finding]:
+    """D018 over the statistics of the whole dataset: per class, the boxes over
+    ``outlier_factor`` times the median area, and those under 1/``outlier_factor``² of it
+    (small objects vary more: far away, partly hidden)."""
     factor = ctx.quality.outlier_factor
     findings = []
     for key, entry in sorted(classes.items(), key=lambda kv: _label(kv[0])):
@@ -316,5 +220,3 @@ def _outlier_finding(key: ClassKey, boxes: list[Extreme], what: str, usual: floa
         boxes=[{"file": f, "record": i, "box": b, "side_px": round(a ** 0.5, 1),
                 "area_ratio": round(a / usual, 3)} for a, f, i, _, b in boxes[:EXTREMES]])
 
-
-aggregator(ClassStatistics())

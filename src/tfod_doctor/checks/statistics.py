@@ -1,26 +1,39 @@
-"""Dataset statistics for reports and plots, and the rules that need them (D005-D007).
+"""Dataset statistics for reports and plots, and the rules that need them (D005-D007, D018).
 
 ``finish`` writes, into ``report.stats``: ``classes`` (per class id and name: boxes and images),
 ``boxes_per_image``, ``box_sizes`` (sqrt of normalized area, 20 bins over [0, 1]),
-``box_aspect`` (log2 of width/height in pixels, 20 bins over [-4, 4]), ``image_sizes`` and
-``image_formats`` (from the bytes). States are small: counters bounded by the number of
-classes, box counts and image sizes (each capped), two fixed histograms, and what records
-gathered since the last fold (the boxes binned in bulk every few thousand boxes).
+``box_aspect`` (log2 of width/height in pixels, 20 bins over [-4, 4]), ``image_sizes``,
+``image_formats`` (from the bytes), ``by_split`` and ``class_stats``
+(:mod:`~tfod_doctor.checks.class_stats`); for ``check`` it also keeps the box sample of
+:mod:`~tfod_doctor.checks.box_sample` in its state. States are small: counters bounded by the
+number of classes, box counts and image sizes (each capped), fixed histograms, and what records
+gathered since the last fold: records by :data:`RecordKey`, and their boxes in a
+:class:`~tfod_doctor.checks.box_batch.BoxQueue`, folded in bulk every few thousand boxes.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from tfod_doctor.catalogue import dataset as D
+from tfod_doctor.checks import box_sample, class_stats
 from tfod_doctor.checks._od import EVIDENCE_ITEMS, box_classes, od_record
 from tfod_doctor.checks.base import RecordPlace, aggregator
+from tfod_doctor.checks.box_batch import (
+    MAX_CLASSES,
+    OTHER_CLASS,
+    QUEUED_BOXES,
+    BoxBatch,
+    distinct,
+    merge_queues,
+    new_queue,
+    queue_record,
+    take_batch,
+)
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.checks.quality import quality_findings
 from tfod_doctor.findings import Finding, Location, Severity
@@ -30,27 +43,22 @@ from tfod_doctor.records import FeatureView
 
 BINS = 20
 ASPECT_RANGE = 4.0
-#: At most this many distinct classes and image sizes are kept; the rest are counted as other.
-MAX_CLASSES = 4096
+#: At most this many distinct image sizes are kept; the rest are counted as other.
 MAX_SIZES = 1024
-OTHER_CLASS = (None, "(other)")
 OTHER_SIZE = "other"
-#: Records are gathered (see :class:`Statistics`) until this many boxes, image sizes or
+#: Records are gathered (see :class:`Statistics`) until this many image sizes or
 #: :data:`RecordKey` have, then folded into the counts.
-_QUEUED_BOXES = 8192
 _QUEUED_SIZES = 256
 _QUEUED_RECORD_KEYS = 4096
 
-ClassKey = tuple[int | None, str | None]
-#: What the statistics keep of a record: ``(boxes, image format, width, height, whether its
-#: boxes count, role, class ids, class names)``. The classes come as the ids when the decoder
-#: reads labels, as the names when it reads text (the ids follow from them), else ``None``.
-RecordKey = tuple[int, str, int | None, int | None, bool, str | None, tuple | None,
-                  tuple | None]
+#: What the statistics count a record by: ``(boxes, image format, width, height, whether its
+#: boxes count)``.
+RecordKey = tuple[int, str, int | None, int | None, bool]
 
 
-def _new_state() -> dict[str, Any]:
+def _new_state(role: str | None, ctx: CheckContext, sample: bool = True) -> dict[str, Any]:
     return {
+        "role": role,
         "records": 0,
         "boxes": 0,
         "classes": {},
@@ -60,114 +68,97 @@ def _new_state() -> dict[str, Any]:
         "aspects": [0] * BINS,
         "image_sizes": Counter(),
         "formats": Counter(),
+        #: Per class: the statistics of :mod:`~tfod_doctor.checks.class_stats`.
+        "per_class": {},
+        "tiny_pixels": ctx.quality.tiny_box_pixels,
+        #: The box sample (``check`` only), else ``None``.
+        "sample": box_sample.new_sample() if sample and ctx.sample_boxes else None,
         # Gathered record by record, folded into the counts above by :func:`_flush`:
-        #: Per :data:`RecordKey`: ``[records, ((id, name), boxes)...]`` (no classes
-        #: when its boxes do not count).
+        #: Per :data:`RecordKey`: how many records.
         "gathered": {},
-        #: Per image size: the ``ymin, xmin, ymax, xmax`` of the boxes not binned yet.
-        "pending": {},
-        "queued": 0,
+        "queue": new_queue(ctx.label_map.ids if ctx.label_map is not None else None),
         #: ``("size", "WxH")`` / ``("boxes", n)`` -> the first record (file, index, offset)
         #: with that image size or box count, for the outlier findings to point at.
         "first": {},
     }
 
 
-def _record_key(record: ODRecord, ctx: CheckContext, role: str | None,
-                boxes_count: bool) -> RecordKey:
+def _record_key(record: ODRecord, ctx: CheckContext, boxes_count: bool) -> RecordKey:
     if record.image:
         info = record.image_info(ctx.deep)
-        image_format, width, height = info.format or "unknown", info.width, info.height
-    else:
-        image_format, width, height = "none", None, None
-    if not boxes_count:
-        return (record.n_boxes, image_format, width, height, False, None, None, None)
-    classes = box_classes(record, ctx)
-    if classes.names is None:
-        return (record.n_boxes, image_format, width, height, True, role,
-                tuple(classes.ids or ()), None)
-    return (record.n_boxes, image_format, width, height, True, role, None,
-            tuple(classes.names))
-
-
-def _tally(record: ODRecord, ctx: CheckContext) -> tuple[tuple[ClassKey, int], ...]:
-    """``((id, name), boxes)`` per class of the record's boxes, in the order they come: ids
-    unknown (``-1``, or no label map) are ``None``."""
-    classes = box_classes(record, ctx)
-    tally: dict[ClassKey, int] = {}
-    for key in class_keys(classes.ids, classes.names, ctx):
-        tally[key] = tally.get(key, 0) + 1
-    return tuple(tally.items())
-
-
-def class_keys(ids: Sequence[int] | None, names: Sequence[str] | None,
-               ctx: CheckContext) -> Iterable[ClassKey]:
-    """The ``(id, name)`` of each box, from the class ids and names the decoder resolved (see
-    :func:`~tfod_doctor.checks._od.box_classes`): ids unknown (``-1``, or no label map) are
-    ``None``."""
-    if names is None:
-        ids = ids or ()
-        table = ctx.label_map.ids if ctx.label_map is not None else {}
-        return zip(ids, map(table.get, ids), strict=True)
-    if ids is None:
-        return ((None, name) for name in names)
-    return zip([None if class_id == -1 else class_id for class_id in ids], names, strict=True)
+        return (record.n_boxes, info.format or "unknown", info.width, info.height, boxes_count)
+    return (record.n_boxes, "none", None, None, boxes_count)
 
 
 def _flush(state: dict[str, Any]) -> None:
     """Fold everything gathered record by record into the counts."""
     _fold_gathered(state)
-    _bin_boxes(state)
+    _fold_boxes(state)
 
 
 def _fold_gathered(state: dict[str, Any]) -> None:
     """Count the gathered records, in the order they came (so the capped counters keep the
-    same entries as when counted record by record); every split with boxes that count gets a
-    (maybe empty) set of class ids."""
+    same entries as when counted record by record)."""
     per_image, formats, image_sizes = state["per_image"], state["formats"], state["image_sizes"]
-    classes, seen = state["classes"], state["seen_ids"]
-    for (boxes, image_format, width, height, counted, role, *_), (count, *tally) in (
-            state["gathered"].items()):
+    for (boxes, image_format, width, height, _), count in state["gathered"].items():
         state["records"] += count
         per_image[boxes] += count
         formats[image_format] += count
         if width is not None and height is not None:
             _count_capped(image_sizes, f"{width}x{height}", count, MAX_SIZES, OTHER_SIZE)
-        if not counted:
-            continue
-        ids = seen.setdefault(role, set())
-        for (class_id, name), class_boxes in tally:
-            _count_capped(classes, (class_id, name), [class_boxes * count, count],
-                          MAX_CLASSES, OTHER_CLASS)
-            if class_id is not None:
-                ids.add(class_id)
     state["gathered"] = {}
 
 
-def _bin_boxes(state: dict[str, Any]) -> None:
-    """Fold the queued boxes into the histograms.
+def _fold_boxes(state: dict[str, Any]) -> None:
+    """Fold the queued boxes into every count made of them."""
+    batch = take_batch(state["queue"])
+    if batch is None:
+        return
+    _count_classes(state, batch)
+    _bin_boxes(state, batch)
+    class_stats.fold(state["per_class"], batch, state["tiny_pixels"])
+    if state["sample"] is not None:
+        box_sample.fold(state["sample"], batch, train=state["role"] == "train")
+
+
+def _count_classes(state: dict[str, Any], batch: BoxBatch) -> None:
+    """Boxes and images per class, in the order the classes came; the split's class ids (a
+    split with boxes that count has a set of them, maybe empty)."""
+    n = len(batch.classes)
+    boxes = np.bincount(batch.codes, minlength=n).tolist()
+    images = np.bincount(distinct(batch.label_owner * n + batch.codes) % n,
+                         minlength=n).tolist()
+    classes = state["classes"]
+    ids = state["seen_ids"].setdefault(state["role"], set())
+    for key, class_boxes, class_images in zip(batch.classes, boxes, images, strict=True):
+        _count_capped(classes, key, [class_boxes, class_images], MAX_CLASSES, OTHER_CLASS)
+        if key[0] is not None:
+            ids.add(key[0])
+
+
+def _bin_boxes(state: dict[str, Any], batch: BoxBatch) -> None:
+    """Fold the boxes into the histograms.
 
     Box by box, a box of finite height ``dy`` and width ``dx`` (normalized) falls in size bin
     ``int(min(sqrt(dy·dx), 1)·BINS)`` and aspect bin ``int((clip(log2(dx·w / (dy·h))) + R) / 2R
-    · BINS)`` (both at most the last bin; ``w = h = 1`` when the image size is unknown); a box
-    that is not positive both ways counts in size bin 0. numpy does the same IEEE arithmetic on
-    all of them at once, so the bins are exactly those of the per-box formulas (for the
-    logarithm, see :func:`_aspect_bins`).
+    · BINS)`` (both at most the last bin; ``w = h = 1`` when the image size is unknown or not
+    positive); a box that is not positive both ways counts in size bin 0. numpy does the same
+    IEEE arithmetic on all of them at once, so the bins are exactly those of the per-box
+    formulas (for the logarithm, see :func:`_aspect_bins`).
     """
-    for size, coordinates in state["pending"].items():
-        width, height = size if size else (1, 1)
-        ymin, xmin, ymax, xmax = (np.fromiter(side, np.float64, len(side))
-                                  for side in coordinates)
-        state["boxes"] += len(ymin)
-        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: not finite, counted
-            dy, dx = ymax - ymin, xmax - xmin
-        finite = np.isfinite(dy) & np.isfinite(dx)
-        proper = finite & (dy > 0) & (dx > 0)
-        state["sizes"][0] += int(np.count_nonzero(finite & ~proper))
-        dy, dx = dy[proper], dx[proper]
-        _add_counts(state["sizes"], (np.minimum(np.sqrt(dy * dx), 1.0) * BINS).astype(np.int64))
-        _add_counts(state["aspects"], _aspect_bins((dx * width) / (dy * height)))
-    state["pending"], state["queued"] = {}, 0
+    sized = (batch.width > 0) & (batch.height > 0)
+    width, height = np.where(sized, batch.width, 1.0), np.where(sized, batch.height, 1.0)
+    state["boxes"] += len(batch)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: not finite, counted
+        dy, dx = batch.ymax - batch.ymin, batch.xmax - batch.xmin
+    finite = np.isfinite(dy) & np.isfinite(dx)
+    proper = finite & (dy > 0) & (dx > 0)
+    state["sizes"][0] += int(np.count_nonzero(finite & ~proper))
+    dy, dx = dy[proper], dx[proper]
+    _add_counts(state["sizes"], (np.minimum(np.sqrt(dy * dx), 1.0) * BINS).astype(np.int64))
+    with np.errstate(over="ignore"):
+        ratios = (dx * width[proper]) / (dy * height[proper])
+    _add_counts(state["aspects"], _aspect_bins(ratios))
 
 
 #: numpy's log2 is trusted this far from a bin edge; nearer, ``math.log2`` decides.
@@ -214,87 +205,80 @@ def _count_capped(counter: dict, key: Any, amount: Any, cap: int, other: Any) ->
         counter[key] = counter.get(key, 0) + amount
 
 
-def _queue_boxes(state: dict[str, Any], record: ODRecord, key: RecordKey,
-                 ctx: CheckContext) -> None:
-    """Queue the box coordinates of a record, by image size, for the next binning."""
-    width, height = key[2], key[3]
-    size = ((width, height) if width is not None and height is not None
-            else record.image_size(ctx.deep))
-    if size is not None and (size[0] <= 0 or size[1] <= 0):
-        size = None  # no pixel aspect without a real size (I rules report such sizes)
-    pending = state["pending"]
-    coordinates = pending.get(size)
-    if coordinates is None:
-        coordinates = pending[size] = ([], [], [], [])
-    ymins, xmins, ymaxs, xmaxs = coordinates
-    ymin, xmin, ymax, xmax = record.boxes
-    ymins += ymin
-    xmins += xmin
-    ymaxs += ymax
-    xmaxs += xmax
-    state["queued"] += record.n_boxes
-    if state["queued"] >= _QUEUED_BOXES or len(pending) >= _QUEUED_SIZES:
-        _bin_boxes(state)
-
-
 class Statistics:
-    """Class, box and image statistics; D005 unused classes, D006 empty dataset, D007 no boxes.
+    """Class, box and image statistics; D005 unused classes, D006 empty dataset, D007 no boxes,
+    D018 box-size outliers (and the quality rules of :mod:`~tfod_doctor.checks.quality`).
 
-    ``add`` only gathers: records by :data:`RecordKey` (most records share a few), and box
-    coordinates by image size; that is folded into the counts in bulk when enough has
-    gathered, on merge and on finish.
+    ``add`` only gathers: records by :data:`RecordKey` (most records share a few), and boxes
+    in a queue; that is folded into the counts in bulk when enough has gathered, on merge and
+    on finish.
     """
 
     name = "statistics"
 
-    def new(self) -> dict[str | None, dict[str, Any]]:
-        """Split (``train``, ``eval``, ``None`` when unknown) -> its statistics."""
-        return {}
+    def new(self) -> dict[str, Any]:
+        """``splits``: split (``train``, ``eval``, ``None`` when unknown) -> its statistics;
+        ``sample``: the box sample, once finished."""
+        return {"splits": {}, "sample": None}
 
-    def add(self, state: dict[str | None, dict[str, Any]], view: FeatureView,
-            where: RecordPlace, ctx: CheckContext) -> None:
-        split = state.get(where.role)
+    def add(self, state: dict[str, Any], view: FeatureView, where: RecordPlace,
+            ctx: CheckContext) -> None:
+        splits = state["splits"]
+        split = splits.get(where.role)
         if split is None:
-            split = state[where.role] = _new_state()
-        self._add(split, view, where, ctx)
-
-    def _add(self, state: dict[str, Any], view: FeatureView, where: RecordPlace,
-             ctx: CheckContext) -> None:
+            split = splits[where.role] = _new_state(where.role, ctx)
         record = od_record(view)
         boxes_count = bool(record.n_boxes and record.box_kinds_ok and record.lists_agree)
-        key = _record_key(record, ctx, where.role, boxes_count)
-        gathered = state["gathered"]
-        entry = gathered.get(key)
-        if entry is not None:
-            entry[0] += 1
+        key = _record_key(record, ctx, boxes_count)
+        gathered = split["gathered"]
+        count = gathered.get(key)
+        if count is not None:
+            gathered[key] = count + 1
         else:
-            gathered[key] = [1, *_tally(record, ctx)] if boxes_count else [1]
-            _first_place(state["first"], key, where)
+            gathered[key] = 1
+            _first_place(split["first"], key, where)
             if len(gathered) >= _QUEUED_RECORD_KEYS:
-                _fold_gathered(state)
+                _fold_gathered(split)
         if boxes_count:
-            _queue_boxes(state, record, key, ctx)
+            size = (key[2], key[3]) if key[2] is not None and key[3] is not None else (
+                record.image_size(ctx.deep))
+            if queue_record(split["queue"], record, box_classes(record, ctx), where, size):
+                _fold_boxes(split)
 
-    def merge(self, left: dict[str | None, dict[str, Any]],
-              right: dict[str | None, dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
-        for role, split in right.items():
-            left[role] = _merge(left[role], split) if role in left else split
+    def merge(self, left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+        splits = left["splits"]
+        for role, split in right["splits"].items():
+            splits[role] = _merge(splits[role], split) if role in splits else split
         return left
 
-    def finish(self, state: dict[str | None, dict[str, Any]], ctx: CheckContext
-               ) -> tuple[list[Finding], dict]:
-        for split in state.values():
+    def compact(self, state: dict[str, Any]) -> None:
+        """Fold everything gathered (a worker does, before it sends its state)."""
+        for split in state["splits"].values():
             _flush(split)
-        total = _new_state()
-        for split in state.values():
-            _merge(total, copy.deepcopy(split))
+            if split["sample"] is not None:
+                box_sample.compact(split["sample"])
+
+    def finish(self, state: dict[str, Any], ctx: CheckContext) -> tuple[list[Finding], dict]:
+        splits = state["splits"]
+        for split in splits.values():
+            _flush(split)
+        total = _new_state(None, ctx, sample=False)
+        for split in splits.values():
+            _merge(total, {**split, "sample": None})  # flushed: nothing of it is taken over
         stats = _stats(total, ctx)
-        named = {role: split for role, split in state.items() if role is not None}
+        named = {role: split for role, split in splits.items() if role is not None}
         if named:
             stats["by_split"] = {role: {"records": split["records"], "boxes": split["boxes"],
                                         **_stats(split, ctx, with_unseen=False)}
                                  for role, split in sorted(named.items())}
-        findings = _findings(total, ctx) + quality_findings(stats, ctx, total["first"])
+        per_class = {role: split["per_class"] for role, split in splits.items()
+                     if split["per_class"]}
+        if per_class:
+            stats["class_stats"] = class_stats.section(per_class)
+        parts = [split["sample"] for split in splits.values() if split["sample"] is not None]
+        state["sample"] = box_sample.finish(parts) if parts else None
+        findings = (_findings(total, ctx) + quality_findings(stats, ctx, total["first"])
+                    + class_stats.outliers(total["per_class"], ctx))
         return findings, stats
 
 
@@ -309,8 +293,11 @@ def _first_place(first: dict[tuple, tuple], key: RecordKey, where: RecordPlace) 
 
 def _merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     """Fold the statistics of ``right`` into ``left`` (in place); returns ``left``."""
-    _flush(left)
-    _flush(right)
+    _fold_gathered(left)
+    _fold_gathered(right)
+    merge_queues(left["queue"], right["queue"])
+    if left["queue"].boxes >= QUEUED_BOXES:
+        _fold_boxes(left)
     for what, place in right["first"].items():
         if what not in left["first"] or place < left["first"][what]:
             left["first"][what] = place
@@ -326,6 +313,9 @@ def _merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     for key, count in right["image_sizes"].items():
         _count_capped(left["image_sizes"], key, count, MAX_SIZES, OTHER_SIZE)
     left["formats"].update(right["formats"])
+    class_stats.merge(left["per_class"], right["per_class"])
+    if left["sample"] is not None and right["sample"] is not None:
+        box_sample.merge(left["sample"], right["sample"])
     return left
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfod_doctor.checks.base import Aggregator
+from tfod_doctor.checks.base import Aggregator, compact
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.engine.work import WorkItem
 from tfod_doctor.findings import Finding, FindingTally
@@ -146,9 +146,12 @@ class Partial:
             stats = self.files[name] = FileStats(name, role)
         return stats
 
-    def compact(self) -> Partial:
-        """Drop the findings past each rule's cap now (before sending this partial elsewhere)."""
+    def compact(self, aggregators: list[Aggregator]) -> Partial:
+        """Before sending this partial elsewhere: drop the findings past each rule's cap, and
+        let the aggregators fold what they gathered."""
         self.store.findings()  # trims every rule's bucket to the cap
+        for agg in aggregators:
+            compact(agg, self.states[agg.name])
         return self
 
     def merge(self, other: Partial, aggregators: list[Aggregator]) -> Partial:

@@ -21,8 +21,9 @@ from tfod_doctor.config.textproto import Pos
 from tfod_doctor.config.validate import Node
 from tfod_doctor.model.anchors import AnchorLayer, Anchors
 
-#: Boxes worked on at once (bounds the memory of the candidate arrays).
-_CHUNK = 8192
+#: Boxes worked on at once (bounds the memory of the candidate arrays; small enough for them to
+#: stay in the CPU's cache, which makes the work about twice as fast as 8192 at once).
+_CHUNK = 2048
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,14 @@ def best_iou(boxes: np.ndarray, anchors: Anchors
 
 def _best_in_chunk(boxes: np.ndarray, anchors: Anchors
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if anchors.window is None:
+        return _best_of_all_shapes(boxes, anchors)
+    return _best_shape_by_shape(boxes, anchors)
+
+
+def _best_shape_by_shape(boxes: np.ndarray, anchors: Anchors
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`best_iou` for any window, one anchor shape at a time."""
     best, runner_up = np.zeros(len(boxes)), np.zeros(len(boxes))
     which = np.full(len(boxes), -1, dtype=np.int64)
     first = 0
@@ -105,6 +114,118 @@ def _best_in_chunk(boxes: np.ndarray, anchors: Anchors
     return best, which, runner_up
 
 
+@dataclass(frozen=True)
+class _Shapes:
+    """Every anchor shape of every layer, one value per shape, in the OD API's order."""
+
+    heights: np.ndarray
+    widths: np.ndarray
+    stride: tuple[np.ndarray, np.ndarray]
+    offset: tuple[np.ndarray, np.ndarray]
+    grid: tuple[np.ndarray, np.ndarray]
+    #: The index of the shape's first anchor, and how many shapes its layer has.
+    first: np.ndarray
+    per_cell: np.ndarray
+
+    @classmethod
+    def of(cls, anchors: Anchors) -> _Shapes:
+        columns: list[list[float]] = [[] for _ in range(10)]
+        first = 0
+        for layer in anchors.layers:
+            shapes = len(layer.heights)
+            for k in range(shapes):
+                for column, value in zip(columns, (
+                        layer.heights[k], layer.widths[k], *layer.stride, *layer.offset,
+                        *layer.grid, first + k, shapes), strict=True):
+                    column.append(value)
+            first += layer.count
+        heights, widths, sy, sx, oy, ox, gy, gx, starts, per_cell = (
+            np.array(column, dtype=np.float64) for column in columns)
+        return cls(heights, widths, (sy, sx), (oy, ox), (gy.astype(np.int64),
+                   gx.astype(np.int64)), starts.astype(np.int64), per_cell.astype(np.int64))
+
+
+def _best_of_all_shapes(boxes: np.ndarray, anchors: Anchors
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`best_iou` for anchors kept as they are, every shape at once.
+
+    The best anchor of a shape is at the nearest grid centre on both axes, so one candidate
+    per shape gives the best shape; only that shape's other candidates (the next centre
+    along each axis) are needed for the runner-up. Shapes tie as in the OD API's order: the
+    first one wins.
+    """
+    shapes = _Shapes.of(anchors)
+    rows = np.arange(len(boxes))
+    area = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))[:, None]
+    extents = (shapes.heights, shapes.widths)
+    axes = []
+    for a in (0, 1):
+        low, high = boxes[:, a:a + 1], boxes[:, a + 2:a + 3]
+        place = ((low + high) / 2 - shapes.offset[a]) / shapes.stride[a]
+        axes.append((low, high, place, _nearest(place, 0, shapes.grid[a] - 1)))
+    ious = _ratio(area, *(_along(axes[a][3], extents[a], shapes.stride[a], shapes.offset[a],
+                                 axes[a][0], axes[a][1]) for a in (0, 1)))
+    pick = np.argmax(ious, axis=1)
+    best = ious[rows, pick]
+    second_shape = (np.partition(ious, -2, axis=1)[:, -2] if ious.shape[1] > 1
+                    else np.zeros(len(boxes)))
+    # The chosen shape's other grid positions: the next centre along y, x or both.
+    chosen = [axes[a][3][rows, pick][:, None] for a in (0, 1)]
+    next_ = [_next(axes[a][2][rows, pick][:, None], chosen[a], 0,
+                   shapes.grid[a][pick][:, None] - 1) for a in (0, 1)]
+    around = (np.concatenate([chosen[0], next_[0], next_[0]], axis=1),
+              np.concatenate([next_[1], chosen[1], next_[1]], axis=1))
+    moved = (around[0] != chosen[0]) | (around[1] != chosen[1])
+    ious = _ratio(area, *(_along(around[a], extents[a][pick][:, None],
+                                 shapes.stride[a][pick][:, None],
+                                 shapes.offset[a][pick][:, None], axes[a][0], axes[a][1])
+                          for a in (0, 1)))
+    runner_up = np.maximum(second_shape, np.where(moved, ious, 0.0).max(axis=1))
+    iy, ix = (index[:, 0].astype(np.int64) for index in chosen)
+    which = shapes.first[pick] + (iy * shapes.grid[1][pick] + ix) * shapes.per_cell[pick]
+    return best, np.where(best > 0, which, -1), runner_up
+
+
+def _nearest(place: np.ndarray, first: int | np.ndarray, last: int | np.ndarray
+             ) -> np.ndarray:
+    """The grid index (from ``first`` to ``last``) nearest to ``place`` (a position in grid
+    steps): the best along an axis. Indices are whole floats."""
+    return np.clip(np.rint(place), first, np.maximum(first, last))
+
+
+def _next(place: np.ndarray, nearest: np.ndarray, first: int | np.ndarray,
+          last: int | np.ndarray) -> np.ndarray:
+    """The next nearest grid index to ``place`` after ``nearest``, on the side of ``place``
+    (within ``first`` to ``last``): the best of the others along an axis."""
+    alternative = nearest + np.where(place >= nearest, 1.0, -1.0)
+    alternative = np.where((alternative < first) | (alternative > last),
+                           2 * nearest - alternative, alternative)
+    return np.clip(alternative, first, np.maximum(first, last))
+
+
+def _along(index: np.ndarray, extent: float | np.ndarray, stride: float | np.ndarray,
+           offset: float | np.ndarray, low: np.ndarray, high: np.ndarray,
+           limit: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Along one axis, for anchors at grid ``index``: the overlap with the box from ``low`` to
+    ``high`` and the anchor's length (clipped to ``[0, limit]`` when a limit is given)."""
+    middle = index * stride + offset
+    a_low, a_high = middle - extent / 2, middle + extent / 2
+    if limit is not None:
+        a_low, a_high = np.maximum(a_low, 0.0), np.minimum(a_high, limit)
+    overlap = np.maximum(np.minimum(a_high, high) - np.maximum(a_low, low), 0.0)
+    return overlap, np.maximum(a_high - a_low, 0.0)
+
+
+def _ratio(area: np.ndarray, y: tuple[np.ndarray, np.ndarray],
+           x: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The IoU from the box's area and the (overlap, anchor length) along each axis, as the
+    OD API works it out: ``intersection / union``, 0 when the union is empty."""
+    inter = y[0] * x[0]
+    union = area + y[1] * x[1] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, inter / union, 0.0)
+
+
 def _best_of_shape(boxes: np.ndarray, layer: AnchorLayer, k: int, anchors: Anchors
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The best IoU of each box with the anchors of shape ``k`` of ``layer``, where, and the
@@ -115,10 +236,7 @@ def _best_of_shape(boxes: np.ndarray, layer: AnchorLayer, k: int, anchors: Ancho
     xs, ox, lx = _axis(boxes[:, 1], boxes[:, 3], layer.widths[k], layer.stride[1],
                        layer.offset[1], layer.grid[1], anchors.canvas[1], window)
     area = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))[:, None, None]
-    inter = oy[:, :, None] * ox[:, None, :]
-    union = area + ly[:, :, None] * lx[:, None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(union > 0, inter / union, 0.0)
+    iou = _ratio(area, (oy[:, :, None], ly[:, :, None]), (ox[:, None, :], lx[:, None, :]))
     flat = iou.reshape(len(boxes), -1)
     pick = np.argmax(flat, axis=1)
     rows = np.arange(len(boxes))
@@ -136,38 +254,28 @@ def _axis(low: np.ndarray, high: np.ndarray, extent: float, stride: float, offse
     """Along one axis: the candidate grid indices per box, and for each the overlap with the
     box and the anchor's length (after clipping)."""
     centre, size = (low + high) / 2, high - low
-    points = [centre]
     first, last = 0, count - 1
+    if window == "prune":
+        # Anchors not wholly inside [0, limit] are dropped (prune_outside_window).
+        first = int(np.ceil((extent / 2 - offset) / stride - 1e-9))
+        last = int(np.floor((limit - extent / 2 - offset) / stride + 1e-9))
+    if first > last:  # no anchor of this shape is kept
+        empty = np.zeros((len(centre), 1))
+        return np.zeros((len(centre), 1), dtype=np.int64), empty, empty
     if window == "clip":
         # The IoU is a ratio of linear functions of the centre between the places where the
         # overlap or the clipping changes slope: its best is next to one of them or at an end.
         gap = np.abs(size - extent) / 2
         points = [centre - gap, centre + gap, np.full_like(centre, extent / 2),
                   np.full_like(centre, limit - extent / 2)]
-    elif window == "prune":
-        # Anchors not wholly inside [0, limit] are dropped (prune_outside_window).
-        first = int(np.ceil((extent / 2 - offset) / stride - 1e-9))
-        last = int(np.floor((limit - extent / 2 - offset) / stride + 1e-9))
-    places = [(p - offset) / stride for p in points]
-    if window == "clip":
-        index = np.stack([f(p) for p in places for f in (np.floor, np.ceil)], axis=1)
+        index = np.stack([f((p - offset) / stride) for p in points
+                          for f in (np.floor, np.ceil)], axis=1)
         index = np.concatenate([index, np.full((len(centre), 2), [first, last])], axis=1)
+        index = np.clip(index, first, last).astype(np.int64)
     else:
-        # The nearest centre (among those kept) is the best; the next nearest, on the side of
-        # the box's centre, is the best of the others along this axis.
-        nearest = np.clip(np.rint(places[0]), first, max(first, last))
-        alternative = nearest + np.where(places[0] >= nearest, 1.0, -1.0)
-        alternative = np.where((alternative < first) | (alternative > last),
-                               2 * nearest - alternative, alternative)
-        index = np.stack([nearest, alternative], axis=1)
-    if first > last:  # no anchor of this shape is kept
-        empty = np.zeros((len(centre), 1))
-        return np.zeros((len(centre), 1), dtype=np.int64), empty, empty
-    index = np.clip(index, first, last).astype(np.int64)
-    middle = index * stride + offset
-    a_low, a_high = middle - extent / 2, middle + extent / 2
-    if window == "clip":
-        a_low, a_high = np.maximum(a_low, 0.0), np.minimum(a_high, limit)
-    overlap = np.maximum(np.minimum(a_high, high[:, None]) - np.maximum(a_low, low[:, None]),
-                         0.0)
-    return index, overlap, np.maximum(a_high - a_low, 0.0)
+        place = (centre - offset) / stride
+        nearest = _nearest(place, first, last)
+        index = np.stack([nearest, _next(place, nearest, first, last)], axis=1).astype(np.int64)
+    overlap, length = _along(index, extent, stride, offset, low[:, None], high[:, None],
+                             limit if window == "clip" else None)
+    return index, overlap, length
