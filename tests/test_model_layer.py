@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -174,15 +175,22 @@ def test_tf2_is_assumed_here():
     assert installed_generation() == 2
 
 
-def test_tf1_is_detected_next_to_an_od_api(monkeypatch):
-    import importlib.metadata
-    import importlib.util
-
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
-    monkeypatch.setattr(importlib.metadata, "version", lambda name: "1.15.5")
-    assert installed_generation.__wrapped__() == 1
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    assert installed_generation.__wrapped__() == 2
+@pytest.mark.parametrize("folders, generation", [
+    (["object_detection", "tensorflow_gpu-1.15.5.dist-info"], 1),
+    (["object_detection", "tensorflow-2.13.1.dist-info", "tensorflow_gpu-1.15.5.dist-info"], 2),
+    (["object_detection", "tensorflow-1.15.0-py3.7.egg-info"], 1),
+    (["tensorflow_gpu-1.15.5.dist-info"], 2),  # no OD API: its current releases are TF2
+    (["object_detection"], 2),
+])
+def test_tf1_is_detected_next_to_an_od_api(tmp_path, monkeypatch, folders, generation):
+    """Read from the distributions' metadata folders, as pip installs them."""
+    for folder in folders:
+        (tmp_path / folder).mkdir()
+        if folder == "object_detection":
+            (tmp_path / folder / "__init__.py").write_text("")
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "object_detection", raising=False)
+    assert installed_generation.__wrapped__() == generation
 
 
 # -- describing the model ------------------------------------------------------------------
