@@ -23,9 +23,9 @@ import numpy as np
 from tfod_doctor.checks.box_batch import BoxBatch, ClassKey
 
 #: At most this many boxes are kept (whole records, chosen by hash).
-MAX_BOXES = 4_000
+MAX_BOXES = 2_000
 #: Parts are gathered up to this many boxes before they are cut down to the sample.
-_GATHERED_BOXES = 16_000
+_GATHERED_BOXES = 8_000
 #: The per-box columns, in the order the arrays keep them.
 _COLUMNS = ("ymin", "xmin", "ymax", "xmax", "width", "height", "record", "priority", "train")
 #: The aggregator whose state holds the finished sample.
@@ -175,7 +175,8 @@ def _sample(state: dict[str, Any]) -> BoxSample:
     order = np.lexsort((part.columns["box"], part.columns["priority"]))
     values = {name: column[order] for name, column in part.columns.items()}
     labels = np.array([_label(key) for key in part.classes], dtype=object)
-    _, record = np.unique(values["priority"], return_inverse=True)
+    # Sorted by hash, a record's boxes are adjacent: number the records in that order.
+    record = np.cumsum(np.r_[False, values["priority"][1:] != values["priority"][:-1]])
     columns = {name: values[name].astype(np.float64) for name in (
         "ymin", "xmin", "ymax", "xmax", "width", "height")}
     columns.update(record=record.astype(np.int64), priority=values["priority"],

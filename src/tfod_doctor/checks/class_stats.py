@@ -47,7 +47,8 @@ PerClass = dict[ClassKey, dict[str, Any]]
 
 
 def _new_class() -> dict[str, Any]:
-    return {"counts": [0] * len(_COUNTS), "sides": [0] * BINS, "largest": [], "smallest": []}
+    return {"counts": np.zeros(len(_COUNTS), np.int64), "sides": np.zeros(BINS, np.int64),
+            "largest": [], "smallest": []}
 
 
 def section(splits: dict[str | None, PerClass]) -> dict[str, Any]:
@@ -94,18 +95,17 @@ def fold(classes: PerClass, batch: BoxBatch, tiny_pixels: float) -> None:
                           np.bincount(distinct(owner * n + codes) % n, minlength=n),
                           np.bincount(codes[~sized], minlength=n),
                           np.bincount(codes[tiny], minlength=n),
-                          np.bincount(codes[border], minlength=n)], axis=1).tolist()
+                          np.bincount(codes[border], minlength=n)], axis=1)
     histogram = np.bincount(codes[sized] * BINS + bins, minlength=n * BINS).reshape(n, BINS)
     chosen = np.flatnonzero(sized)
     # By class, then area (ties in the order the boxes came): each class's run of boxes.
     order = chosen[np.lexsort((area[chosen], codes[chosen]))]
     starts = np.searchsorted(codes[order], np.arange(n + 1))
     box_index = batch.box_index[labelled]
-    for code in (code for code, counts in enumerate(per_class) if counts[0]):
+    for code in np.flatnonzero(per_class[:, 0]).tolist():
         entry = _class_entry(classes, batch.classes[code])
-        entry["counts"] = [a + b for a, b in zip(entry["counts"], per_class[code], strict=True)]
-        entry["sides"] = [a + b for a, b in zip(entry["sides"], histogram[code].tolist(),
-                                                strict=True)]
+        entry["counts"] = entry["counts"] + per_class[code]
+        entry["sides"] = entry["sides"] + histogram[code]
         run = order[starts[code]:starts[code + 1]]
         if len(run):
             picked = distinct(np.concatenate([run[:EXTREMES], run[-EXTREMES:]]))
@@ -124,16 +124,16 @@ def _class_entry(classes: PerClass, key: ClassKey) -> dict[str, Any]:
 
 def _merge_extremes(entry: dict[str, Any], boxes: list[Extreme]) -> None:
     """The kept boxes are a total order's top ones, so any order of merging keeps the same."""
-    entry["largest"] = sorted({*entry["largest"], *boxes})[-EXTREMES:]
-    entry["smallest"] = sorted({*entry["smallest"], *boxes})[:EXTREMES]
+    ordered = sorted({*entry["largest"], *entry["smallest"], *boxes})
+    entry["largest"], entry["smallest"] = ordered[-EXTREMES:], ordered[:EXTREMES]
 
 
 def merge(left: PerClass, right: PerClass) -> None:
     """Add the counts of ``right`` to ``left`` (``right`` is left as it is)."""
     for key, entry in right.items():
         target = _class_entry(left, key)
-        target["counts"] = [a + b for a, b in zip(target["counts"], entry["counts"], strict=True)]
-        target["sides"] = [a + b for a, b in zip(target["sides"], entry["sides"], strict=True)]
+        target["counts"] = target["counts"] + entry["counts"]
+        target["sides"] = target["sides"] + entry["sides"]
         _merge_extremes(target, entry["largest"] + entry["smallest"])
 
 
@@ -167,12 +167,13 @@ def _rounded(value: float | None) -> float | None:
 def _rows(classes: PerClass) -> list[dict[str, Any]]:
     rows = []
     for (class_id, name), entry in classes.items():
-        counts = dict(zip(_COUNTS, entry["counts"], strict=True))
+        counts = dict(zip(_COUNTS, entry["counts"].tolist(), strict=True))
+        sides = entry["sides"].tolist()
         rows.append({"id": class_id, "name": name, **counts,
-                     "median_side_px": _rounded(median_side(entry["sides"])),
-                     "side_quantiles_px": [_rounded(quantile_side(entry["sides"], q))
+                     "median_side_px": _rounded(median_side(sides)),
+                     "side_quantiles_px": [_rounded(quantile_side(sides, q))
                                            for q in QUANTILES],
-                     "sides": list(entry["sides"])})
+                     "sides": sides})
     rows.sort(key=lambda r: (r["id"] is None, r["id"] or 0, r["name"] or ""))
     return rows
 
@@ -191,8 +192,8 @@ def outliers(classes: PerClass, ctx: CheckContext) -> list[Finding]:
     factor = ctx.quality.outlier_factor
     findings = []
     for key, entry in sorted(classes.items(), key=lambda kv: _label(kv[0])):
-        sized = sum(entry["sides"])
-        median = median_side(entry["sides"])
+        sides = entry["sides"].tolist()
+        sized, median = sum(sides), median_side(sides)
         if sized < MIN_CLASS_BOXES or median is None or key == OTHER_CLASS:
             continue
         usual = median * median

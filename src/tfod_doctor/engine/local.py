@@ -166,8 +166,7 @@ def _run_pool(
     split_bytes: int,
 ) -> Partial:
     # Forked workers share this process's objects until they write to them; the collector
-    # writes to every object it visits, so keep them out of its reach (copying the pages of
-    # the whole heap cost every worker ~10% of its work).
+    # writes to every object it visits, so keep them out of its reach: the pages stay shared.
     gc.freeze()
     try:
         return _pool_results(items, ctx, progress, workers, split_bytes)
