@@ -3,7 +3,6 @@ sample; workers fold what they gathered before they send it; a run stays lean on
 
 from __future__ import annotations
 
-import gc
 import json
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from tfod_doctor.checks.base import RecordPlace
 from tfod_doctor.checks.box_sample import MAX_BOXES, sample_of
 from tfod_doctor.checks.context import CheckContext
 from tfod_doctor.checks.statistics import Statistics
-from tfod_doctor.engine.local import run_local, run_task, worker_state
+from tfod_doctor.engine.local import run_task, worker_state
 from tfod_doctor.model.coverage import _median
 from tfod_doctor.records import FeatureView, Floats, Ints, encode_example
 from tfod_doctor.testing import make_dataset
@@ -64,15 +63,6 @@ def test_a_worker_sends_its_boxes_folded(tmp_path):
         assert not split["gathered"] and split["records"]
         parts = split["sample"]["parts"]
         assert len(parts) == 1 and 0 < len(parts[0]) <= MAX_BOXES
-
-
-def test_the_pool_leaves_the_collector_as_it_found_it(tmp_path):
-    config = make_dataset(tmp_path, n_train=20, n_eval=4).config_path
-    plan, ctx = api.check_plan(config)
-    before = gc.get_freeze_count()
-    merged = run_local(plan.items, ctx, workers=2, split_bytes=4096)
-    assert gc.get_freeze_count() == before
-    assert merged.states["statistics"]["splits"]["train"]["records"] == 20
 
 
 def test_a_check_imports_neither_numpy_ma_nor_numpy_random(tmp_path):

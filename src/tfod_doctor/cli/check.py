@@ -49,7 +49,7 @@ the command line win (--ignore adds to the file's ignores).
 @click.option("--split", type=click.Choice(api.SPLITS),
               help="Read only the records of this split (the config is always checked).")
 @click.option("--deep", is_flag=True, help="Decode every image fully (slower) instead of "
-              "reading image headers only; also turns on --near-duplicates.")
+              "reading image headers only (add --near-duplicates for D017).")
 @click.option("--near-duplicates", is_flag=True,
               help="Find eval images that are re-encoded, resized or recompressed copies of "
                    "train images (D017; decodes every image small, slower).")

@@ -50,7 +50,7 @@ Examples:
 @click.option("--max-boxes", type=click.IntRange(min=1), metavar="N",
               help="The input reader's max_number_of_boxes  [default: the OD API's 100]")
 @click.option("--deep", is_flag=True, help="Decode every image fully (slower) instead of "
-              "reading image headers only; also turns on --near-duplicates.")
+              "reading image headers only (add --near-duplicates for D017).")
 @click.option("--near-duplicates", is_flag=True,
               help="Find --eval images that are re-encoded, resized or recompressed copies of "
                    "RECORDS' images (D017; decodes every image small, slower).")

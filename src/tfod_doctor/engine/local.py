@@ -7,7 +7,6 @@ so the report is the same whatever the number of workers or the size of the piec
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import signal
@@ -162,19 +161,6 @@ def _pool_context() -> Any:
 
 
 def _run_pool(
-    items: Sequence[WorkItem], ctx: CheckContext, progress: Progress | None, workers: int,
-    split_bytes: int,
-) -> Partial:
-    # Forked workers share this process's objects until they write to them; the collector
-    # writes to every object it visits, so keep them out of its reach: the pages stay shared.
-    gc.freeze()
-    try:
-        return _pool_results(items, ctx, progress, workers, split_bytes)
-    finally:
-        gc.unfreeze()
-
-
-def _pool_results(
     items: Sequence[WorkItem], ctx: CheckContext, progress: Progress | None, workers: int,
     split_bytes: int,
 ) -> Partial:
