@@ -464,3 +464,27 @@ def test_ctrl_c_leaves_nothing_behind(dataset, capsys, tmp_path, monkeypatch):
     assert code == 130 and "interrupted" in text
     assert not (tmp_path / "fixed").exists()
     assert _hashes(dataset.root) == before
+
+
+# -- -o to a device or a pipe --------------------------------------------------------------------
+
+
+def test_a_report_into_a_named_pipe_is_written_through_it_and_the_pipe_stays(dataset, tmp_path,
+                                                                              capsys):
+    """``-o /dev/null`` or ``-o /dev/stdout`` are written to, never replaced: replacing them
+    (as the atomic rename of a regular output does) turned a root user's /dev/null into a file.
+    A named pipe stands for them here."""
+    import stat
+    import threading
+
+    pipe = tmp_path / "report.pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    code, said = _cli(capsys, "check", dataset.config_path, "--format", "json", "-o", pipe)
+    reader.join(timeout=30)
+    assert code == 1, said  # the planted pixel boxes
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    assert json.loads(received[0])["findings"]
+    assert not [p for p in tmp_path.iterdir() if ".partial" in p.name]

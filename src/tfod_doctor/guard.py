@@ -28,6 +28,7 @@ import os
 import shlex
 import shutil
 import socket
+import stat
 import sys
 import tempfile
 import time
@@ -193,6 +194,15 @@ def _written_by_us(path: Path) -> FileKind | None:
     return kind
 
 
+def is_stream(path: Path) -> bool:
+    """Whether ``path`` is (or links to) a device, pipe or socket, such as ``/dev/null``."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 def check_file(path: Path, protected: Protected, option: str = "-o") -> None:
     """Refuse ``path`` as an output file when it is an input, a folder, or a file tfod-doctor did
     not write (:class:`UserError`)."""
@@ -204,6 +214,8 @@ def check_file(path: Path, protected: Protected, option: str = "-o") -> None:
                         "output (inputs are never changed)")
     if os.path.isdir(path):
         raise UserError(f"{option} {path} is a folder: name a file")
+    if is_stream(path):
+        return  # a device or pipe: written to, never replaced, never read
     if os.path.lexists(path):
         kind = _written_by_us(path)
         if kind is not None:
@@ -220,6 +232,12 @@ def write_file(path: Path, write: Callable[[Path], None], protected: Protected =
     """
     check_file(path, protected, option)
     folder = path.parent
+    if is_stream(path):  # /dev/null, /dev/stdout, a named pipe: replacing one would destroy it
+        try:
+            write(path)
+        except OSError as exc:
+            raise write_error(exc, path, folder) from None
+        return
     temporary = folder / f".{path.name}.{os.getpid()}.partial{path.suffix}"
     try:
         write(temporary)
