@@ -59,7 +59,7 @@ def test_a_worker_sends_its_boxes_folded(tmp_path):
     splits = result.whole.states["statistics"]["splits"]
     assert set(splits) == {"train", "eval"}
     for split in splits.values():
-        assert split["queue"].boxes == 0 and not split["queue"].records
+        assert split["queue"].boxes == 0 and not split["queue"].files
         assert not split["gathered"] and split["records"]
         parts = split["sample"]["parts"]
         assert len(parts) == 1 and 0 < len(parts[0]) <= MAX_BOXES

@@ -110,7 +110,7 @@ def test_our_writer_is_byte_identical_to_tensorflows(tf_oracle, tmp_path):
 
 
 def test_a_record_larger_than_the_read_chunk(tf_oracle, tmp_path):
-    big = bytes(range(256)) * (9 << 12)  # 9 MB: more than the reader's 8 MB chunk
+    big = bytes(range(256)) * (9 << 12)  # 9 MB: more than the reader's chunk
     payloads = [b"small", big, b"after"]
     path = tmp_path / "big.tfrecord"
     tf_oracle.tf_write_records(path, payloads)

@@ -10,8 +10,9 @@ and each consumer folds the batch into its own counts: the class counts and hist
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from array import array
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,28 +29,44 @@ OTHER_CLASS: ClassKey = (None, "(other)")
 QUEUED_BOXES = 8192
 
 
+def _floats() -> array:
+    return array("d")
+
+
+def _ints() -> array:
+    return array("q")
+
+
 @dataclass
 class BoxQueue:
-    """What records gathered since the last batch. ``table``: the label map's names by id,
-    which name the classes of records that carry ids only."""
+    """What records gathered since the last batch, in flat arrays rather than lists of Python
+    objects: a worker's memory stays small and is reused batch after batch (holding thousands
+    of floats and tuples until the fold cost fresh pages each time). ``table``: the label
+    map's names by id, which name the classes of records that carry ids only."""
 
     table: Mapping[int, str]
-    ymin: list[float]
-    xmin: list[float]
-    ymax: list[float]
-    xmax: list[float]
+    ymin: array = field(default_factory=_floats)
+    xmin: array = field(default_factory=_floats)
+    ymax: array = field(default_factory=_floats)
+    xmax: array = field(default_factory=_floats)
     #: Per class label of a record: its id and name (``None`` for the one the record lacks).
-    ids: list[int | None]
-    names: list[str | None]
-    #: Per record: ``(boxes, labels, file, index, offset, width, height)``; the size is
-    #: ``0, 0`` when unknown.
-    records: list[tuple[int, int, str, int, int, int, int]]
+    ids: list[int | None] = field(default_factory=list)
+    names: list[str | None] = field(default_factory=list)
+    #: Per record: its boxes, class labels, place (file, index, offset) and image size
+    #: (``0, 0`` when unknown).
+    boxes_per: array = field(default_factory=_ints)
+    labels_per: array = field(default_factory=_ints)
+    files: list[str] = field(default_factory=list)
+    indices: array = field(default_factory=_ints)
+    offsets: array = field(default_factory=_ints)
+    widths: array = field(default_factory=_floats)
+    heights: array = field(default_factory=_floats)
     boxes: int = 0
 
 
 def new_queue(table: Mapping[int, str] | None) -> BoxQueue:
     """An empty queue; ``table`` as :class:`BoxQueue` says (``None``: no label map)."""
-    return BoxQueue(table or {}, [], [], [], [], [], [], [])
+    return BoxQueue(table or {})
 
 
 def queue_record(queue: BoxQueue, record: ODRecord, classes: Classes, where: RecordPlace,
@@ -57,31 +74,36 @@ def queue_record(queue: BoxQueue, record: ODRecord, classes: Classes, where: Rec
     """Queue a record whose boxes count (their four lists agree); ``True`` when enough boxes
     gathered for a batch."""
     ymin, xmin, ymax, xmax = record.boxes
-    queue.ymin += ymin
-    queue.xmin += xmin
-    queue.ymax += ymax
-    queue.xmax += xmax
+    queue.ymin.fromlist(ymin)
+    queue.xmin.fromlist(xmin)
+    queue.ymax.fromlist(ymax)
+    queue.xmax.fromlist(xmax)
     ids, names = classes.ids, classes.names
     labels = len(names) if names is not None else len(ids) if ids is not None else 0
     queue.ids += ids if ids is not None else [None] * labels
     queue.names += names if names is not None else [None] * labels
     width, height = size or (0, 0)
-    queue.records.append((record.n_boxes, labels, where.file, where.index, where.offset, width,
-                          height))
+    queue.boxes_per.append(record.n_boxes)
+    queue.labels_per.append(labels)
+    queue.files.append(where.file)
+    queue.indices.append(where.index)
+    queue.offsets.append(where.offset)
+    queue.widths.append(width)
+    queue.heights.append(height)
     queue.boxes += record.n_boxes
     return queue.boxes >= QUEUED_BOXES
 
 
 def merge_queues(left: BoxQueue, right: BoxQueue) -> None:
     """Append what ``right`` gathered to ``left``."""
-    left.ymin += right.ymin
-    left.xmin += right.xmin
-    left.ymax += right.ymax
-    left.xmax += right.xmax
-    left.ids += right.ids
-    left.names += right.names
-    left.records += right.records
+    for name in _GATHERED:
+        getattr(left, name).extend(getattr(right, name))
     left.boxes += right.boxes
+
+
+#: The queue's per-box and per-record fields.
+_GATHERED = ("ymin", "xmin", "ymax", "xmax", "ids", "names", "boxes_per", "labels_per", "files",
+             "indices", "offsets", "widths", "heights")
 
 
 @dataclass
@@ -104,7 +126,9 @@ class BoxBatch:
     owner: np.ndarray
     box_index: np.ndarray
     box_codes: np.ndarray
-    places: list[tuple[str, int, int]]
+    files: list[str]
+    indices: np.ndarray
+    offsets: np.ndarray
     classes: list[ClassKey]
     codes: np.ndarray
     label_owner: np.ndarray
@@ -115,38 +139,52 @@ class BoxBatch:
     @property
     def n_records(self) -> int:
         """How many records the batch holds."""
-        return len(self.places)
+        return len(self.files)
+
+    def place(self, record: int) -> tuple[str, int, int]:
+        """Where record ``record`` of the batch is: ``(file, index, offset)``."""
+        return self.files[record], int(self.indices[record]), int(self.offsets[record])
 
 
 def take_batch(queue: BoxQueue) -> BoxBatch | None:
     """What the queue gathered, as a batch (``None`` when nothing did); empties the queue."""
-    records = queue.records
-    if not records:
+    n_records = len(queue.files)
+    if not n_records:
         return None
-    boxes_per, labels_per = (np.fromiter((r[i] for r in records), np.int64, len(records))
-                             for i in (0, 1))
-    owner = np.repeat(np.arange(len(records)), boxes_per)
-    label_owner = np.repeat(np.arange(len(records)), labels_per)
-    raw = list(zip(queue.ids, queue.names, strict=True))
-    index = {key: code for code, key in enumerate(dict.fromkeys(raw))}
-    codes = np.fromiter(map(index.__getitem__, raw), np.int64, len(raw))
+    boxes_per, labels_per = np.array(queue.boxes_per), np.array(queue.labels_per)
+    owner = np.repeat(np.arange(n_records), boxes_per)
+    label_owner = np.repeat(np.arange(n_records), labels_per)
+    # The labels are paired twice rather than kept as a list of pairs: a few thousand tuples
+    # alive at once would take fresh memory at every batch.
+    index = {key: code for code, key in enumerate(dict.fromkeys(_labels(queue)))}
+    codes = np.fromiter(map(index.__getitem__, _labels(queue)), np.int64, len(queue.ids))
     batch = BoxBatch(
-        *(np.asarray(side, dtype=np.float64)
-          for side in (queue.ymin, queue.xmin, queue.ymax, queue.xmax)),
-        width=np.fromiter((r[5] for r in records), np.float64, len(records))[owner],
-        height=np.fromiter((r[6] for r in records), np.float64, len(records))[owner],
+        *(np.array(side) for side in (queue.ymin, queue.xmin, queue.ymax, queue.xmax)),
+        width=np.array(queue.widths)[owner],
+        height=np.array(queue.heights)[owner],
         owner=owner,
         box_index=np.arange(len(owner)) - np.repeat(np.cumsum(boxes_per) - boxes_per,
                                                     boxes_per),
         box_codes=_box_codes(codes, boxes_per, labels_per),
-        places=[r[2:5] for r in records],
+        files=queue.files,
+        indices=np.array(queue.indices),
+        offsets=np.array(queue.offsets),
         classes=[_class_key(class_id, name, queue.table) for class_id, name in index],
         codes=codes,
         label_owner=label_owner,
     )
-    queue.ymin, queue.xmin, queue.ymax, queue.xmax = [], [], [], []
-    queue.ids, queue.names, queue.records, queue.boxes = [], [], [], 0
+    for name in _GATHERED:
+        if name == "files":
+            queue.files = []  # the batch has the list
+        else:
+            del getattr(queue, name)[:]
+    queue.boxes = 0
     return batch
+
+
+def _labels(queue: BoxQueue) -> Iterator[tuple[int | None, str | None]]:
+    """The queued class labels as ``(id, name)`` pairs."""
+    return zip(queue.ids, queue.names, strict=True)
 
 
 def distinct(values: np.ndarray) -> np.ndarray:

@@ -79,15 +79,12 @@ def fold(sample: dict[str, Any], batch: BoxBatch, train: bool) -> None:
     sample["totals"].update({(flag, classes[code - 1]): count
                              for code, count in enumerate(counts) if count})
     sample["boxes"] += len(batch)
-    files = {file: zlib.crc32(file.encode("utf-8", "replace"))
-             for file in {place[0] for place in batch.places}}
-    file_ids = np.fromiter((files[place[0]] for place in batch.places), np.int64,
-                           batch.n_records)
-    indices = np.fromiter((place[1] for place in batch.places), np.int64, batch.n_records)
+    files = {file: zlib.crc32(file.encode("utf-8", "replace")) for file in set(batch.files)}
+    file_ids = np.fromiter(map(files.__getitem__, batch.files), np.int64, batch.n_records)
     # Corners are float32 in the records; float32 keeps them, and image sizes up to 2**24.
     columns = {side: getattr(batch, side).astype(np.float32)
                for side in ("ymin", "xmin", "ymax", "xmax", "width", "height")}
-    columns.update(priority=_hash(file_ids, indices)[batch.owner],
+    columns.update(priority=_hash(file_ids, batch.indices)[batch.owner],
                    box=batch.box_index.astype(np.int32),
                    train=np.full(len(batch), flag, dtype=np.int8),
                    code=np.where(batch.box_codes < 0, n, batch.box_codes))

@@ -109,7 +109,7 @@ def fold(classes: PerClass, batch: BoxBatch, tiny_pixels: float) -> None:
         run = order[starts[code]:starts[code + 1]]
         if len(run):
             picked = distinct(np.concatenate([run[:EXTREMES], run[-EXTREMES:]]))
-            _merge_extremes(entry, [(float(area[i]), *batch.places[owner[i]],
+            _merge_extremes(entry, [(float(area[i]), *batch.place(owner[i]),
                                      int(box_index[i])) for i in picked.tolist()])
 
 

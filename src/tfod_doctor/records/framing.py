@@ -33,7 +33,7 @@ from tfod_doctor.records.crc import MASK_DELTA, masked_crc32c
 HEADER_SIZE = 12
 FOOTER_SIZE = 4
 FRAME_OVERHEAD = HEADER_SIZE + FOOTER_SIZE
-DEFAULT_CHUNK = 8 << 20
+DEFAULT_CHUNK = 1 << 20
 _SCAN_WINDOW = 1 << 20
 _HEADER = struct.Struct("<QI")
 _CRC = struct.Struct("<I")
