@@ -1,5 +1,6 @@
-"""Statistics per class and split (boxes, images, median box side, tiny and border shares),
-their table, JSON and plot, and D018 (boxes far from their class's usual size)."""
+"""Statistics per class and split (boxes, images, median box side and shape, tiny and border
+shares), their table, JSON and plot, D018 (boxes far from their class's usual size) and D019
+(far from its usual shape)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def _rows(stats: dict) -> dict[tuple[str, str], dict]:
 
 
 def _near(median: float, exact: float) -> bool:
-    return abs(math.log2(median / exact)) <= BIN_TOLERANCE
+    """Within half a bin (and the rounding to two decimals of the report)."""
+    return abs(math.log2(median / exact)) <= BIN_TOLERANCE + 0.005
 
 
 def test_per_class_statistics_per_split_match_the_boxes(small):
@@ -74,18 +76,21 @@ def test_per_class_statistics_per_split_match_the_boxes(small):
     assert (eval_cat["boxes"], eval_cat["images"], eval_cat["tiny"]) == (1, 1, 0)
     assert _near(eval_cat["median_side_px"], math.sqrt(100 * 50))
     assert sum(cat["sides"]) == 3 and cat["unsized"] == 0
+    # Every cat box of train is twice as wide as tall in pixels; the eval cat too.
+    assert _near(cat["median_aspect"], 2.0) and _near(eval_cat["median_aspect"], 2.0)
 
 
 def test_workers_and_splits_of_files_give_the_same_statistics(tmp_path):
     dataset = make_dataset(tmp_path, varied=True, n_train=60, n_eval=20,
-                           defects=["box_size_outlier"])
+                           defects=["box_size_outlier", "box_shape_outlier"])
     plan, ctx = api.check_plan(dataset.config_path)
     one = execute(plan, ctx, workers=1)
     plan, ctx = api.check_plan(dataset.config_path)
     two = execute(plan, ctx, workers=2, split_bytes=600)
     assert one.stats["class_stats"] == two.stats["class_stats"]
-    assert one.by_rule("D018") and ([f.to_dict() for f in one.by_rule("D018")]
-                                     == [f.to_dict() for f in two.by_rule("D018")])
+    for rule in ("D018", "D019"):
+        assert one.by_rule(rule) and ([f.to_dict() for f in one.by_rule(rule)]
+                                      == [f.to_dict() for f in two.by_rule(rule)])
 
 
 def _many_cats(tmp_path: Path, odd: Box | None) -> Path:
@@ -158,3 +163,62 @@ def test_the_d018_limit_comes_from_the_project_file(tmp_path):
     (tmp_path / "tfod-doctor.toml").write_text("[thresholds]\noutlier-factor = 5\n")
     found = api.scan([train], project=api.project_settings(tmp_path)).by_rule("D018")
     assert [f.location.record for f in found] == [17]
+
+
+# -- D019: box shapes ------------------------------------------------------------------------
+
+
+def _many_people(tmp_path: Path, odd: Box | None, n: int = 30) -> Path:
+    """``n`` records of a 100x100 image with a person 10 px wide and 25 px tall (1:2.5), but
+    for the box of record 17, ``odd``."""
+    person = Box(0.3, 0.3, 0.55, 0.4, 1, "person")
+    records = [(100, 100, [odd if i == 17 and odd else person]) for i in range(n)]
+    return _write(tmp_path / "train.tfrecord", records)
+
+
+@pytest.mark.parametrize(("odd", "what"), [
+    (Box(0.3, 0.3, 0.4, 0.55, 1, "person"), "2.5:1 (width:height in pixels), 6x wider"),
+    (Box(0.1, 0.3, 0.9, 0.32, 1, "person"), "1:40 (width:height in pixels), 16x taller"),
+], ids=["x and y swapped", "a thin sliver"])
+def test_d019_points_at_the_box_far_from_its_class_shape(tmp_path, odd, what):
+    train = _many_people(tmp_path, odd)
+    report = api.scan([train])
+    (found,) = report.by_rule("D019")
+    assert (found.location.file, found.location.record) == (str(train), 17)
+    assert what in found.message and "median shape (1:2.5)" in found.message
+    assert found.evidence["box_index"] == 0 and found.evidence["median_aspect"] == pytest.approx(
+        0.4, rel=0.05)
+    # Its area is near the class's usual one (250 and 160 px² against 250): no D018.
+    assert report.by_rule("D018") == []
+
+
+def test_d019_is_quiet_within_the_limits_on_small_classes_and_on_varied_shapes(tmp_path):
+    # 1:1 against 1:2.5: 2.5x wider, under the default 5.
+    square = Box(0.3, 0.3, 0.45, 0.45, 1, "person")
+    assert api.scan([_many_people(tmp_path, square)]).by_rule("D019") == []
+    swapped = Box(0.3, 0.3, 0.4, 0.55, 1, "person")
+    assert api.scan([_many_people(tmp_path, swapped, n=19)]).by_rule("D019") == []
+    # Boxes of every shape from 1:6 to 6:1: a 7:1 box is within the class's spread.
+    varied = [(100, 100, [Box(0.1, 0.1, 0.1 + h / 100, 0.1 + w / 100, 1, "sign")])
+              for w, h in [(10 + 2 * i, 60 - 2 * i) for i in range(26)]
+              + [(60 - 2 * i, 10 + 2 * i) for i in range(26)]]
+    odd = [(100, 100, [Box(0.1, 0.1, 0.18, 0.66, 1, "sign")])]  # 56x8 px: 7:1
+    assert api.scan([_write(tmp_path / "signs.tfrecord", varied + odd)]).by_rule("D019") == []
+
+
+def test_the_d019_limit_comes_from_the_project_file(tmp_path):
+    square = Box(0.3, 0.3, 0.45, 0.45, 1, "person")  # 2.5x wider than the class
+    train = _many_people(tmp_path, square)
+    (tmp_path / "tfod-doctor.toml").write_text("[thresholds]\nshape-factor = 2\n")
+    found = api.scan([train], project=api.project_settings(tmp_path)).by_rule("D019")
+    assert [f.location.record for f in found] == [17]
+    (tmp_path / "tfod-doctor.toml").write_text("[thresholds]\n\nshape-factor = 0.5\n")
+    with pytest.raises(api.UserError, match=r"tfod-doctor.toml:3: shape-factor must be a number "
+                                            r"of at least 1, not 0.5"):
+        api.project_settings(tmp_path)
+
+
+def test_d019_is_quiet_on_a_clean_varied_dataset(tmp_path):
+    dataset = make_dataset(tmp_path, varied=True, n_train=400, n_eval=40)
+    plan, ctx = api.check_plan(dataset.config_path)
+    assert execute(plan, ctx, workers=1).by_rule("D019") == []

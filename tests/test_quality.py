@@ -11,7 +11,7 @@ from convert_helpers import run_cli
 
 from tfod_doctor.checks.quality import jensen_shannon, linf, split_distances
 
-QUALITY_RULES = {f"D{n:03d}" for n in range(8, 19)}
+QUALITY_RULES = {f"D{n:03d}" for n in range(8, 20)}
 
 
 def test_l_infinity_is_the_largest_gap_between_shares():

@@ -260,3 +260,26 @@ BOX_SIZE_OUTLIER = define(Rule(
     example="car boxes: median 48x30 pixels; record 214's car box is 620x410 (176x the area)",
     defect="box_size_outlier",
 ))
+
+BOX_SHAPE_OUTLIER = define(Rule(
+    id="D019",
+    name="box-shape-outlier",
+    severity=Severity.INFO,
+    summary="Boxes far wider or taller than their class's usual shape (over 5x the median "
+            "width:height either way, and far outside the spread of the class's shapes), in "
+            "classes of at least 20 boxes.",
+    why="A box whose shape is unlike every other box of its class is usually a record whose "
+        "coordinates were written in the wrong order (x and y swapped turn a standing person "
+        "into a lying one), a box around a row of objects, or a label on the wrong object. The "
+        "model learns the class's shape from it, and an anchor-based model may have no anchor "
+        "of that shape to match it with. Some classes do vary in shape (a car from the side "
+        "and from the front), so the rule only informs.",
+    fix="Look at the boxes listed (`tfod-doctor show`): correct the coordinates or the label; "
+        "the limit is `[thresholds] shape-factor` (how many times wider or taller than the "
+        "class's median width:height). A box must also lie beyond the class's far-out fences "
+        "(3 interquartile ranges of log width:height outside its quartiles), so that classes "
+        "whose shapes vary widely stay quiet.",
+    example="person boxes: median 1:2.4 (width:height); record 88's person box is 5.2:1, 12x "
+            "wider",
+    defect="box_shape_outlier",
+))

@@ -1,14 +1,16 @@
-"""Statistics per class and split (boxes, images, box size in pixels, tiny boxes, boxes at
-the border), and D018: boxes far from their class's usual size.
+"""Statistics per class and split (boxes, images, box size and shape in pixels, tiny boxes,
+boxes at the border), D018: boxes far from their class's usual size, and D019: boxes far from
+their class's usual shape.
 
 :mod:`~tfod_doctor.checks.statistics` gathers the boxes and hands every
 :class:`~tfod_doctor.checks.box_batch.BoxBatch` to :func:`fold`, which counts per class:
 boxes, images, boxes without an image size, tiny boxes (B008's definition,
 :func:`~tfod_doctor.odapi.boxes.tiny_sides`), boxes at the border (:data:`BORDER_MARGIN`) and a
 histogram of the box side in pixels (the square root of the area, in eighths of an octave),
-from which the median is read. For D018 every class keeps its :data:`EXTREMES` largest and
-smallest boxes (by area in pixels, with where they are). All of that merges by adding counts
-and keeping the top ones, so partial states merge associatively.
+from which the median is read, and one of the box shape (log2 of width / height in pixels,
+likewise). For D018 every class keeps its :data:`EXTREMES` largest and smallest boxes (by area
+in pixels, with where they are), for D019 its widest and tallest. All of that merges by adding
+counts and keeping the top ones, so partial states merge associatively.
 
 :func:`section` is ``report.stats["class_stats"]``: ``side_edges_px`` (the histogram's bin
 edges) and ``splits`` (``train``, ``eval``, or ``records`` when the split is unknown) -> one
@@ -17,6 +19,7 @@ row per class.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -33,14 +36,22 @@ BORDER_MARGIN = 0.005
 BINS_PER_OCTAVE = 8
 OCTAVES = 14
 BINS = BINS_PER_OCTAVE * OCTAVES
-#: The largest and smallest boxes kept per class, for D018 to point at.
+#: Histogram of log2(box width / height in pixels): as many bins per octave, from 1:2**SHAPE_OCTAVES
+#: (tall) to 2**SHAPE_OCTAVES:1 (wide).
+SHAPE_OCTAVES = 8
+SHAPE_BINS = 2 * BINS_PER_OCTAVE * SHAPE_OCTAVES
+#: The largest and smallest (widest and tallest) boxes kept per class, for D018 (D019) to point
+#: at.
 EXTREMES = 20
 #: D018 only judges classes with at least this many boxes of known size.
 MIN_CLASS_BOXES = 20
 #: The counts per class: boxes, images, boxes without an image size, tiny, at the border.
 _COUNTS = ("boxes", "images", "unsized", "tiny", "border")
-#: A kept box: (area in pixels², file, record index, offset, box index).
+#: A kept box: (area in pixels², or log2 of width / height, file, record index, offset, box
+#: index).
 Extreme = tuple[float, str, int, int, int]
+#: The kept boxes of each order: (the lowest, the highest).
+_SIZE, _SHAPE = ("smallest", "largest"), ("tallest", "widest")
 UNKNOWN_SPLIT = "records"
 #: The statistics of one split: class -> its counts, histogram and extremes.
 PerClass = dict[ClassKey, dict[str, Any]]
@@ -48,7 +59,8 @@ PerClass = dict[ClassKey, dict[str, Any]]
 
 def _new_class() -> dict[str, Any]:
     return {"counts": np.zeros(len(_COUNTS), np.int64), "sides": np.zeros(BINS, np.int64),
-            "largest": [], "smallest": []}
+            "shapes": np.zeros(SHAPE_BINS, np.int64), "largest": [], "smallest": [],
+            "widest": [], "tallest": []}
 
 
 def section(splits: dict[str | None, PerClass]) -> dict[str, Any]:
@@ -80,37 +92,56 @@ def fold(classes: PerClass, batch: BoxBatch, tiny_pixels: float) -> None:
                                         batch.width, batch.height, batch.owner))
     known = (width > 0) & (height > 0)
     width, height = np.where(known, width, 0.0), np.where(known, height, 0.0)
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         dy, dx = ymax - ymin, xmax - xmin
         proper = np.isfinite(dy) & np.isfinite(dx) & (dy > 0) & (dx > 0)
         sized = proper & known
         area = np.where(sized, dy * height * dx * width, 0.0)
+        shape = np.where(sized, np.log2(dx * width) - np.log2(dy * height), 0.0)
         tiny = proper & tiny_sides(dy, dx, width, height, tiny_pixels)
         border = proper & ((np.minimum(ymin, xmin) <= BORDER_MARGIN)
                            | (np.maximum(ymax, xmax) >= 1 - BORDER_MARGIN))
         sides = np.log2(np.sqrt(area[sized])) * BINS_PER_OCTAVE
-    bins = np.clip(sides, 0, BINS - 1).astype(np.int64)
     n = len(batch.classes)
     per_class = np.stack([np.bincount(codes, minlength=n),
                           np.bincount(distinct(owner * n + codes) % n, minlength=n),
                           np.bincount(codes[~sized], minlength=n),
                           np.bincount(codes[tiny], minlength=n),
                           np.bincount(codes[border], minlength=n)], axis=1)
-    histogram = np.bincount(codes[sized] * BINS + bins, minlength=n * BINS).reshape(n, BINS)
+    shape_bins = (shape[sized] + SHAPE_OCTAVES) * BINS_PER_OCTAVE
+    histograms = {"sides": _per_class_histogram(codes[sized], sides, BINS, n),
+                  "shapes": _per_class_histogram(codes[sized], shape_bins, SHAPE_BINS, n)}
     chosen = np.flatnonzero(sized)
-    # By class, then area (ties in the order the boxes came): each class's run of boxes.
-    order = chosen[np.lexsort((area[chosen], codes[chosen]))]
-    starts = np.searchsorted(codes[order], np.arange(n + 1))
+    runs = [(kept, values, *_runs(values, codes, chosen, n))
+            for kept, values in ((_SIZE, area), (_SHAPE, shape))]
     box_index = batch.box_index[labelled]
     for code in np.flatnonzero(per_class[:, 0]).tolist():
         entry = _class_entry(classes, batch.classes[code])
         entry["counts"] = entry["counts"] + per_class[code]
-        entry["sides"] = entry["sides"] + histogram[code]
-        run = order[starts[code]:starts[code + 1]]
-        if len(run):
-            picked = distinct(np.concatenate([run[:EXTREMES], run[-EXTREMES:]]))
-            _merge_extremes(entry, [(float(area[i]), *batch.place(owner[i]),
-                                     int(box_index[i])) for i in picked.tolist()])
+        for name, histogram in histograms.items():
+            entry[name] = entry[name] + histogram[code]
+        for kept, values, order, starts in runs:
+            run = order[starts[code]:starts[code + 1]]
+            if len(run):
+                picked = distinct(np.concatenate([run[:EXTREMES], run[-EXTREMES:]]))
+                _merge_extremes(entry, [(float(values[i]), *batch.place(owner[i]),
+                                         int(box_index[i])) for i in picked.tolist()], kept)
+
+
+def _per_class_histogram(codes: np.ndarray, positions: np.ndarray, bins: int, n: int
+                         ) -> np.ndarray:
+    """Per class (of ``n``), how many values fall in each of ``bins`` bins (``positions`` in
+    bins from the first; those outside go to the first or the last)."""
+    index = np.clip(positions, 0, bins - 1).astype(np.int64)
+    return np.bincount(codes * bins + index, minlength=n * bins).reshape(n, bins)
+
+
+def _runs(values: np.ndarray, codes: np.ndarray, chosen: np.ndarray, n: int
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``chosen`` boxes by class, then by value (ties in the order the boxes came), and
+    where each class's run of them starts."""
+    order = chosen[np.lexsort((values[chosen], codes[chosen]))]
+    return order, np.searchsorted(codes[order], np.arange(n + 1))
 
 
 def _class_entry(classes: PerClass, key: ClassKey) -> dict[str, Any]:
@@ -122,37 +153,54 @@ def _class_entry(classes: PerClass, key: ClassKey) -> dict[str, Any]:
     return entry
 
 
-def _merge_extremes(entry: dict[str, Any], boxes: list[Extreme]) -> None:
+def _merge_extremes(entry: dict[str, Any], boxes: list[Extreme],
+                    kept: tuple[str, str] = _SIZE) -> None:
     """The kept boxes are a total order's top ones, so any order of merging keeps the same."""
-    ordered = sorted({*entry["largest"], *entry["smallest"], *boxes})
-    entry["largest"], entry["smallest"] = ordered[-EXTREMES:], ordered[:EXTREMES]
+    low, high = kept
+    ordered = sorted({*entry[low], *entry[high], *boxes})
+    entry[low], entry[high] = ordered[:EXTREMES], ordered[-EXTREMES:]
 
 
 def merge(left: PerClass, right: PerClass) -> None:
     """Add the counts of ``right`` to ``left`` (``right`` is left as it is)."""
     for key, entry in right.items():
         target = _class_entry(left, key)
-        target["counts"] = target["counts"] + entry["counts"]
-        target["sides"] = target["sides"] + entry["sides"]
-        _merge_extremes(target, entry["largest"] + entry["smallest"])
+        for counts in ("counts", "sides", "shapes"):
+            target[counts] = target[counts] + entry[counts]
+        for kept in (_SIZE, _SHAPE):
+            _merge_extremes(target, entry[kept[0]] + entry[kept[1]], kept)
 
 
 #: The quantiles of the box side each row gives (``side_quantiles_px``), for the plots.
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-def quantile_side(sides: list[int], q: float) -> float | None:
-    """The ``q`` quantile of the box side in pixels, read from the histogram (the middle of
-    its bin); ``None`` without boxes."""
-    total = sum(sides)
+def _quantile_bin(counts: list[int], q: float) -> float | None:
+    """The ``q`` quantile of a histogram, in bins from its start (the middle of its bin);
+    ``None`` without counts."""
+    total = sum(counts)
     if not total:
         return None
     seen = 0
-    for i, count in enumerate(sides):
+    for i, count in enumerate(counts):
         seen += count
         if seen >= q * total and count:
-            return 2 ** ((i + 0.5) / BINS_PER_OCTAVE)
+            return i + 0.5
     return None  # pragma: no cover - the loop always reaches q
+
+
+def quantile_side(sides: list[int], q: float) -> float | None:
+    """The ``q`` quantile of the box side in pixels, read from the histogram (the middle of
+    its bin); ``None`` without boxes."""
+    at = _quantile_bin(sides, q)
+    return None if at is None else 2 ** (at / BINS_PER_OCTAVE)
+
+
+def quantile_shape(shapes: list[int], q: float) -> float | None:
+    """The ``q`` quantile of log2(width / height) of the boxes, read from their histogram;
+    ``None`` without boxes."""
+    at = _quantile_bin(shapes, q)
+    return None if at is None else at / BINS_PER_OCTAVE - SHAPE_OCTAVES
 
 
 def median_side(sides: list[int]) -> float | None:
@@ -169,10 +217,12 @@ def _rows(classes: PerClass) -> list[dict[str, Any]]:
     for (class_id, name), entry in classes.items():
         counts = dict(zip(_COUNTS, entry["counts"].tolist(), strict=True))
         sides = entry["sides"].tolist()
+        shape = quantile_shape(entry["shapes"].tolist(), 0.5)
         rows.append({"id": class_id, "name": name, **counts,
                      "median_side_px": _rounded(median_side(sides)),
                      "side_quantiles_px": [_rounded(quantile_side(sides, q))
                                            for q in QUANTILES],
+                     "median_aspect": None if shape is None else round(2 ** shape, 2),
                      "sides": sides})
     rows.sort(key=lambda r: (r["id"] is None, r["id"] or 0, r["name"] or ""))
     return rows
@@ -186,23 +236,69 @@ def _label(key: ClassKey) -> str:
 
 
 def outliers(classes: PerClass, ctx: CheckContext) -> list[Finding]:
-    """D018 over the statistics of the whole dataset: per class, the boxes over
-    ``outlier_factor`` times the median area, and those under 1/``outlier_factor``² of it
-    (small objects vary more: far away, partly hidden)."""
-    factor = ctx.quality.outlier_factor
+    """D018 and D019 over the statistics of the whole dataset, per class of at least
+    :data:`MIN_CLASS_BOXES` boxes of known size."""
     findings = []
     for key, entry in sorted(classes.items(), key=lambda kv: _label(kv[0])):
-        sides = entry["sides"].tolist()
-        sized, median = sum(sides), median_side(sides)
-        if sized < MIN_CLASS_BOXES or median is None or key == OTHER_CLASS:
-            continue
-        usual = median * median
-        large = [box for box in reversed(entry["largest"]) if box[0] > usual * factor]
-        small = [box for box in entry["smallest"] if box[0] * factor * factor < usual]
-        for boxes, what in ((large, "larger"), (small, "smaller")):
-            if boxes:
-                findings.append(_outlier_finding(key, boxes, what, usual, median))
+        if key != OTHER_CLASS and sum(entry["sides"].tolist()) >= MIN_CLASS_BOXES:
+            findings += _size_outliers(key, entry, ctx.quality.outlier_factor)
+            findings += _shape_outliers(key, entry, ctx.quality.shape_factor)
     return findings
+
+
+def _size_outliers(key: ClassKey, entry: dict[str, Any], factor: float) -> list[Finding]:
+    """D018: the boxes over ``factor`` times the median area, and those under 1/``factor``²
+    of it (small objects vary more: far away, partly hidden)."""
+    median = median_side(entry["sides"].tolist())
+    if median is None:  # pragma: no cover - a class with sized boxes has a median
+        return []
+    usual = median * median
+    large = [box for box in reversed(entry["largest"]) if box[0] > usual * factor]
+    small = [box for box in entry["smallest"] if box[0] * factor * factor < usual]
+    return [_outlier_finding(key, boxes, what, usual, median)
+            for boxes, what in ((large, "larger"), (small, "smaller")) if boxes]
+
+
+#: D019 also needs a box outside the class's "far out" fences: this many interquartile ranges
+#: beyond its quartiles (Tukey's), so that classes whose shapes vary widely stay quiet.
+FAR_OUT = 3.0
+
+
+def _shape_outliers(key: ClassKey, entry: dict[str, Any], factor: float) -> list[Finding]:
+    """D019: the boxes over ``factor`` times wider, or taller, than the class's median shape
+    (width / height in pixels), and outside its far-out fences (:data:`FAR_OUT`)."""
+    shapes = entry["shapes"].tolist()
+    low, median, high = (quantile_shape(shapes, q) for q in (0.25, 0.5, 0.75))
+    if low is None or median is None or high is None:  # pragma: no cover - it has boxes
+        return []
+    limit, spread = math.log2(max(factor, 1.0)), FAR_OUT * (high - low)
+    wide = [box for box in reversed(entry["widest"])
+            if box[0] > max(median + limit, high + spread)]
+    tall = [box for box in entry["tallest"] if box[0] < min(median - limit, low - spread)]
+    return [_shape_finding(key, boxes, what, median)
+            for boxes, what in ((wide, "wider"), (tall, "taller")) if boxes]
+
+
+def aspect_text(log_shape: float) -> str:
+    """A shape (log2 of width / height) as a user reads it: ``4:1`` wide, ``1:2.5`` tall."""
+    ratio = 2 ** abs(log_shape)
+    text = f"{ratio:.2g}" if ratio < 10 else f"{ratio:.0f}"
+    return f"{text}:1" if log_shape >= 0 else f"1:{text}"
+
+
+def _shape_finding(key: ClassKey, boxes: list[Extreme], what: str, median: float) -> Finding:
+    shape, file, index, offset, box = boxes[0]
+    more = (f" ({len(boxes)} such boxes among the class's {EXTREMES} most extreme; the others "
+            "are in the evidence)" if len(boxes) > 1 else "")
+    return D.BOX_SHAPE_OUTLIER.finding(
+        f"box {box} of class {_label(key)} is {aspect_text(shape)} (width:height in pixels), "
+        f"{2 ** abs(shape - median):.0f}x {what} than the class's median shape "
+        f"({aspect_text(median)}): far from the class's usual shape{more}",
+        Location(file=file, record=index, offset=offset),
+        box_index=box, **{"class": _label(key)}, median_aspect=round(2 ** median, 3),
+        boxes=[{"file": f, "record": i, "box": b, "aspect": round(2 ** v, 3),
+                "times_median": round(2 ** abs(v - median), 1)}
+               for v, f, i, _, b in boxes[:EXTREMES]])
 
 
 def _outlier_finding(key: ClassKey, boxes: list[Extreme], what: str, usual: float,

@@ -44,7 +44,7 @@ class Batching:
 
 @dataclass(frozen=True)
 class QualityThresholds:
-    """The limits of the quality rules (D008-D013, D017, D018): ``[thresholds]``."""
+    """The limits of the quality rules (D008-D013, D017-D019): ``[thresholds]``."""
 
     #: D009: a class with fewer train boxes than this is rare...
     min_boxes_per_class: int = 50
@@ -54,6 +54,9 @@ class QualityThresholds:
     dominant_share: float = 0.8
     #: D012, D013, D018: this many times larger (or smaller) than the usual value is an outlier.
     outlier_factor: float = 10.0
+    #: D019: a box this many times wider (or taller) than its class's median shape (width /
+    #: height) is an outlier.
+    shape_factor: float = 5.0
     #: D013: an image is crowded only above this many boxes, whatever the median.
     crowded_min_boxes: int = 20
     #: D008: the L-infinity distance (class frequencies, image sizes) above which splits skew.

@@ -1,4 +1,4 @@
-"""Dataset statistics for reports and plots, and the rules that need them (D005-D007, D018).
+"""Dataset statistics for reports and plots, and the rules that need them (D005-D007, D018, D019).
 
 ``finish`` writes, into ``report.stats``: ``classes`` (per class id and name: boxes and images),
 ``boxes_per_image``, ``box_sizes`` (sqrt of normalized area, 20 bins over [0, 1]),
@@ -207,7 +207,8 @@ def _count_capped(counter: dict, key: Any, amount: Any, cap: int, other: Any) ->
 
 class Statistics:
     """Class, box and image statistics; D005 unused classes, D006 empty dataset, D007 no boxes,
-    D018 box-size outliers (and the quality rules of :mod:`~tfod_doctor.checks.quality`).
+    D018 and D019 box size and shape outliers (and the quality rules of
+    :mod:`~tfod_doctor.checks.quality`).
 
     ``add`` only gathers: records by :data:`RecordKey` (most records share a few), and boxes
     in a queue; that is folded into the counts in bulk when enough has gathered, on merge and

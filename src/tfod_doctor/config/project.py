@@ -196,6 +196,8 @@ class _Reader:
     #: ``[thresholds]`` key -> QualityThresholds field.
     THRESHOLDS: ClassVar[dict[str, str]] = {
         name.replace("_", "-"): name for name in QualityThresholds.__dataclass_fields__}
+    #: The least value of a threshold, where 0 has no meaning (a ratio of shapes).
+    THRESHOLD_MINIMUM: ClassVar[dict[str, float]] = {"shape_factor": 1}
     #: ``[expect]`` key -> Expectations field.
     EXPECT: ClassVar[dict[str, str]] = {
         name.replace("_", "-"): name for name in Expectations.__dataclass_fields__}
@@ -258,7 +260,8 @@ class _Reader:
         fields = {}
         for field_name, (name, item) in self._table(key, value, self.THRESHOLDS).items():
             kind = type(getattr(defaults, field_name))
-            fields[field_name] = self._number((key, name), item, kind, 0)
+            low = self.THRESHOLD_MINIMUM.get(field_name, 0)
+            fields[field_name] = self._number((key, name), item, kind, low)
         return QualityThresholds(**fields)
 
     def _expect(self, key: str, value: Any) -> Expectations:

@@ -104,21 +104,40 @@ def crowded_image(b: Builder) -> None:
     b.plant_in("crowded_image", slot)
 
 
-@defect("box_size_outlier", Stage.FEATURES)
-def box_size_outlier(b: Builder) -> None:
-    """Make every box of class 1 a small square (two more in each record, so the class has
-    enough boxes to judge), and one train record's first box nearly the whole image: 81x the
-    class's usual area (a label on the wrong object)."""
+def _small_squares_of_class_1(b: Builder) -> None:
+    """Make every box of class 1 a small square (three in each record, so that the class has
+    enough boxes to judge), but in records another defect was planted in."""
     name = b.classes[0]
+    taken = {(p.file, p.record) for p in b.planted}
     for slot in _slots(b, "train") + _slots(b, "eval"):
+        if (str(b.path(slot.file)), slot.index) in taken:
+            continue
         kept = [box for box in slot.sample.boxes if box.label != 1]
         slot.sample.boxes = kept + [Box(0.1 + 0.2 * i, 0.1 + 0.2 * i, 0.2 + 0.2 * i,
                                         0.2 + 0.2 * i, 1, name) for i in range(3)]
         _rewrite(slot)
+
+
+@defect("box_size_outlier", Stage.FEATURES)
+def box_size_outlier(b: Builder) -> None:
+    """Class 1 small squares, and one train record's first box nearly the whole image: 81x
+    the class's usual area (a label on the wrong object)."""
+    _small_squares_of_class_1(b)
     slot = b.pick("train")
-    slot.sample.boxes[0] = Box(0.05, 0.05, 0.95, 0.95, 1, name)
+    slot.sample.boxes[0] = Box(0.05, 0.05, 0.95, 0.95, 1, b.classes[0])
     _rewrite(slot)
     b.plant_in("box_size_outlier", slot)
+
+
+@defect("box_shape_outlier", Stage.FEATURES)
+def box_shape_outlier(b: Builder) -> None:
+    """Class 1 small squares, and one train record's first box a strip of the same area 16x
+    wider than tall (as when a record's x and y were swapped on a tall box)."""
+    _small_squares_of_class_1(b)
+    slot = b.pick("train")
+    slot.sample.boxes[0] = Box(0.05, 0.05, 0.075, 0.45, 1, b.classes[0])
+    _rewrite(slot)
+    b.plant_in("box_shape_outlier", slot)
 
 
 def _project_file(b: Builder, text: str, name: str) -> None:
