@@ -124,8 +124,9 @@ def fold(classes: PerClass, batch: BoxBatch, tiny_pixels: float) -> None:
             run = order[starts[code]:starts[code + 1]]
             if len(run):
                 picked = distinct(np.concatenate([run[:EXTREMES], run[-EXTREMES:]]))
-                _merge_extremes(entry, [(float(values[i]), *batch.place(owner[i]),
-                                         int(box_index[i])) for i in picked.tolist()], kept)
+                boxes = [(float(values[i]), *batch.place(owner[i]), int(box_index[i]))
+                         for i in picked.tolist()]
+                _keep_extremes(entry, kept, boxes, boxes)
 
 
 def _per_class_histogram(codes: np.ndarray, positions: np.ndarray, bins: int, n: int
@@ -153,12 +154,15 @@ def _class_entry(classes: PerClass, key: ClassKey) -> dict[str, Any]:
     return entry
 
 
-def _merge_extremes(entry: dict[str, Any], boxes: list[Extreme],
-                    kept: tuple[str, str] = _SIZE) -> None:
-    """The kept boxes are a total order's top ones, so any order of merging keeps the same."""
+def _keep_extremes(entry: dict[str, Any], kept: tuple[str, str], lows: list[Extreme],
+                   highs: list[Extreme]) -> None:
+    """Keep the lowest and the highest :data:`EXTREMES` of the kept boxes and the new ones
+    (``lows`` holds at least the lowest of the boxes they come from, ``highs`` the highest).
+    The kept boxes are a total order's top ones, so any order of merging keeps the same; the
+    boxes of two merged states are of different records, so no box is kept twice."""
     low, high = kept
-    ordered = sorted({*entry[low], *entry[high], *boxes})
-    entry[low], entry[high] = ordered[:EXTREMES], ordered[-EXTREMES:]
+    entry[low] = sorted(entry[low] + lows)[:EXTREMES]
+    entry[high] = sorted(entry[high] + highs)[-EXTREMES:]
 
 
 def merge(left: PerClass, right: PerClass) -> None:
@@ -168,7 +172,7 @@ def merge(left: PerClass, right: PerClass) -> None:
         for counts in ("counts", "sides", "shapes"):
             target[counts] = target[counts] + entry[counts]
         for kept in (_SIZE, _SHAPE):
-            _merge_extremes(target, entry[kept[0]] + entry[kept[1]], kept)
+            _keep_extremes(target, kept, entry[kept[0]], entry[kept[1]])
 
 
 #: The quantiles of the box side each row gives (``side_quantiles_px``), for the plots.
