@@ -290,16 +290,22 @@ def aspect_text(log_shape: float) -> str:
     return f"{text}:1" if log_shape >= 0 else f"1:{text}"
 
 
-def _shape_finding(key: ClassKey, boxes: list[Extreme], what: str, median: float) -> Finding:
-    shape, file, index, offset, box = boxes[0]
+def _first_of(boxes: list[Extreme]) -> tuple[Location, str]:
+    """Where the most extreme box is, and what to say of the others."""
+    _, file, index, offset, _ = boxes[0]
     more = (f" ({len(boxes)} such boxes among the class's {EXTREMES} most extreme; the others "
             "are in the evidence)" if len(boxes) > 1 else "")
+    return Location(file=file, record=index, offset=offset), more
+
+
+def _shape_finding(key: ClassKey, boxes: list[Extreme], what: str, median: float) -> Finding:
+    shape, box = boxes[0][0], boxes[0][4]
+    where, more = _first_of(boxes)
     return D.BOX_SHAPE_OUTLIER.finding(
         f"box {box} of class {_label(key)} is {aspect_text(shape)} (width:height in pixels), "
         f"{2 ** abs(shape - median):.0f}x {what} than the class's median shape "
         f"({aspect_text(median)}): far from the class's usual shape{more}",
-        Location(file=file, record=index, offset=offset),
-        box_index=box, **{"class": _label(key)}, median_aspect=round(2 ** median, 3),
+        where, box_index=box, **{"class": _label(key)}, median_aspect=round(2 ** median, 3),
         boxes=[{"file": f, "record": i, "box": b, "aspect": round(2 ** v, 3),
                 "times_median": round(2 ** abs(v - median), 1)}
                for v, f, i, _, b in boxes[:EXTREMES]])
@@ -307,17 +313,15 @@ def _shape_finding(key: ClassKey, boxes: list[Extreme], what: str, median: float
 
 def _outlier_finding(key: ClassKey, boxes: list[Extreme], what: str, usual: float,
                      median: float) -> Finding:
-    area, file, index, offset, box = boxes[0]
+    area, box = boxes[0][0], boxes[0][4]
     ratio = area / usual
     times = f"{ratio:.0f}x" if ratio >= 1 else f"1/{1 / ratio:.0f}"
-    more = (f" ({len(boxes)} such boxes among the class's {EXTREMES} most extreme; the others "
-            "are in the evidence)" if len(boxes) > 1 else "")
+    where, more = _first_of(boxes)
     return D.BOX_SIZE_OUTLIER.finding(
         f"box {box} of class {_label(key)} is {area ** 0.5:.0f} px on a side, {times} the "
         f"area of the class's median box ({median:.3g} px on a side): far {what} than the "
         f"class's usual size{more}",
-        Location(file=file, record=index, offset=offset),
-        box_index=box, **{"class": _label(key)}, median_side_px=round(median, 1),
+        where, box_index=box, **{"class": _label(key)}, median_side_px=round(median, 1),
         boxes=[{"file": f, "record": i, "box": b, "side_px": round(a ** 0.5, 1),
                 "area_ratio": round(a / usual, 3)} for a, f, i, _, b in boxes[:EXTREMES]])
 
