@@ -131,11 +131,12 @@ def box_size_outlier(b: Builder) -> None:
 
 @defect("box_shape_outlier", Stage.FEATURES)
 def box_shape_outlier(b: Builder) -> None:
-    """Class 1 small squares, and one train record's first box a strip of the same area 16x
-    wider than tall (as when a record's x and y were swapped on a tall box)."""
+    """Class 1 small squares, and one train record's first box a strip 16x wider than tall
+    (as when a record's x and y were swapped on a tall box): 4x the squares' area (under
+    D018's limit) and over 2 pixels high (no B008)."""
     _small_squares_of_class_1(b)
     slot = b.pick("train")
-    slot.sample.boxes[0] = Box(0.05, 0.05, 0.075, 0.45, 1, b.classes[0])
+    slot.sample.boxes[0] = Box(0.05, 0.1, 0.1, 0.9, 1, b.classes[0])
     _rewrite(slot)
     b.plant_in("box_shape_outlier", slot)
 
