@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -222,3 +224,21 @@ def test_d019_is_quiet_on_a_clean_varied_dataset(tmp_path):
     dataset = make_dataset(tmp_path, varied=True, n_train=400, n_eval=40)
     plan, ctx = api.check_plan(dataset.config_path)
     assert execute(plan, ctx, workers=1).by_rule("D019") == []
+
+
+def test_absurd_boxes_give_short_messages_and_no_numpy_warning(tmp_path):
+    """Boxes of a float32's smallest and largest extents: the outlier messages say their sizes
+    and ratios in a few digits, and numpy warns of nothing (no overflow, no log of zero)."""
+    person = Box(0.3, 0.3, 0.55, 0.4, 1, "person")
+    absurd = [Box(0.0, 0.0, 1.4e-45, 1.0, 1, "person"), Box(0.0, -3.0e38, 1.0, 3.0e38, 1,
+                                                              "person")]
+    train = _write(tmp_path / "train.tfrecord", [(100, 100, [person])] * 25
+                   + [(100, 100, [box]) for box in absurd])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = api.scan([train])
+    found = report.by_rule("D018") + report.by_rule("D019")
+    assert {f.rule for f in found} == {"D018", "D019"}
+    for finding in found:
+        assert re.search(r"\d\.?\d?e[+-]\d+", finding.message), finding.message
+        assert not re.search(r"\d{8}", finding.message), finding.message

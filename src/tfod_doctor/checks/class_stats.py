@@ -286,8 +286,14 @@ def _shape_outliers(key: ClassKey, entry: dict[str, Any], factor: float) -> list
 def aspect_text(log_shape: float) -> str:
     """A shape (log2 of width / height) as a user reads it: ``4:1`` wide, ``1:2.5`` tall."""
     ratio = 2 ** abs(log_shape)
-    text = f"{ratio:.2g}" if ratio < 10 else f"{ratio:.0f}"
+    text = f"{ratio:.2g}" if ratio < 10 else whole(ratio)
     return f"{text}:1" if log_shape >= 0 else f"1:{text}"
+
+
+def whole(value: float) -> str:
+    """A number as a message says it: whole from 1 to a million, else ``7.1e+44`` or
+    ``1.2e-20`` (boxes written in absurd units make absurd sizes and ratios)."""
+    return f"{value:.0f}" if 1 <= value < 1e6 else f"{value:.2g}"
 
 
 def _first_of(boxes: list[Extreme]) -> tuple[Location, str]:
@@ -303,7 +309,7 @@ def _shape_finding(key: ClassKey, boxes: list[Extreme], what: str, median: float
     where, more = _first_of(boxes)
     return D.BOX_SHAPE_OUTLIER.finding(
         f"box {box} of class {_label(key)} is {aspect_text(shape)} (width:height in pixels), "
-        f"{2 ** abs(shape - median):.0f}x {what} than the class's median shape "
+        f"{whole(2 ** abs(shape - median))}x {what} than the class's median shape "
         f"({aspect_text(median)}): far from the class's usual shape{more}",
         where, box_index=box, **{"class": _label(key)}, median_aspect=round(2 ** median, 3),
         boxes=[{"file": f, "record": i, "box": b, "aspect": round(2 ** v, 3),
@@ -315,10 +321,10 @@ def _outlier_finding(key: ClassKey, boxes: list[Extreme], what: str, usual: floa
                      median: float) -> Finding:
     area, box = boxes[0][0], boxes[0][4]
     ratio = area / usual
-    times = f"{ratio:.0f}x" if ratio >= 1 else f"1/{1 / ratio:.0f}"
+    times = f"{whole(ratio)}x" if ratio >= 1 else f"1/{whole(1 / ratio)}"
     where, more = _first_of(boxes)
     return D.BOX_SIZE_OUTLIER.finding(
-        f"box {box} of class {_label(key)} is {area ** 0.5:.0f} px on a side, {times} the "
+        f"box {box} of class {_label(key)} is {whole(area ** 0.5)} px on a side, {times} the "
         f"area of the class's median box ({median:.3g} px on a side): far {what} than the "
         f"class's usual size{more}",
         where, box_index=box, **{"class": _label(key)}, median_side_px=round(median, 1),
