@@ -78,8 +78,12 @@ def test_per_class_statistics_per_split_match_the_boxes(small):
     assert (eval_cat["boxes"], eval_cat["images"], eval_cat["tiny"]) == (1, 1, 0)
     assert _near(eval_cat["median_side_px"], math.sqrt(100 * 50))
     assert sum(cat["sides"]) == 3 and cat["unsized"] == 0
-    # Every cat box of train is twice as wide as tall in pixels; the eval cat too.
+    # Every cat box of train is twice as wide as tall in pixels; the eval cat too. The dogs:
+    # 10x1 and 89.9x20 px.
     assert _near(cat["median_aspect"], 2.0) and _near(eval_cat["median_aspect"], 2.0)
+    assert all(_near(aspect, 2.0) for aspect in cat["aspect_quantiles"])
+    low, *_, high = dog["aspect_quantiles"]
+    assert _near(low, 89.9 / 20) and _near(high, 10.0)
 
 
 def test_workers_and_splits_of_files_give_the_same_statistics(tmp_path):
@@ -142,7 +146,7 @@ def test_check_prints_the_class_table_and_writes_it_to_json_and_html(tmp_path, c
     assert set(stats["class_stats"]["splits"]) == {"train", "eval"}
     _check(dataset.config_path, "--format", "html", "--output", str(tmp_path / "r.html"))
     page = (tmp_path / "r.html").read_text()
-    assert "Box sizes per class" in page
+    assert "Box sizes per class" in page and "Box shapes per class" in page
 
 
 def test_many_classes_are_tabled_only_with_verbose(tmp_path):

@@ -372,7 +372,8 @@ def test_html_plots_every_statistic_present(demo):
     dataset = _section(reports.render(report, "html"), "dataset")
     titles = [alt for uri, alt in _images(dataset) if uri.startswith("data:image/svg+xml")]
     assert titles == ["Boxes per class", "Boxes per image", "Box sizes", "Box shapes",
-                      "Box sizes per class", "Image sizes (width × height)", "Image formats"]
+                      "Box sizes per class", "Box shapes per class",
+                      "Image sizes (width × height)", "Image formats"]
     svg = base64.b64decode(_images(dataset)[0][0].split(",", 1)[1]).decode()
     for entry in report.stats["classes"]:
         assert entry["name"] in svg  # classes are named from the label map

@@ -216,17 +216,24 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+def _aspect(log_shape: float | None) -> float | None:
+    """Width / height from its log2, to three significant digits."""
+    return None if log_shape is None else float(f"{2 ** log_shape:.3g}")
+
+
 def _rows(classes: PerClass) -> list[dict[str, Any]]:
     rows = []
     for (class_id, name), entry in classes.items():
         counts = dict(zip(_COUNTS, entry["counts"].tolist(), strict=True))
         sides = entry["sides"].tolist()
-        shape = quantile_shape(entry["shapes"].tolist(), 0.5)
+        shapes = entry["shapes"].tolist()
+        aspects = [_aspect(quantile_shape(shapes, q)) for q in QUANTILES]
         rows.append({"id": class_id, "name": name, **counts,
                      "median_side_px": _rounded(median_side(sides)),
                      "side_quantiles_px": [_rounded(quantile_side(sides, q))
                                            for q in QUANTILES],
-                     "median_aspect": None if shape is None else round(2 ** shape, 2),
+                     "median_aspect": aspects[QUANTILES.index(0.5)],
+                     "aspect_quantiles": aspects,
                      "sides": sides})
     rows.sort(key=lambda r: (r["id"] is None, r["id"] or 0, r["name"] or ""))
     return rows

@@ -11,6 +11,7 @@ import base64
 import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -210,13 +211,33 @@ def _plain_ticks(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
+#: The per-class plots of ``stats["class_stats"]``: the row's field of five percentiles, and
+#: what the axis says.
+CLASS_RANGES = {
+    "class_sizes": ("side_quantiles_px",
+                    "box side in pixels, √(width × height) — 5-25-50-75-95th percentiles"),
+    "class_shapes": ("aspect_quantiles",
+                     "box width ÷ height in pixels (1 is square) — 5-25-50-75-95th percentiles"),
+}
+
+
+def _five(row: Mapping[str, Any], field: str) -> bool:
+    """Whether the row's ``field`` holds five percentiles."""
+    values = row.get(field)
+    return isinstance(values, Sequence) and len(values) == 5 and all(values)
+
+
+def _has_quantiles(class_stats: Any, field: str) -> bool:
+    return (isinstance(class_stats, Mapping) and isinstance(class_stats.get("splits"), Mapping)
+            and any(_five(row, field) for rows in class_stats["splits"].values() for row in rows))
+
+
 @_with_style
-def _class_sizes(data: Mapping[str, Any]) -> tuple[Any, str]:
-    """Per class (the :data:`MAX_BARS` with most boxes) and split, the box side in pixels: a
-    thin line from the 5th to the 95th percentile, a thick one over the middle half, a dot at
-    the median (log scale)."""
-    splits = {split: {_class_label(row): row for row in rows
-                      if row.get("side_quantiles_px") and row["side_quantiles_px"][2]}
+def _class_ranges(data: Mapping[str, Any], field: str, xlabel: str) -> tuple[Any, str]:
+    """Per class (the :data:`MAX_BARS` with most boxes) and split, the five percentiles of
+    ``field``: a thin line from the 5th to the 95th percentile, a thick one over the middle
+    half, a dot at the median (log scale)."""
+    splits = {split: {_class_label(row): row for row in rows if _five(row, field)}
               for split, rows in data["splits"].items()}
     totals: dict[str, int] = {}
     for rows in splits.values():
@@ -234,7 +255,7 @@ def _class_sizes(data: Mapping[str, Any]) -> tuple[Any, str]:
             row = rows.get(label)
             if row is None:
                 continue
-            low, q1, median, q3, high = row["side_quantiles_px"]
+            low, q1, median, q3, high = row[field]
             at = y + offset
             axes.plot([low, high], [at, at], color=colour, linewidth=1)
             axes.plot([q1, q3], [at, at], color=colour, linewidth=5, solid_capstyle="butt",
@@ -244,7 +265,7 @@ def _class_sizes(data: Mapping[str, Any]) -> tuple[Any, str]:
     axes.set_yticks(range(len(labels)), labels)
     axes.set_xscale("log")
     _plain_ticks(axes.xaxis)
-    axes.set_xlabel("box side in pixels, √(width × height) — 5-25-50-75-95th percentiles")
+    axes.set_xlabel(xlabel)
     if len(splits) > 1:
         handles, names = axes.get_legend_handles_labels()
         unique = dict(zip(names, handles, strict=True))
@@ -276,10 +297,11 @@ def plots(stats: Mapping[str, Any]) -> list[Plot]:
     if _valid_histogram(stats.get("box_aspect")):
         wanted.append(("box_aspect", "Box shapes", lambda: _box_aspect(stats["box_aspect"])))
     class_stats = stats.get("class_stats")
-    if isinstance(class_stats, Mapping) and isinstance(class_stats.get("splits"), Mapping) and any(
-            row.get("median_side_px") for rows in class_stats["splits"].values() for row in rows):
-        wanted.append(("class_sizes", "Box sizes per class",
-                       lambda: _class_sizes(class_stats)))
+    for key, title in (("class_sizes", "Box sizes per class"),
+                       ("class_shapes", "Box shapes per class")):
+        field, xlabel = CLASS_RANGES[key]
+        if _has_quantiles(class_stats, field):
+            wanted.append((key, title, partial(_class_ranges, class_stats, field, xlabel)))
     if _present(stats.get("image_sizes")):
         wanted.append(("image_sizes", "Image sizes (width × height)",
                        lambda: _categories(stats["image_sizes"], "images")))
