@@ -10,6 +10,7 @@ import re
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tfod_doctor import api
@@ -198,6 +199,13 @@ def test_d019_points_at_the_box_far_from_its_class_shape(tmp_path, odd, what):
     assert report.by_rule("D018") == []
 
 
+def test_d019_leaves_boxes_cut_by_the_image_edge(tmp_path):
+    """A person cut by the left edge of the photo is a sliver of any shape: not judged (the
+    same sliver inside the image is, in the test above)."""
+    at_the_edge = Box(0.1, 0.0, 0.9, 0.02, 1, "person")
+    assert api.scan([_many_people(tmp_path, at_the_edge)]).by_rule("D019") == []
+
+
 def test_d019_is_quiet_within_the_limits_on_small_classes_and_on_varied_shapes(tmp_path):
     # 1:1 against 1:2.5: 2.5x wider, under the default 5.
     square = Box(0.3, 0.3, 0.45, 0.45, 1, "person")
@@ -232,10 +240,13 @@ def test_d019_is_quiet_on_a_clean_varied_dataset(tmp_path):
 
 def test_absurd_boxes_give_short_messages_and_no_numpy_warning(tmp_path):
     """Boxes of a float32's smallest and largest extents: the outlier messages say their sizes
-    and ratios in a few digits, and numpy warns of nothing (no overflow, no log of zero)."""
+    and ratios in a few digits, and numpy warns of nothing (no overflow, no log of zero). (The
+    first two touch the image's edge, which D019 leaves.)"""
     person = Box(0.3, 0.3, 0.55, 0.4, 1, "person")
+    above = float(np.nextafter(np.float32(0.1), np.float32(1)))  # the next float32 up
     absurd = [Box(0.0, 0.0, 1.4e-45, 1.0, 1, "person"), Box(0.0, -3.0e38, 1.0, 3.0e38, 1,
-                                                              "person")]
+                                                              "person"),
+              Box(0.1, 0.1, above, 0.9, 1, "person")]  # 80 px wide, 7e-7 px high
     train = _write(tmp_path / "train.tfrecord", [(100, 100, [person])] * 25
                    + [(100, 100, [box]) for box in absurd])
     with warnings.catch_warnings():

@@ -278,7 +278,8 @@ BOX_SHAPE_OUTLIER = define(Rule(
         "the limit is `[thresholds] shape-factor` (how many times wider or taller than the "
         "class's median width:height). A box must also lie beyond the class's far-out fences "
         "(3 interquartile ranges of log width:height outside its quartiles), so that classes "
-        "whose shapes vary widely stay quiet.",
+        "whose shapes vary widely stay quiet; boxes touching the image's edge (truncated "
+        "objects) are not judged.",
     example="person boxes: median 1:2.4 (width:height); record 88's person box is 5.2:1, 12x "
             "wider",
     defect="box_shape_outlier",

@@ -9,7 +9,8 @@ boxes, images, boxes without an image size, tiny boxes (B008's definition,
 histogram of the box side in pixels (the square root of the area, in eighths of an octave),
 from which the median is read, and one of the box shape (log2 of width / height in pixels,
 likewise). For D018 every class keeps its :data:`EXTREMES` largest and smallest boxes (by area
-in pixels, with where they are), for D019 its widest and tallest. All of that merges by adding
+in pixels, with where they are), for D019 its widest and tallest of those that do not touch the
+image's border (a truncated object may have any shape). All of that merges by adding
 counts and keeping the top ones, so partial states merge associatively.
 
 :func:`section` is ``report.stats["class_stats"]``: ``side_edges_px`` (the histogram's bin
@@ -111,9 +112,9 @@ def fold(classes: PerClass, batch: BoxBatch, tiny_pixels: float) -> None:
     shape_bins = (shape[sized] + SHAPE_OCTAVES) * BINS_PER_OCTAVE
     histograms = {"sides": _per_class_histogram(codes[sized], sides, BINS, n),
                   "shapes": _per_class_histogram(codes[sized], shape_bins, SHAPE_BINS, n)}
-    chosen = np.flatnonzero(sized)
-    runs = [(kept, values, *_runs(values, codes, chosen, n))
-            for kept, values in ((_SIZE, area), (_SHAPE, shape))]
+    # A box cut by the image's edge (a truncated object) may have any shape: D019 leaves it.
+    runs = [(kept, values, *_runs(values, codes, np.flatnonzero(judged), n))
+            for kept, values, judged in ((_SIZE, area, sized), (_SHAPE, shape, sized & ~border))]
     box_index = batch.box_index[labelled]
     for code in np.flatnonzero(per_class[:, 0]).tolist():
         entry = _class_entry(classes, batch.classes[code])
