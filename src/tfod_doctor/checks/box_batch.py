@@ -166,7 +166,7 @@ def take_batch(queue: BoxQueue) -> BoxBatch | None:
         box_index=np.arange(len(owner)) - np.repeat(np.cumsum(boxes_per) - boxes_per,
                                                     boxes_per),
         box_codes=_box_codes(codes, boxes_per, labels_per),
-        files=queue.files,
+        files=list(queue.files),
         indices=np.array(queue.indices),
         offsets=np.array(queue.offsets),
         classes=[_class_key(class_id, name, queue.table) for class_id, name in index],
@@ -174,10 +174,7 @@ def take_batch(queue: BoxQueue) -> BoxBatch | None:
         label_owner=label_owner,
     )
     for name in _GATHERED:
-        if name == "files":
-            queue.files = []  # the batch has the list
-        else:
-            del getattr(queue, name)[:]
+        del getattr(queue, name)[:]  # emptied in place: the next batch reuses the memory
     queue.boxes = 0
     return batch
 
